@@ -1,0 +1,3 @@
+export function App() {
+  return <main className="p-6 text-lg">Atelier</main>;
+}

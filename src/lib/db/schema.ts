@@ -1,0 +1,69 @@
+// The library's record shapes, shared by every feature. Stored in IndexedDB through idb-keyval
+// stores (see ./stores.ts): `meta` holds ImageRecord by id, `thumbs` and `originals` hold Blobs
+// by the same id. Features never import each other; they meet here.
+
+export type Rating = 0 | 1 | 2 | 3 | 4 | 5;
+export type Flag = 'none' | 'pick' | 'reject';
+export type Origin = 'imported' | 'generated';
+
+export interface Tag {
+  name: string;
+  /** 'ai' tags are replaced on re-analysis; 'user' tags are kept. */
+  source: 'ai' | 'user';
+  score?: number;
+}
+
+export interface Analysis {
+  caption: string;
+  nsfw?: { label: 'safe' | 'nsfw'; score: number };
+  model: string;
+  /** epoch ms when the result was written */
+  at: number;
+  ms?: number;
+}
+
+/** Parameters of a generated image (ours) or read from PNG chunks (A1111 / ComfyUI). */
+export interface GenerationParams {
+  prompt: string;
+  negativePrompt?: string;
+  steps?: number;
+  guidance?: number;
+  seed?: number;
+  sampler?: string;
+  width?: number;
+  height?: number;
+  model?: string;
+  strength?: number;
+  /** where the parameters came from */
+  source: 'atelier' | 'a1111' | 'comfyui';
+  raw?: string;
+}
+
+export interface Lineage {
+  sourceId: string;
+  action: 'generate' | 'enhance' | 'remix' | 'sketch' | 'variations';
+}
+
+export interface ImageRecord {
+  id: string;
+  /** content hash (hex) of the original bytes; duplicate detection */
+  hash: string;
+  name: string;
+  mime: string;
+  bytes: number;
+  width: number;
+  height: number;
+  addedAt: number;
+  takenAt?: number;
+  camera?: string;
+  origin: Origin;
+  rating: Rating;
+  flag: Flag;
+  tags: Tag[];
+  analysis?: Analysis;
+  params?: GenerationParams;
+  lineage?: Lineage;
+  /** thumbnail dimensions (the blob itself lives in the `thumbs` store) */
+  thumbW: number;
+  thumbH: number;
+}
