@@ -66,4 +66,29 @@ export interface ImageRecord {
   /** thumbnail dimensions (the blob itself lives in the `thumbs` store) */
   thumbW: number;
   thumbH: number;
+  /** relative path inside an imported folder, when imported from one */
+  path?: string;
+  /** a caption typed by the user; shown instead of `analysis.caption` when set */
+  caption?: string;
+  /** camera facts read from EXIF, when present */
+  exif?: ExifFacts;
+}
+
+export interface ExifFacts {
+  lens?: string;
+  iso?: number;
+  /** seconds */
+  exposure?: number;
+  fNumber?: number;
+  /** mm */
+  focalLength?: number;
+}
+
+/** What the analysis queue hands to `applyAnalysis(id, result)` (see src/lib/db/library-api.ts). */
+export interface AnalysisResult {
+  caption: string;
+  tags: { name: string; score?: number }[];
+  nsfw?: { label: 'safe' | 'nsfw'; score: number };
+  model: string;
+  ms?: number;
 }

@@ -1,0 +1,66 @@
+"""Every setting of the backend, read from `ATELIER_*` environment variables and `.env`.
+
+`.env.example` at the repository root lists each one; a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ATELIER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- server
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "info"
+    ui_dir: Path = REPO_ROOT / "dist"
+
+    # --- access
+    api_key: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # --- models
+    models: Literal["real", "tiny"] = "real"
+    models_dir: Path = REPO_ROOT / "models"
+    data_dir: Path = REPO_ROOT / "data"
+    default_generation_model: str = "sdxl-realism"
+    default_vision_model: str = "moondream-2"
+    nsfw_detector: Literal["nudenet", "off"] = "nudenet"
+
+    # --- device and memory
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    vram_mode: Literal["auto", "high", "balanced", "low"] = "auto"
+    ram_cache_gb: float = 8.0
+    model_ttl: float = 600.0
+
+    # --- queue
+    max_queue: int = 32
+
+    # --- input limits
+    max_body_mb: float = 50.0
+    max_image_pixels: int = 40_000_000
+    max_prompt_chars: int = 4000
+    max_batch: int = 16
+    max_side: int = 2048
+    max_steps: int = 150
+
+    # --- remote images (SSRF surface; off by default)
+    allow_remote_images: bool = False
+    remote_image_max_mb: float = 20.0
+    remote_image_timeout: float = 10.0
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,89 @@
+import { clear, del, delMany, get, getMany, setMany, update, values } from 'idb-keyval';
+import type { ImageRecord } from './schema';
+import { defaultStores, type Stores } from './stores';
+import { StorageQuotaError, isQuotaError } from './errors';
+
+export interface NewImage {
+  record: ImageRecord;
+  original: Blob;
+  thumb: Blob;
+}
+
+/**
+ * Commit one image: originals, then thumbs, then meta (the commit marker). Any failure removes
+ * whatever was written, so no half-written record survives; quota failures become
+ * StorageQuotaError with a message for the user.
+ */
+export async function putImage(img: NewImage, stores: Stores = defaultStores()): Promise<void> {
+  await putImages([img], stores);
+}
+
+/** Commit several images with one transaction per store (bulk import, seeding). */
+export async function putImages(imgs: NewImage[], stores: Stores = defaultStores()): Promise<void> {
+  if (imgs.length === 0) return;
+  const ids = imgs.map((i) => i.record.id);
+  try {
+    await setMany(imgs.map((i) => [i.record.id, i.original]), stores.originals);
+    await setMany(imgs.map((i) => [i.record.id, i.thumb]), stores.thumbs);
+    await setMany(imgs.map((i) => [i.record.id, i.record]), stores.meta);
+  } catch (err) {
+    await Promise.allSettled([delMany(ids, stores.originals), delMany(ids, stores.thumbs), delMany(ids, stores.meta)]);
+    throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+  }
+}
+
+/** Write changed records in ONE transaction (culling a whole selection is one write). */
+export async function putRecords(records: ImageRecord[], stores: Stores = defaultStores()): Promise<void> {
+  if (records.length === 0) return;
+  try {
+    await setMany(records.map((r) => [r.id, r]), stores.meta);
+  } catch (err) {
+    throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+  }
+}
+
+/** Read-modify-write one record atomically; resolves to the new record (undefined if missing). */
+export async function updateRecord(
+  id: string,
+  fn: (rec: ImageRecord) => ImageRecord,
+  stores: Stores = defaultStores(),
+): Promise<ImageRecord | undefined> {
+  let next: ImageRecord | undefined;
+  await update<ImageRecord | undefined>(
+    id,
+    (rec) => {
+      next = rec ? fn(rec) : undefined;
+      return next;
+    },
+    stores.meta,
+  );
+  if (!next) await del(id, stores.meta); // update() wrote `undefined` for a missing key
+  return next;
+}
+
+export async function deleteImages(ids: string[], stores: Stores = defaultStores()): Promise<void> {
+  // meta first: once it is gone the image is gone for every reader, blobs are then garbage
+  await delMany(ids, stores.meta);
+  await Promise.all([delMany(ids, stores.thumbs), delMany(ids, stores.originals)]);
+}
+
+export function loadAllRecords(stores: Stores = defaultStores()): Promise<ImageRecord[]> {
+  return values<ImageRecord>(stores.meta);
+}
+
+export function getRecord(id: string, stores: Stores = defaultStores()): Promise<ImageRecord | undefined> {
+  return get<ImageRecord>(id, stores.meta);
+}
+
+export function getOriginal(id: string, stores: Stores = defaultStores()): Promise<Blob | undefined> {
+  return get<Blob>(id, stores.originals);
+}
+
+export function getThumbs(ids: string[], stores: Stores = defaultStores()): Promise<(Blob | undefined)[]> {
+  return getMany<Blob | undefined>(ids, stores.thumbs);
+}
+
+export async function clearLibrary(stores: Stores = defaultStores()): Promise<void> {
+  await Promise.all([clear(stores.meta), clear(stores.thumbs), clear(stores.originals)]);
+}
+
