@@ -1,0 +1,382 @@
+"""Any transformers image-text-to-text model: AutoProcessor + AutoModelForImageTextToText.
+
+The model's own chat template builds the prompt, so multi-turn chat and system prompts work
+wherever the checkpoint supports them (a template that refuses the system role gets the system
+text folded into the first user turn). Streaming goes through a transformers streamer on the GPU
+worker thread; a stopping criterion ends generation as soon as the job is cancelled (a client
+that disconnected) or a stop sequence appears. Only safetensors weights are ever loaded.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
+from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.vision import (
+    CAPTION_PROMPTS,
+    CAPTION_TOKENS,
+    Completion,
+    Conversation,
+    GenerationParams,
+    IsCancelled,
+    Message,
+    OnText,
+    StopTrimmer,
+    _never,
+)
+
+log = logging.getLogger("atelier.vlm")
+
+# Images per generate() call when captioning a batch: enough to amortise the weights' memory
+# traffic, few enough that the activations of a 2B model stay small beside the weights.
+BATCH_CHUNK = 8
+
+
+# ---------------------------------------------------------------------------- locating weights
+def model_dir(spec: ModelSpec) -> Path | None:
+    """The directory holding the checkpoint, or None when it is not on this machine."""
+    if spec.local:
+        p = Path(spec.source)
+        return p if (p / "config.json").is_file() else None
+    from huggingface_hub import snapshot_download
+
+    try:
+        p = Path(snapshot_download(spec.source, revision=spec.revision, local_files_only=True))
+    except Exception:  # LocalEntryNotFoundError and friends: not cached
+        return None
+    return p if (p / "config.json").is_file() else None
+
+
+def has_safetensors(d: Path) -> bool:
+    return any(d.glob("*.safetensors"))
+
+
+def bnb_config(placement: Placement):
+    from transformers import BitsAndBytesConfig
+
+    if placement.quant == "nf4":
+        return BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=placement.dtype,
+        )
+    if placement.quant == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return None
+
+
+def quantized_bytes(numel: int, quant: str, dtype_bytes: int) -> int:
+    """Bytes of one nn.Linear weight once bitsandbytes has quantised it."""
+    if quant == "nf4":
+        # 4 bits a weight, plus one int8 absmax per 64-weight block and a float32 per 256 blocks
+        # (double quantisation).
+        return numel // 2 + numel // 64 + (numel // (64 * 256)) * 4
+    if quant == "int8":
+        return numel + (numel // 4096 + 1) * 4  # int8 weights plus per-row float scales (approx.)
+    return numel * dtype_bytes
+
+
+def dtype_bytes(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+# ---------------------------------------------------------------------------- the loaded model
+class _CallbackStreamer:
+    """transformers' TextStreamer, delivering finished text to a callback instead of stdout.
+
+    generate() already runs on the GPU worker thread, so the text goes straight into the job's
+    event stream (which the async route follows) rather than through a second thread as
+    TextIteratorStreamer would need.
+    """
+
+    def __new__(cls, tokenizer, callback):
+        from transformers import TextStreamer
+
+        class _S(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    callback(text)
+
+        return _S(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def _stopping(flag):
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Stop(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), bool(flag()), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Stop()])
+
+
+class VLMModel:
+    requires_image = False
+
+    def __init__(self, spec: ModelSpec, placement: Placement, processor: Any, model: Any):
+        self.spec = spec
+        self.placement = placement
+        self.processor = processor
+        self.model = model
+        self.tokenizer = getattr(processor, "tokenizer", processor)
+        # Decoder-only batched generation needs the padding on the left.
+        self.tokenizer.padding_side = "left"
+        eos = model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        pad = model.generation_config.pad_token_id
+        self.pad_id = pad if pad is not None else self.tokenizer.pad_token_id
+        self._forward_args = set(inspect.signature(model.forward).parameters)
+        caps = {"chat"}
+        if self._template_accepts_system():
+            caps.add("system")
+        self.capabilities = frozenset(caps)
+
+    # --- LoadedModel
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"model": self.model}
+
+    def to(self, device: str) -> None:
+        if self.placement.quant != "none":
+            # bitsandbytes weights cannot be moved after quantisation: the manager reloads instead.
+            raise RuntimeError(f"{self.spec.id} is quantised ({self.placement.quant}); reload it to move it")
+        self.model.to(device)
+        self.placement.device = device
+
+    def close(self) -> None:
+        self.model = None
+        self.processor = None
+        gc.collect()
+
+    def bytes_by_device(self) -> dict[str, int]:
+        return module_bytes_by_device(self.modules())
+
+    # --- prompts
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _template_accepts_system(self) -> bool:
+        try:
+            self.processor.apply_chat_template(
+                [{"role": "system", "content": [{"type": "text", "text": "s"}]},
+                 {"role": "user", "content": [{"type": "text", "text": "u"}]}],
+                add_generation_prompt=True, tokenize=False,
+            )
+            return True
+        except Exception:
+            return False
+
+    def _hf_messages(self, messages: list[Message]) -> list[dict[str, Any]]:
+        msgs = [
+            {"role": m.role,
+             "content": [{"type": "image"} if isinstance(p, Image.Image) else {"type": "text", "text": p}
+                         for p in m.parts]}
+            for m in messages
+        ]
+        if "system" not in self.capabilities:
+            system = [c for m in msgs if m["role"] == "system" for c in m["content"]]
+            msgs = [m for m in msgs if m["role"] != "system"]
+            if system and msgs:
+                msgs[0] = {**msgs[0], "content": system + msgs[0]["content"]}
+        return msgs
+
+    def _inputs(self, prompts: list[str], images: list[list[Image.Image]]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"text": prompts, "return_tensors": "pt", "padding": True}
+        if any(images):
+            kwargs["images"] = images if len(prompts) > 1 else images[0]
+        inputs = self.processor(**kwargs)
+        if "token_type_ids" in inputs and "token_type_ids" not in self._forward_args:
+            inputs.pop("token_type_ids")
+        device = self.model.device
+        out = {}
+        for k, v in inputs.items():
+            if torch.is_tensor(v):
+                v = v.to(device)
+                if v.is_floating_point():
+                    v = v.to(self.model.dtype)
+            out[k] = v
+        return out
+
+    def _gen_kwargs(self, params: GenerationParams) -> dict[str, Any]:
+        kw: dict[str, Any] = {"max_new_tokens": params.max_tokens, "pad_token_id": self.pad_id}
+        if params.min_tokens:
+            kw["min_new_tokens"] = min(params.min_tokens, params.max_tokens)
+        if params.temperature > 0:
+            kw.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+        else:
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        return kw
+
+    def _count_completion(self, ids: torch.Tensor) -> tuple[int, bool]:
+        """Generated tokens up to and including the first end-of-sequence, and whether it ended."""
+        seq = ids.tolist()
+        for i, t in enumerate(seq):
+            if t in self.eos_ids:
+                return i + 1, True
+        # Without an EOS, trailing pad tokens are padding from batch-mates that finished first.
+        n = len(seq)
+        while n and seq[n - 1] == self.pad_id:
+            n -= 1
+        return n, False
+
+    # --- VisionModel
+    @torch.inference_mode()
+    def chat(self, conv: Conversation, params: GenerationParams, *, on_text: OnText | None = None,
+             cancelled: IsCancelled = _never) -> Completion:
+        # 1. the prompt through the model's own chat template
+        prompt = self.processor.apply_chat_template(
+            self._hf_messages(conv.messages), add_generation_prompt=True, tokenize=False)
+        inputs = self._inputs([prompt], [conv.images])
+        prompt_len = inputs["input_ids"].shape[1]
+
+        # 2. stream text through the stop-sequence trimmer; stop on cancel or a stop sequence
+        trimmer = StopTrimmer(params.stop)
+        pieces: list[str] = []
+
+        def deliver(text: str) -> None:
+            safe = trimmer.feed(text)
+            if safe:
+                pieces.append(safe)
+                if on_text is not None:
+                    on_text(safe)
+
+        out = self.model.generate(
+            **inputs, **self._gen_kwargs(params),
+            streamer=_CallbackStreamer(self.tokenizer, deliver),
+            stopping_criteria=_stopping(lambda: cancelled() or trimmer.stopped),
+        )
+        if cancelled():
+            raise Cancelled("generation stopped: the request was cancelled")
+        tail = trimmer.flush()
+        if tail:
+            pieces.append(tail)
+            if on_text is not None:
+                on_text(tail)
+
+        # 3. count what was generated
+        n, ended = self._count_completion(out[0, prompt_len:])
+        finish = "stop" if (ended or trimmer.stopped or n < params.max_tokens) else "length"
+        return Completion("".join(pieces), prompt_len, n, finish)
+
+    @torch.inference_mode()
+    def ask_batch(self, images: list[Image.Image], prompt: str, params: GenerationParams, *,
+                  cancelled: IsCancelled = _never) -> list[Completion]:
+        conv = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+        text = self.processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+        results: list[Completion] = []
+        for start in range(0, len(images), BATCH_CHUNK):
+            chunk = images[start:start + BATCH_CHUNK]
+            inputs = self._inputs([text] * len(chunk), [[img] for img in chunk])
+            # With left padding every row's prompt ends at the same column.
+            prompt_len = inputs["input_ids"].shape[1]
+            prompt_counts = inputs["attention_mask"].sum(dim=1).tolist()
+            out = self.model.generate(**inputs, **self._gen_kwargs(params),
+                                      stopping_criteria=_stopping(cancelled))
+            if cancelled():
+                raise Cancelled("analysis stopped: the job was cancelled")
+            for row, n_prompt in zip(out, prompt_counts):
+                n, ended = self._count_completion(row[prompt_len:])
+                decoded = self.tokenizer.decode(row[prompt_len:prompt_len + n], skip_special_tokens=True)
+                trimmer = StopTrimmer(params.stop)
+                decoded = trimmer.feed(decoded) + trimmer.flush()
+                finish = "stop" if ended or trimmer.stopped or n < params.max_tokens else "length"
+                results.append(Completion(decoded.strip(), int(n_prompt), n, finish))
+        return results
+
+    def caption_batch(self, images: list[Image.Image], length: str, *,
+                      cancelled: IsCancelled = _never) -> list[Completion]:
+        return self.ask_batch(images, CAPTION_PROMPTS[length],
+                              GenerationParams(max_tokens=CAPTION_TOKENS[length]), cancelled=cancelled)
+
+    def detect(self, image: Image.Image, name: str) -> list[dict[str, Any]]:
+        raise InvalidParameter(
+            f"{self.spec.id} cannot locate objects; use a model with detection (moondream-2) "
+            "or leave 'objects' out of tasks", param="tasks")
+
+
+# ---------------------------------------------------------------------------- the family
+class VLMFamily:
+    name = "vlm"
+    requires_image = False
+    detects = False  # no box output in the generic image-text-to-text API
+
+    def is_downloaded(self, spec: ModelSpec) -> bool:
+        d = model_dir(spec)
+        return d is not None and has_safetensors(d)
+
+    def download_hint(self, spec: ModelSpec) -> str:
+        rev = f" --revision {spec.revision}" if spec.revision else ""
+        return f"huggingface-cli download {spec.source}{rev}"
+
+    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
+        d = model_dir(spec)
+        if d is None:
+            raise FileNotFoundError(f"no config for {spec.id}: {self.download_hint(spec)}")
+        return _estimate(str(d), placement.dtype, placement.quant)
+
+    def load(self, spec: ModelSpec, placement: Placement) -> VLMModel:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        d = model_dir(spec)
+        if d is None or not has_safetensors(d):
+            raise ModelLoadFailed(f"{spec.id}: no safetensors checkpoint found; {self.download_hint(spec)}")
+        kwargs: dict[str, Any] = {"use_safetensors": True, "dtype": placement.dtype, "local_files_only": True}
+        quant = bnb_config(placement)
+        if quant is not None:
+            kwargs["quantization_config"] = quant
+            kwargs["device_map"] = {"": 0} if placement.device == "cuda" else "cpu"
+        try:
+            processor = AutoProcessor.from_pretrained(d, local_files_only=True)
+            model = AutoModelForImageTextToText.from_pretrained(d, **kwargs).eval()
+        except (OSError, ValueError) as exc:
+            raise ModelLoadFailed(f"could not load {spec.id} from {d}: {exc}") from exc
+        if quant is None:
+            if placement.offload != "none" and placement.device == "cuda":
+                # One model, so "model" and "sequential" offload are the same thing here:
+                # weights in RAM, each layer moved to the GPU when it runs.
+                from accelerate import cpu_offload
+
+                cpu_offload(model, execution_device=torch.device("cuda"))
+            else:
+                model.to(placement.device)
+        log.info("loaded %s (%s, %s, quant=%s)", spec.id, placement.device, placement.dtype, placement.quant)
+        return VLMModel(spec, placement, processor, model)
+
+
+@lru_cache(maxsize=64)
+def _estimate(model_path: str, dtype: torch.dtype, quant: str) -> int:
+    """Bytes once loaded, from the config alone: the model is built on the meta device."""
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    config = AutoConfig.from_pretrained(model_path, local_files_only=True)
+    with init_empty_weights():
+        model = AutoModelForImageTextToText.from_config(config)
+    width = dtype_bytes(dtype)
+    total = 0
+    seen: set[int] = set()
+    # bitsandbytes quantises nn.Linear layers except the output head (transformers keeps it).
+    for name, mod in model.named_modules():
+        for pname, p in mod.named_parameters(recurse=False):
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            if isinstance(mod, torch.nn.Linear) and pname == "weight" and "lm_head" not in name:
+                total += quantized_bytes(p.numel(), quant, width)
+            else:
+                total += p.numel() * width
+    for b in model.buffers():
+        total += b.numel() * b.element_size()
+    return total
+
+
+FAMILY = VLMFamily()

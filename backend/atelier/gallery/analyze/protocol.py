@@ -1,0 +1,74 @@
+"""Wire format of /v1/analyze and /v1/analyze/batch (Atelier's own endpoints)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Task = Literal["caption", "tags", "nsfw", "objects"]
+DEFAULT_TASKS: list[Task] = ["caption", "tags", "nsfw"]
+
+
+class AnalyzeOptions(BaseModel):
+    model: str | None = Field(default=None, description="A vision model id or alias; the default vision model if omitted.")
+    tasks: list[Task] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
+    caption_length: Literal["short", "normal", "long"] = "normal"
+    max_tags: int = Field(default=20, ge=1, le=50)
+    objects: list[str] | None = Field(
+        default=None, max_length=10,
+        description="What to locate for the 'objects' task; by default the first tags found.")
+
+
+class AnalyzeRequest(AnalyzeOptions):
+    image: str = Field(description="Base64, a data URL, or an http(s) URL when ATELIER_ALLOW_REMOTE_IMAGES is on.")
+
+
+class AnalyzeBatchRequest(AnalyzeOptions):
+    images: list[str] = Field(min_length=1, description="Up to ATELIER_MAX_BATCH images, as for `image`.")
+
+
+class Tag(BaseModel):
+    name: str
+    score: float | None = None
+
+
+class Nsfw(BaseModel):
+    label: Literal["sfw", "nsfw"]
+    score: float
+
+
+class DetectedObject(BaseModel):
+    name: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+class AnalyzeResult(BaseModel):
+    object: Literal["analysis"] = "analysis"
+    caption: str | None = None
+    tags: list[Tag] | None = None
+    nsfw: Nsfw | None = None
+    objects: list[DetectedObject] | None = None
+    model: str | None
+    timings: dict[str, float]
+
+
+class BatchItem(BaseModel):
+    """One image of a batch: its analysis, or `error` (the OpenAI error object) and nothing else."""
+
+    index: int
+    caption: str | None = None
+    tags: list[Tag] | None = None
+    nsfw: Nsfw | None = None
+    objects: list[DetectedObject] | None = None
+    error: dict[str, Any] | None = None
+
+
+class AnalyzeBatchResult(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[BatchItem]
+    model: str | None
+    timings: dict[str, float]

@@ -1,0 +1,230 @@
+"""Gallery analysis: caption, tags, NSFW and objects for one image or a batch.
+
+Analysis is BACKGROUND work on the one GPU worker: a person chatting or generating goes first.
+A batch loads the model once and captions its images together (the VLM adapter batches them in
+one generate() call); one bad image becomes that image's error, never the batch's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from PIL import Image
+
+from atelier.api.deps import Services
+from atelier.api.disconnect import await_job
+from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, ModelNotDownloaded, error_body
+from atelier.core.remote_images import load_image
+from atelier.engine.base import ModelSpec
+from atelier.engine.vision import TAGS_PROMPT, GenerationParams
+from atelier.engine.worker import JobContext, Priority
+from atelier.gallery.analyze.nsfw import get_detector
+from atelier.gallery.analyze.protocol import (
+    AnalyzeBatchRequest,
+    AnalyzeBatchResult,
+    AnalyzeOptions,
+    AnalyzeRequest,
+    AnalyzeResult,
+    BatchItem,
+)
+from atelier.gallery.analyze.tags import parse_tags
+
+MODEL_TASKS = frozenset({"caption", "tags", "objects"})
+TAGS_MAX_TOKENS = 96  # ~20 tags of a few tokens each
+DEFAULT_OBJECTS = 3  # tags located when the request names no objects
+
+
+@dataclass
+class Plan:
+    spec: ModelSpec | None
+    opts: AnalyzeOptions
+    nsfw: bool
+
+
+@dataclass
+class ImageResult:
+    data: dict[str, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+# ----------------------------------------------------------------------------- planning
+def plan(services: Services, opts: AnalyzeOptions) -> Plan:
+    tasks = set(opts.tasks)
+    spec = None
+    if tasks & MODEL_TASKS:
+        catalog = services.catalog
+        if opts.model is None and not any(s.id == services.settings.default_vision_model for s in catalog.all()):
+            # e.g. ATELIER_MODELS=tiny: the configured default is not served, take the first vision model.
+            first = next((s for s in catalog.all() if s.kind == "vision"), None)
+            spec = catalog.resolve(first.id if first else None, kind="vision")
+        else:
+            spec = catalog.resolve(opts.model, kind="vision", default=services.settings.default_vision_model)
+        family = services.manager.families.get(spec.family)
+        if "objects" in tasks and not getattr(family, "detects", False):
+            raise InvalidParameter(
+                f"{spec.id} cannot locate objects: use a model with detection (moondream-2) "
+                "or leave 'objects' out of tasks", param="tasks")
+        if family is not None and not family.is_downloaded(spec):
+            raise ModelNotDownloaded(
+                f"model {spec.id!r} is not downloaded; fetch it with: {family.download_hint(spec)}", param="model")
+    nsfw = "nsfw" in tasks and services.settings.nsfw_detector != "off"
+    return Plan(spec, opts, nsfw)
+
+
+# ----------------------------------------------------------------------------- the job
+def _each(results: list[ImageResult], run_batch: Callable[[list[Image.Image]], list[Any]],
+          run_one: Callable[[Image.Image], Any], images: list[Image.Image], key: str,
+          shape: Callable[[Any], Any]) -> None:
+    """Run a task on every image still healthy: as one batch, or image by image if the batch fails
+    (so the failing image is the only one that pays)."""
+    live = [i for i, r in enumerate(results) if r.error is None]
+    if not live:
+        return
+    try:
+        outs = run_batch([images[i] for i in live])
+        for i, out in zip(live, outs):
+            results[i].data[key] = shape(out)
+        return
+    except Cancelled:
+        raise
+    except Exception:  # noqa: BLE001 - retried image by image below
+        pass
+    for i in live:
+        try:
+            results[i].data[key] = shape(run_one(images[i]))
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - becomes this image's error
+            results[i].error = exc
+
+
+def run_analysis(services: Services, p: Plan, images: list[Image.Image],
+                 ctx: JobContext) -> tuple[list[ImageResult], dict[str, float]]:
+    tasks = set(p.opts.tasks)
+    timings: dict[str, float] = {}
+    results = [ImageResult() for _ in images]
+    cancelled = lambda: ctx.cancelled  # noqa: E731
+
+    model = None
+    if p.spec is not None:
+        model, load_ms = services.manager.acquire(p.spec)
+        timings["load_ms"] = round(load_ms, 1)
+
+    if "caption" in tasks and model is not None:
+        t0 = time.perf_counter()
+        _each(results, lambda imgs: model.caption_batch(imgs, p.opts.caption_length, cancelled=cancelled),
+              lambda img: model.caption_batch([img], p.opts.caption_length, cancelled=cancelled)[0],
+              images, "caption", lambda c: c.text)
+        timings["caption_ms"] = _ms(t0)
+        ctx.raise_if_cancelled()
+
+    if ("tags" in tasks or ("objects" in tasks and not p.opts.objects)) and model is not None:
+        t0 = time.perf_counter()
+        params = GenerationParams(max_tokens=min(TAGS_MAX_TOKENS, 8 + 5 * p.opts.max_tags))
+        _each(results, lambda imgs: model.ask_batch(imgs, TAGS_PROMPT, params, cancelled=cancelled),
+              lambda img: model.ask_batch([img], TAGS_PROMPT, params, cancelled=cancelled)[0],
+              images, "tags", lambda c: parse_tags(c.text, p.opts.max_tags))
+        timings["tags_ms"] = _ms(t0)
+        ctx.raise_if_cancelled()
+
+    if "objects" in tasks and model is not None:
+        t0 = time.perf_counter()
+
+        def locate(img: Image.Image, names: list[str]) -> list[dict[str, Any]]:
+            found = []
+            for name in names:
+                ctx.raise_if_cancelled()
+                found.extend(model.detect(img, name))
+            return found
+
+        for r, img in zip(results, images):
+            if r.error is not None:
+                continue
+            names = p.opts.objects or r.data.get("tags", [])[:DEFAULT_OBJECTS]
+            try:
+                r.data["objects"] = locate(img, names)
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                r.error = exc
+        timings["objects_ms"] = _ms(t0)
+
+    if p.nsfw:
+        t0 = time.perf_counter()
+        detector = get_detector()
+        for r, img in zip(results, images):
+            if r.error is not None:
+                continue
+            ctx.raise_if_cancelled()
+            try:
+                r.data["nsfw"] = detector.classify(img)
+            except Exception as exc:  # noqa: BLE001
+                r.error = exc
+        timings["nsfw_ms"] = _ms(t0)
+
+    if "tags" not in tasks:
+        for r in results:
+            r.data.pop("tags", None)
+    for r in results:
+        if "tags" in r.data:
+            r.data["tags"] = [{"name": t} for t in r.data["tags"]]
+    return results, timings
+
+
+async def _submit(services: Services, p: Plan, images: list[Image.Image], request: Request, n_total: int):
+    job = services.worker.submit(
+        "analyze", lambda ctx: run_analysis(services, p, images, ctx), priority=Priority.BACKGROUND,
+        params={"model": p.spec.id if p.spec else None, "tasks": list(p.opts.tasks), "images": n_total},
+    )
+    submitted = time.time()
+    results, timings = await await_job(job, request, services.worker)
+    if job.started_at:
+        timings["queue_ms"] = round((job.started_at - submitted) * 1000, 1)
+    return results, timings
+
+
+# ----------------------------------------------------------------------------- endpoints
+async def analyze(services: Services, req: AnalyzeRequest, request: Request) -> AnalyzeResult:
+    t0 = time.perf_counter()
+    p = plan(services, req)
+    img = await load_image(req.image, services.settings, param="image")
+    decode_ms = _ms(t0)
+    results, timings = await _submit(services, p, [img], request, 1)
+    r = results[0]
+    if r.error is not None:
+        raise r.error
+    return AnalyzeResult(**r.data, model=p.spec.id if p.spec else None,
+                         timings={"decode_ms": decode_ms, **timings, "total_ms": _ms(t0)})
+
+
+async def analyze_batch(services: Services, req: AnalyzeBatchRequest, request: Request) -> AnalyzeBatchResult:
+    t0 = time.perf_counter()
+    limit = services.settings.max_batch
+    if len(req.images) > limit:
+        raise InvalidParameter(f"at most {limit} images per batch (ATELIER_MAX_BATCH), got {len(req.images)}",
+                               param="images")
+    p = plan(services, req)
+    items: list[BatchItem | None] = [None] * len(req.images)
+    decoded: list[tuple[int, Image.Image]] = []
+    for i, value in enumerate(req.images):
+        try:
+            decoded.append((i, await load_image(value, services.settings, param=f"images.{i}")))
+        except AtelierError as exc:
+            items[i] = BatchItem(index=i, error=error_body(exc)["error"])
+    decode_ms = _ms(t0)
+    timings: dict[str, float] = {}
+    if decoded:
+        results, timings = await _submit(services, p, [img for _, img in decoded], request, len(req.images))
+        for (i, _), r in zip(decoded, results):
+            items[i] = (BatchItem(index=i, error=error_body(r.error)["error"]) if r.error is not None
+                        else BatchItem(index=i, **r.data))
+    return AnalyzeBatchResult(data=[it for it in items if it is not None], model=p.spec.id if p.spec else None,
+                              timings={"decode_ms": decode_ms, **timings, "total_ms": _ms(t0)})

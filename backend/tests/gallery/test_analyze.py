@@ -1,0 +1,133 @@
+"""POST /v1/analyze and /v1/analyze/batch on the tiny Llava and NudeNet's bundled detector."""
+
+import pytest
+from PIL import Image, ImageDraw
+
+from atelier.gallery.analyze.nsfw import NsfwDetector
+from atelier.gallery.analyze.tags import parse_tags
+from conftest import png_data_url
+
+
+def test_analyze_returns_caption_tags_nsfw_model_and_timings(client):
+    r = client.post("/v1/analyze", json={"image": png_data_url(), "caption_length": "short",
+                                               "max_tags": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == "tiny-vlm"  # the configured default is not served in tiny mode
+    assert isinstance(body["caption"], str)
+    assert isinstance(body["tags"], list) and len(body["tags"]) <= 3
+    for tag in body["tags"]:
+        assert tag["name"] == tag["name"].strip().lower() and tag["name"]
+    assert len({t["name"] for t in body["tags"]}) == len(body["tags"])
+    assert body["nsfw"]["label"] in ("sfw", "nsfw") and 0.0 <= body["nsfw"]["score"] <= 1.0
+    assert "objects" not in body
+    for key in ("decode_ms", "load_ms", "caption_ms", "tags_ms", "nsfw_ms", "total_ms"):
+        assert body["timings"][key] >= 0
+
+
+def test_analyze_nsfw_only_needs_no_vision_model(client):
+    r = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["nsfw"], "model": "no-such-model"})
+    assert r.status_code == 200, r.text
+    assert set(r.json()) >= {"nsfw", "timings"} and "caption" not in r.json()
+
+
+def test_analyze_objects_on_a_model_without_detection_is_a_400(client):
+    r = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["objects"]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tasks"
+
+
+def test_analyze_bad_image_is_a_400_envelope(client):
+    r = client.post("/v1/analyze", json={"image": "data:image/png;base64,bm90IGFuIGltYWdl"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_image"
+
+
+def test_batch_analyzes_every_image_and_isolates_bad_ones(client):
+    images = [png_data_url(color=(i * 40, 10, 10)) for i in range(3)]
+    images.insert(1, "not base64 at all!")
+    r = client.post("/v1/analyze/batch", json={"images": images, "tasks": ["caption", "tags", "nsfw"],
+                                                  "caption_length": "short", "max_tags": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["object"] == "list" and body["model"] == "tiny-vlm"
+    assert [d["index"] for d in body["data"]] == [0, 1, 2, 3]
+    bad = body["data"][1]
+    assert bad["error"]["code"] == "invalid_image" and bad["error"]["param"] == "images.1"
+    assert "caption" not in bad
+    for good in (body["data"][i] for i in (0, 2, 3)):
+        assert "error" not in good
+        assert isinstance(good["caption"], str) and isinstance(good["tags"], list)
+        assert good["nsfw"]["label"] in ("sfw", "nsfw")
+    assert body["timings"]["total_ms"] > 0
+
+
+def test_batch_loads_the_model_once(client):
+    manager = client.app.state.services.manager
+    spec = client.app.state.services.catalog.resolve("tiny-vlm")
+    family = manager.families["vlm"]
+    loads = []
+    original = family.load
+
+    def counting(s, p):
+        loads.append(s.id)
+        return original(s, p)
+
+    manager.unload()
+    family.load = counting
+    try:
+        r = client.post("/v1/analyze/batch", json={"images": [png_data_url()] * 5, "tasks": ["caption"],
+                                                      "caption_length": "short"})
+    finally:
+        del family.load
+    assert r.status_code == 200 and len(r.json()["data"]) == 5
+    assert loads == [spec.id]
+
+
+def test_batch_over_the_limit_is_refused(client):
+    limit = client.app.state.services.settings.max_batch
+    r = client.post("/v1/analyze/batch", json={"images": [png_data_url()] * (limit + 1), "tasks": ["nsfw"]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "images"
+
+
+def test_analysis_runs_as_background_work_on_the_gpu_worker(client):
+    worker = client.app.state.services.worker
+    r = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["caption"],
+                                            "caption_length": "short"})
+    assert r.status_code == 200
+    job = [j for j in worker._jobs.values() if j.kind == "analyze"][-1]
+    assert job.priority.name == "BACKGROUND" and job.status == "done"
+
+
+def test_nsfw_detector_runs_on_real_pixels():
+    img = Image.new("RGB", (320, 240), (225, 190, 165))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((100, 40, 220, 200), fill=(205, 160, 130))
+    draw.rectangle((0, 200, 320, 240), fill=(40, 40, 60))
+    out = NsfwDetector().classify(img)
+    assert out["label"] in ("sfw", "nsfw") and isinstance(out["score"], float)
+    assert 0.0 <= out["score"] <= 1.0
+    assert out["label"] == ("nsfw" if out["score"] >= 0.5 else "sfw")
+
+
+def test_nsfw_off_leaves_nsfw_out(tiny_settings):
+    from fastapi.testclient import TestClient
+
+    from atelier.main import create_app
+
+    settings = tiny_settings.model_copy(update={"nsfw_detector": "off"})
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["nsfw"]})
+    assert r.status_code == 200 and "nsfw" not in r.json()
+
+
+@pytest.mark.parametrize("text, tags", [
+    ("cat, Dog , dog, sunset.", ["cat", "dog", "sunset"]),
+    ("Tags: 1. Red car\n2. #Beach\n- black_and_white", ["red car", "beach", "black and white"]),
+    ("  ,, ; 123, !!, a b c d e f, ok", ["ok"]),
+    ("", []),
+])
+def test_tags_are_normalised(text, tags):
+    assert parse_tags(text) == tags
+
+
+def test_tag_count_is_bounded():
+    assert len(parse_tags(", ".join(f"tag{i}" for i in range(100)), max_tags=20)) == 20

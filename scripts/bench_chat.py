@@ -1,0 +1,173 @@
+#!/usr/bin/env python
+"""Overhead of /v1/chat/completions over a direct transformers generate() call.
+
+Same model, same prompt and image, same number of generated tokens (min = max, greedy):
+  overhead_ratio  = median(API request) / median(direct processor + generate)   target <= 1.05
+  added_ttft_ms   = API time to first streamed content - direct time to first streamed text
+Both sides stream through transformers' TextStreamer logic, so they emit text at the same token.
+Runs offline on the tiny Llava by default (ATELIER_MODELS=tiny); prints one JSON object.
+
+  python scripts/bench_chat.py [--model tiny-vlm] [--max-tokens 64] [--reps 5] [--out file.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+
+
+def _image():
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (256, 192), (200, 60, 30))
+    ImageDraw.Draw(img).ellipse((40, 30, 200, 170), fill=(30, 120, 220))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return img, "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _serve(app):
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="tiny-vlm")
+    ap.add_argument("--models", choices=["tiny", "real"], default="tiny")
+    ap.add_argument("--models-dir", default=None, help="default: a temporary directory for tiny models")
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--question", default="Describe this image.")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    import httpx
+    import torch
+    from transformers import TextStreamer
+
+    from atelier.core.config import Settings
+    from atelier.engine.base import Placement
+    from atelier.engine.families import load_families
+    from atelier.main import create_app
+
+    models_dir = Path(args.models_dir or tempfile.mkdtemp(prefix="atelier-bench-"))
+    settings = Settings(models=args.models, models_dir=models_dir, model_ttl=0)
+    app = create_app(settings)
+    server, base = _serve(app)  # the lifespan builds the tiny models if needed
+    try:
+        services = app.state.services
+        spec = services.catalog.resolve(args.model, kind="vision")
+        img, data_url = _image()
+        n = args.max_tokens
+
+        # --- direct: the model's processor, chat template and generate(), nothing of ours
+        # A second copy, placed as the server places its own (same device, dtype, quantisation).
+        placement = (services.manager.plan_for(spec).placement if hasattr(services.manager, "plan_for")
+                     else Placement())
+        direct = load_families()[spec.family].load(spec, placement)
+        proc, model = direct.processor, direct.model
+        msgs = [{"role": "user", "content": [{"type": "text", "text": args.question}, {"type": "image"}]}]
+
+        def run_direct() -> tuple[float, float | None]:
+            first: list[float] = []
+
+            class S(TextStreamer):
+                def on_finalized_text(self, text, stream_end=False):
+                    if text and not first:
+                        first.append(time.perf_counter())
+
+            t0 = time.perf_counter()
+            prompt = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+            inputs = proc(text=[prompt], images=[img], return_tensors="pt")
+            inputs.pop("token_type_ids", None)
+            inputs = {k: v.to(model.device) for k, v in inputs.items()}
+            with torch.inference_mode():
+                model.generate(**inputs, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                               streamer=S(proc.tokenizer, skip_prompt=True, skip_special_tokens=True))
+            t1 = time.perf_counter()
+            return t1 - t0, (first[0] - t0) if first else None
+
+        body = {"model": spec.id, "max_tokens": n, "min_tokens": n, "temperature": 0,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": args.question},
+                                                          {"type": "image_url", "image_url": {"url": data_url}}]}]}
+
+        def run_api(http: httpx.Client) -> float:
+            t0 = time.perf_counter()
+            r = http.post(base + "/v1/chat/completions", json=body)
+            r.raise_for_status()
+            assert r.json()["usage"]["completion_tokens"] == n
+            return time.perf_counter() - t0
+
+        def run_stream(http: httpx.Client) -> float | None:
+            t0 = time.perf_counter()
+            with http.stream("POST", base + "/v1/chat/completions", json={**body, "stream": True}) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: {"):
+                        delta = json.loads(line[6:])["choices"]
+                        if delta and delta[0]["delta"].get("content"):
+                            return time.perf_counter() - t0
+            return None
+
+        with httpx.Client(timeout=600) as http:
+            run_api(http), run_direct()  # warm-up: loads the server's copy, first-call costs
+            direct_t, direct_ttft, api_t, api_ttft = [], [], [], []
+            for _ in range(args.reps):  # interleaved, so drift hits both sides alike
+                d, f = run_direct()
+                direct_t.append(d)
+                if f is not None:
+                    direct_ttft.append(f)
+                api_t.append(run_api(http))
+                s = run_stream(http)
+                if s is not None:
+                    api_ttft.append(s)
+
+        med = statistics.median
+        result = {
+            "benchmark": "chat_overhead",
+            "model": spec.id,
+            "device": str(model.device),
+            "torch_threads": torch.get_num_threads(),
+            "max_tokens": n,
+            "reps": args.reps,
+            "direct_ms": round(med(direct_t) * 1000, 1),
+            "api_ms": round(med(api_t) * 1000, 1),
+            "overhead_ratio": round(med(api_t) / med(direct_t), 4),
+            "target_ratio": 1.05,
+            "direct_ttft_ms": round(med(direct_ttft) * 1000, 1) if direct_ttft else None,
+            "api_ttft_ms": round(med(api_ttft) * 1000, 1) if api_ttft else None,
+        }
+        result["added_ttft_ms"] = (round(result["api_ttft_ms"] - result["direct_ttft_ms"], 1)
+                                   if direct_ttft and api_ttft else None)
+        result["pass"] = result["overhead_ratio"] <= result["target_ratio"]
+        text = json.dumps(result, indent=2)
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+    finally:
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
