@@ -25,8 +25,11 @@ $(VENV)/.installed: $(REQS)
 	$(PIP) install -q -r backend/requirements.txt -r backend/requirements-dev.txt -c backend/constraints.txt
 	@touch $@
 
+# npm 10's `ci`: npm 11 rejects a lockfile made behind a registry mirror that lacks other
+# platforms' optional packages (e.g. @tailwindcss/oxide-darwin-arm64), which npm 10 tolerates.
+NPM_CI ?= npx -y npm@10.8.2 ci --no-audit --no-fund
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	$(NPM_CI)
 	@touch $@
 
 install: $(VENV)/.installed node_modules/.installed ## install Python and Node dependencies
