@@ -1,9 +1,18 @@
 """Model lifecycle: which models are loaded, where, and for how long.
 
-INTERIM minimal version (one model resident at a time, fp32 on CPU / fp16 on CUDA). The VRAM
-manager issue replaces the placement policy with the planner; the interface below is what the
-services use and stays stable: acquire() / unload() / evict_expired() / status().
-Only the GPU worker thread calls acquire() and unload().
+The manager is an object with a budget, a TTL and a lock (see docs/ARCHITECTURE.md, "VRAM manager"):
+
+- two tiers: models on the GPU, and a RAM cache (ATELIER_RAM_CACHE_GB) that holds evicted
+  checkpoints so a swap back is a host-to-device copy instead of a cold `from_pretrained`;
+- the pure planner (`engine/vram/planner.py`) decides every placement and eviction; the manager
+  carries the plan out and logs each decision in one line;
+- idle models are unloaded after ATELIER_MODEL_TTL seconds (0 keeps them), from the worker's idle hook;
+- a mode switch (POST /v1/vram/mode) is applied between jobs;
+- `run(spec, fn)` recovers from an out-of-memory error: free caches, evict idle models, tile the
+  VAE, drop one mode, retry once; then OutOfMemory (503) telling the user what to change.
+
+Only the GPU worker thread calls acquire(), run(), unload(), evict_expired() and apply_pending_mode();
+status() and request_mode() may be called from anywhere.
 """
 
 from __future__ import annotations
@@ -12,17 +21,22 @@ import gc
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import torch
 
 from atelier.core.config import Settings
-from atelier.core.errors import ModelNotDownloaded
+from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
+from atelier.engine.vram import planner as vp
+from atelier.engine.vram.footprint import (Footprint, moondream_footprint, sdxl_footprint,
+                                           transformers_footprint)
 
-log = logging.getLogger("atelier.manager")
+log = logging.getLogger("atelier.vram")
+T = TypeVar("T")
 
 
 def pick_device(settings: Settings) -> str:
@@ -33,99 +47,489 @@ def pick_device(settings: Settings) -> str:
     return "cpu"
 
 
+@runtime_checkable
+class Reconfigurable(Protocol):
+    """Optional on a LoadedModel: apply runtime memory switches (VAE tiling/slicing, attention
+    slicing) without reloading. The OOM recovery uses it to tile the VAE."""
+
+    def configure(self, placement: Placement) -> None: ...
+
+
+def probe_device(device: str) -> vp.DeviceInfo:
+    """Total and free memory of the device models run on (RAM figures on the CPU)."""
+    if device == "cuda" and torch.cuda.is_available():
+        free, total = torch.cuda.mem_get_info()
+        return vp.DeviceInfo("cuda", torch.cuda.get_device_name(), int(total), int(free))
+    import psutil
+
+    vm = psutil.virtual_memory()
+    return vp.DeviceInfo("cpu", "cpu", int(vm.total), int(vm.available))
+
+
+def ram_available() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, (torch.OutOfMemoryError, OutOfMemory)):  # families may already have translated it
+        return True
+    # bitsandbytes and some CUDA kernels raise a plain RuntimeError with the allocator's message.
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
 @dataclass
 class Entry:
+    spec: ModelSpec
     model: LoadedModel
+    placement: Placement
+    tier: str  # "gpu" | "offloaded" | "ram"
     loaded_at: float
     last_used: float
     load_ms: float
+    bytes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Acquired:
+    model: LoadedModel
+    ms: float  # milliseconds spent making it ready (0 when it was already on the GPU)
+    source: str  # "gpu" | "ram_cache" | "disk"
+    plan: vp.Plan
 
 
 class ModelManager:
-    def __init__(self, settings: Settings, catalog: Catalog, families: dict[str, Family]):
+    def __init__(self, settings: Settings, catalog: Catalog, families: dict[str, Family], *,
+                 probe: Callable[[], vp.DeviceInfo] | None = None, gpu_device: str | None = None,
+                 ram_probe: Callable[[], int] | None = ram_available, clock: Callable[[], float] = time.time):
         self.settings = settings
         self.catalog = catalog
         self.families = families
-        self.device = pick_device(settings)
-        self._loaded: dict[str, Entry] = {}
-        self._lock = threading.RLock()
+        self.device = pick_device(settings)  # "cuda" | "cpu"
+        # Where "on the GPU" models live; tests simulate a card with gpu_device="cpu" and a fake probe.
+        self.gpu_device = gpu_device or self.device
+        self._probe = probe or (lambda: probe_device(self.device))
+        self._ram_probe = ram_probe
+        self._clock = clock
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.RLock()  # one load/move at a time
+        self.configured_mode: str = settings.vram_mode
+        self._pending_mode: str | None = None
+        self._oom_floor: vp.Effective | None = None  # a mode the OOM recovery dropped to
+        self._force_vae_tiling = False
+        self._footprints: dict[str, Footprint] = {}
+        self.last_plan: list[str] = []
+
+    # --- facts for the planner
 
     def family(self, spec: ModelSpec) -> Family:
-        return self.families[spec.family]
+        fam = self.families.get(spec.family)
+        if fam is None:
+            raise ModelLoadFailed(f"no loader for model family {spec.family!r} (model {spec.id!r})", param="model")
+        return fam
 
-    def placement_for(self, spec: ModelSpec) -> Placement:
-        if self.device == "cuda":
-            return Placement(device="cuda", dtype=torch.float16)
-        return Placement(device="cpu", dtype=torch.float32)
+    def footprint(self, spec: ModelSpec) -> Footprint:
+        """Sizes from configs: the family's own `footprint(spec)` if it has one, else the bundled configs."""
+        fp = self._footprints.get(spec.id)
+        if fp is None:
+            fp = self._compute_footprint(spec)
+            self._footprints[spec.id] = fp
+        return fp
 
-    def acquire(self, spec: ModelSpec) -> tuple[LoadedModel, float]:
-        """The loaded model for `spec`, loading it (and evicting others) if needed.
+    def _compute_footprint(self, spec: ModelSpec) -> Footprint:
+        fam = self.families.get(spec.family)
+        if fam is not None and hasattr(fam, "footprint"):
+            return fam.footprint(spec)  # type: ignore[attr-defined]
+        if spec.family == "sdxl":
+            return _sdxl_footprint(spec)
+        if spec.family == "moondream":
+            return moondream_footprint()
+        if spec.family == "vlm" and spec.local:
+            return transformers_footprint(spec.source)
+        if fam is not None:  # fall back on the family's estimate: one part, not quantised
+            n = fam.estimate_bytes(spec, Placement(device="cuda", dtype=torch.float16))
+            from atelier.engine.vram.footprint import Component
 
-        Returns the model and the milliseconds spent loading (0 when it was resident)."""
+            return Footprint((Component("model", 0, 0, n // 2, n // 2, False),), source="family estimate")
+        return Footprint((), source="unknown")
+
+    def device_info(self) -> vp.DeviceInfo:
+        return self._probe()
+
+    def _residents(self) -> tuple[vp.Resident, ...]:
+        out = []
+        for e in self._entries.values():
+            dev = e.bytes
+            on_gpu = sum(n for d, n in dev.items() if d.startswith("cuda")) if self.gpu_device != "cpu" else 0
+            total = sum(dev.values())
+            if self.gpu_device == "cpu" and e.tier == "gpu":
+                on_gpu = total  # a simulated card: trust the tier
+            out.append(vp.Resident(e.spec.id, e.spec.kind, e.tier, on_gpu, total - on_gpu, e.last_used, e.placement))
+        return tuple(out)
+
+    def plan_for(self, spec: ModelSpec, task: vp.Task | None = None) -> vp.Plan:
+        task = task or default_task(spec)
+        return vp.plan(
+            model_id=spec.id, kind=spec.kind, footprint=self.footprint(spec), task=task,
+            device=self.device_info(), mode=self.configured_mode, residents=self._residents(),
+            ram_budget_bytes=int(self.settings.ram_cache_gb * vp.GiB),
+            ram_free_bytes=self._ram_probe() if self._ram_probe else None,
+            force_vae_tiling=self._force_vae_tiling, mode_floor=self._oom_floor,
+        )
+
+    # --- the services' interface
+
+    def acquire(self, spec: ModelSpec, task: vp.Task | None = None) -> tuple[LoadedModel, float]:
+        """The loaded model for `spec`, placed by the planner. Returns it and the ms spent loading."""
+        got = self.acquire_detailed(spec, task)
+        return got.model, got.ms
+
+    def acquire_detailed(self, spec: ModelSpec, task: vp.Task | None = None) -> Acquired:
         with self._lock:
-            entry = self._loaded.get(spec.id)
-            if entry is not None:
-                entry.last_used = time.time()
-                return entry.model, 0.0
-            fam = self.family(spec)
-            if not fam.is_downloaded(spec):
-                raise ModelNotDownloaded(
-                    f"model {spec.id!r} is not downloaded; fetch it with: {fam.download_hint(spec)}",
-                    param="model",
-                )
-            for other in list(self._loaded):
-                self.unload(other)
+            self.apply_pending_mode()
+            p = self.plan_for(spec, task)
+            self.last_plan = list(p.log)
+            for line in p.log:
+                log.info(line)
+            for mid in p.drop:
+                self._drop(mid)
+            for mid in p.evict_to_ram:
+                self._to_ram(mid)
+            if p.drop:
+                # Only dropped models need a collection (cycles keep modules alive); a model moved to the
+                # RAM cache freed its GPU blocks already, and the allocator reuses them for the incoming one.
+                _free_caches()
             t0 = time.perf_counter()
-            model = fam.load(spec, self.placement_for(spec))
-            ms = (time.perf_counter() - t0) * 1000
-            now = time.time()
-            self._loaded[spec.id] = Entry(model, now, now, ms)
-            log.info("loaded %s on %s in %.0f ms", spec.id, self.device, ms)
-            return model, ms
+            entry = self._entries.get(spec.id)
+            if entry is not None and p.reuse == "ram":
+                entry.model.to(self.gpu_device)
+                entry.tier = "gpu"
+                source = "ram_cache"
+            elif entry is not None:
+                source = "gpu" if entry.tier == "gpu" else "offloaded"
+            else:
+                entry = self._load(spec, p.placement)
+                source = "disk"
+            if (entry.placement.vae_tiling, entry.placement.vae_slicing) != (p.placement.vae_tiling,
+                                                                             p.placement.vae_slicing):
+                if isinstance(entry.model, Reconfigurable):
+                    entry.placement = replace(entry.placement, vae_tiling=p.placement.vae_tiling,
+                                              vae_slicing=p.placement.vae_slicing)
+                    entry.model.configure(entry.placement)
+                else:  # status keeps telling the truth: the options change at the next load
+                    log.info("%s cannot switch VAE tiling/slicing in place (no configure()); kept as loaded",
+                             spec.id)
+            ms = (time.perf_counter() - t0) * 1000 if source != "gpu" else 0.0
+            entry.bytes = module_bytes_by_device(entry.model.modules())
+            entry.last_used = self._clock()
+            if source == "ram_cache":
+                log.info("swapped %s in from the RAM cache in %.0f ms", spec.id, ms)
+            return Acquired(entry.model, ms, source, p)
+
+    def run(self, spec: ModelSpec, fn: Callable[[LoadedModel], T], task: vp.Task | None = None) -> T:
+        """Acquire `spec` and call fn(model), recovering once from an out-of-memory error."""
+        task = task or default_task(spec)
+        try:
+            model, _ = self.acquire(spec, task)
+            return self._touch(spec, fn(model))
+        except Exception as exc:  # noqa: BLE001 - only OOM is handled, the rest re-raised
+            if not is_oom(exc):
+                raise
+            log.warning("out of memory running %s (%s): recovering", spec.id, _one_line(exc))
+        steps = self._recover(spec)
+        try:
+            model, _ = self.acquire(spec, task)
+            return self._touch(spec, fn(model))
+        except Exception as exc:  # noqa: BLE001
+            if not is_oom(exc):
+                raise
+            _free_caches()
+            raise OutOfMemory(self._oom_message(spec, task, steps)) from exc
+
+    def switch(self, spec: ModelSpec, task: vp.Task | None = None) -> dict[str, Any]:
+        """Preload `spec` (POST /v1/model/switch): what was done and how long it took."""
+        t0 = time.perf_counter()
+        got = self.acquire_detailed(spec, task)
+        return {
+            "model": spec.id,
+            "source": got.source,
+            "load_ms": round(got.ms, 1),
+            "total_ms": round((time.perf_counter() - t0) * 1000, 1),
+            "mode": got.plan.mode,
+            "placement": placement_dict(got.plan.placement),
+            "plan": got.plan.log,
+        }
 
     def unload(self, model_id: str | None = None) -> list[str]:
+        """Free a model (or all of them) from the GPU and the RAM cache; memory returns to baseline."""
         with self._lock:
-            ids = [model_id] if model_id else list(self._loaded)
-            done = []
-            for mid in ids:
-                entry = self._loaded.pop(mid, None)
-                if entry is not None:
-                    entry.model.close()
-                    done.append(mid)
+            ids = [model_id] if model_id else list(self._entries)
+            done = [mid for mid in ids if self._drop(mid)]
             if done:
-                gc.collect()
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
+                _free_caches()
+                log.info("unloaded %s", ", ".join(done))
+            if not self._entries:
+                self._oom_floor = None
+                self._force_vae_tiling = False
             return done
 
     def evict_expired(self) -> None:
-        ttl = self.settings.model_ttl
-        if ttl <= 0:
-            return
-        now = time.time()
-        for mid, entry in list(self._loaded.items()):
-            if now - entry.last_used > ttl:
-                log.info("unloading %s: idle for %.0f s (ATELIER_MODEL_TTL=%g)", mid, now - entry.last_used, ttl)
-                self.unload(mid)
+        """The worker's idle hook: apply a pending mode switch, unload models idle past the TTL."""
+        with self._lock:
+            self.apply_pending_mode()
+            ttl = self.settings.model_ttl
+            if ttl <= 0:
+                return
+            now = self._clock()
+            expired = [e for e in self._entries.values() if now - e.last_used > ttl]
+            for e in expired:
+                log.info("unload %s: idle for %.0f s (ATELIER_MODEL_TTL=%g)", e.spec.id, now - e.last_used, ttl)
+                self._drop(e.spec.id)
+            if expired:
+                _free_caches()
+                if not self._entries:
+                    self._oom_floor = None
+                    self._force_vae_tiling = False
 
     def is_loaded(self, model_id: str) -> bool:
-        return model_id in self._loaded
+        return model_id in self._entries
+
+    def tier(self, model_id: str) -> str | None:
+        e = self._entries.get(model_id)
+        return e.tier if e else None
+
+    # --- modes
+
+    def request_mode(self, mode: str) -> None:
+        """Ask for a mode; it is applied between jobs (the next acquire or the idle hook)."""
+        if mode not in vp.MODES:
+            raise InvalidParameter(f"mode must be one of {', '.join(vp.MODES)}, got {mode!r}", param="mode")
+        self._pending_mode = mode
+
+    def apply_pending_mode(self) -> bool:
+        mode = self._pending_mode
+        if mode is None:
+            return False
+        with self._lock:
+            self._pending_mode = None
+            old = self.configured_mode
+            self.configured_mode = mode
+            self._oom_floor = None
+            self._force_vae_tiling = False
+            # Every model leaves the GPU: the next job places what it needs under the new mode's rules
+            # (a model whose dtype/quantisation no longer matches is reloaded then).
+            moved = [e.spec.id for e in list(self._entries.values()) if e.tier == "gpu"]
+            for mid in moved:
+                self._to_ram(mid)
+            self._enforce_ram_budget()
+            _free_caches()
+            effective, why = vp.resolve_mode(mode, self.device_info())
+            log.info("vram mode %s -> %s (effective %s: %s); moved %s to the RAM cache", old, mode, effective,
+                     why, ", ".join(moved) or "nothing")
+            return True
+
+    def effective_mode(self) -> tuple[str, str]:
+        mode, why = vp.resolve_mode(self.configured_mode, self.device_info())
+        if self._oom_floor and mode in vp.ORDER and vp.ORDER.index(self._oom_floor) > vp.ORDER.index(mode):
+            return self._oom_floor, f"{why}, dropped to {self._oom_floor} after an out-of-memory error"
+        return mode, why
+
+    # --- status
 
     def status(self) -> dict[str, Any]:
+        dev = self.device_info()
+        entries = dict(self._entries)  # a snapshot: the worker may be changing them
+        used_ours = sum(n for e in entries.values() for d, n in e.bytes.items() if d.startswith("cuda"))
+        effective, why = self.effective_mode()
         models = []
+        ttl = self.settings.model_ttl
         for spec in self.catalog.all():
-            entry = self._loaded.get(spec.id)
-            fam = self.families.get(spec.family)
-            downloaded = bool(fam and fam.is_downloaded(spec))
-            row: dict[str, Any] = {
-                "id": spec.id,
-                "kind": spec.kind,
-                "state": ("on_gpu" if self.device == "cuda" else "in_ram") if entry else
-                         ("on_disk" if downloaded else "not_downloaded"),
-            }
-            if entry:
-                row["bytes"] = module_bytes_by_device(entry.model.modules())
-                row["last_used"] = entry.last_used
-                row["expires_at"] = entry.last_used + self.settings.model_ttl if self.settings.model_ttl > 0 else None
+            e = entries.get(spec.id)
+            row: dict[str, Any] = {"id": spec.id, "kind": spec.kind, "family": spec.family}
+            if e is None:
+                fam = self.families.get(spec.family)
+                try:
+                    downloaded = bool(fam and fam.is_downloaded(spec))
+                except Exception:  # noqa: BLE001 - a status page must not fail on one model
+                    downloaded = False
+                row.update(state="on_disk" if downloaded else "not_downloaded", dtype=None, quantization=None,
+                           offload=None, bytes={}, last_used=None, expires_at=None)
+            else:
+                state = {"gpu": "on_gpu", "offloaded": "offloaded", "ram": "in_ram"}[e.tier]
+                if dev.type == "cpu" and e.tier == "gpu":
+                    state = "in_ram"  # no GPU: loaded models live in RAM
+                row.update(state=state, dtype=str(e.placement.dtype).removeprefix("torch."),
+                           quantization=e.placement.quant, offload=e.placement.offload,
+                           vae_tiling=e.placement.vae_tiling, bytes=dict(e.bytes), last_used=e.last_used,
+                           expires_at=e.last_used + ttl if ttl > 0 else None, load_ms=round(e.load_ms, 1))
             models.append(row)
-        return {"device": self.device, "models": models}
+        ram_cached = sum(sum(e.bytes.values()) for e in entries.values() if e.tier in ("ram", "offloaded"))
+        return {
+            "device": {"type": dev.type, "name": dev.name, "total_bytes": dev.total_bytes,
+                       "free_bytes": dev.free_bytes, "used_bytes": dev.total_bytes - dev.free_bytes,
+                       "used_by_models_bytes": used_ours},
+            "mode": {"configured": self.configured_mode, "effective": effective, "reason": why,
+                     "pending": self._pending_mode},
+            "ram_cache": {"budget_bytes": int(self.settings.ram_cache_gb * vp.GiB), "used_bytes": ram_cached},
+            "model_ttl": ttl,
+            "models": models,
+            "last_plan": list(self.last_plan),
+        }
+
+    # --- internals (worker thread, under the lock)
+
+    def _load(self, spec: ModelSpec, placement: Placement) -> Entry:
+        fam = self.family(spec)
+        if not fam.is_downloaded(spec):
+            raise ModelNotDownloaded(
+                f"model {spec.id!r} is not downloaded; fetch it with: {fam.download_hint(spec)}", param="model")
+        if placement.device == "cuda":
+            placement = replace(placement, device=self.gpu_device)
+        t0 = time.perf_counter()
+        model = fam.load(spec, placement)
+        ms = (time.perf_counter() - t0) * 1000
+        now = self._clock()
+        tier = "offloaded" if placement.offload != "none" else "gpu"
+        entry = Entry(spec, model, placement, tier, now, now, ms)
+        entry.bytes = module_bytes_by_device(model.modules())
+        self._entries[spec.id] = entry
+        log.info("loaded %s from disk in %.0f ms (%s)", spec.id, ms, _fmt_bytes(entry.bytes))
+        return entry
+
+    def _to_ram(self, model_id: str) -> None:
+        e = self._entries.get(model_id)
+        if e is None or e.tier != "gpu":
+            return
+        if self.settings.ram_cache_gb <= 0:
+            self._drop(model_id)
+            return
+        try:
+            e.model.to("cpu")
+        except RuntimeError as exc:  # e.g. bitsandbytes weights some families cannot move
+            log.info("drop %s instead of caching it in RAM (%s); its next use reloads it from disk",
+                     model_id, _one_line(exc))
+            self._drop(model_id)
+            return
+        e.tier = "ram"
+        e.bytes = module_bytes_by_device(e.model.modules())
+
+    def _drop(self, model_id: str) -> bool:
+        e = self._entries.pop(model_id, None)
+        if e is None:
+            return False
+        try:
+            e.model.close()
+        finally:
+            del e
+        return True
+
+    def _enforce_ram_budget(self) -> None:
+        budget = int(self.settings.ram_cache_gb * vp.GiB)
+        cached = sorted((e for e in self._entries.values() if e.tier == "ram"), key=lambda e: e.last_used)
+        used = sum(sum(e.bytes.values()) for e in cached)
+        for e in cached:
+            if used <= budget:
+                break
+            used -= sum(e.bytes.values())
+            log.info("drop %s from the RAM cache: over ATELIER_RAM_CACHE_GB", e.spec.id)
+            self._drop(e.spec.id)
+
+    def _touch(self, spec: ModelSpec, result: T) -> T:
+        e = self._entries.get(spec.id)
+        if e is not None:
+            e.last_used = self._clock()
+        return result
+
+    def _recover(self, spec: ModelSpec) -> list[str]:
+        """The OOM recovery steps, in order; returns what was done, for the final message."""
+        steps = []
+        with self._lock:
+            # 1. Free caches: the allocator's cached blocks and any garbage holding tensors.
+            _free_caches()
+            steps.append("freed the allocator caches")
+            # 2. Evict every idle model (everything but the one this job needs) to the RAM cache.
+            idle = [mid for mid, e in self._entries.items() if mid != spec.id and e.tier == "gpu"]
+            for mid in idle:
+                self._to_ram(mid)
+            self._enforce_ram_budget()
+            _free_caches()
+            if idle:
+                steps.append(f"evicted {', '.join(idle)}")
+            log.warning("OOM recovery: freed caches; evicted %s", ", ".join(idle) or "nothing")
+            # 3. Tile the VAE (generation): decode in tiles and one image at a time.
+            if spec.kind == "generation":
+                self._force_vae_tiling = True
+                steps.append("tiled the VAE")
+                log.warning("OOM recovery: VAE tiling and slicing on")
+            # 4. Drop one mode: the next plan reloads the model with the lower mode's placement.
+            mode, _ = self.effective_mode()
+            lower = vp.lower_mode(mode) if mode in vp.ORDER else None
+            if lower is not None:
+                self._oom_floor = lower
+                steps.append(f"dropped from {mode} to {lower} mode")
+                log.warning("OOM recovery: dropping from %s to %s mode until the next mode switch or idle unload",
+                            mode, lower)
+        return steps
+
+    def _oom_message(self, spec: ModelSpec, task: vp.Task, steps: list[str]) -> str:
+        dev = self.device_info()
+        what = f"{task.width}x{task.height}, batch {task.batch}" if spec.kind == "generation" else f"batch {task.batch}"
+        done = "; ".join(steps)
+        advice = []
+        if spec.kind == "generation":
+            advice.append("a smaller size (e.g. 768x768) or batch 1")
+        if self.configured_mode != "low":
+            advice.append('ATELIER_VRAM_MODE=low (or POST /v1/vram/mode {"mode": "low"})')
+        advice.append("closing other programs that use the GPU (nvidia-smi lists them)")
+        return (f"out of memory running {spec.id} ({what}) on {dev.name} with {_gib(dev.free_bytes)} free of "
+                f"{_gib(dev.total_bytes)}, after one retry ({done}). Try " + ", or ".join(advice) + ".")
+
+
+def _sdxl_footprint(spec: ModelSpec) -> Footprint:
+    from pathlib import Path
+
+    src = Path(spec.source) if spec.local else None
+    try:  # the SDXL family knows which real checkpoints are single files (their text_encoder_2 stays fp16)
+        from atelier.engine.families.sdxl import _is_single_file
+
+        single = _is_single_file(spec)
+    except Exception:  # noqa: BLE001 - family absent or changed: judge by the path
+        single = src is not None and src.suffix == ".safetensors"
+    if single:
+        side = src.with_name(src.stem + ".config") if src is not None else None  # the family's sidecar configs
+        return sdxl_footprint(str(side) if side is not None and side.is_dir() else None,
+                              quantize_text_encoder_2=False)
+    if src is not None and src.is_dir():
+        return sdxl_footprint(str(src))
+    return sdxl_footprint(None)
+
+
+def default_task(spec: ModelSpec) -> vp.Task:
+    if spec.kind == "vision":
+        return vp.Task(kind="vision")
+    d = spec.defaults
+    return vp.Task(kind="generation", width=int(d.get("width", 1024)), height=int(d.get("height", 1024)))
+
+
+def placement_dict(p: Placement) -> dict[str, Any]:
+    return {"device": p.device, "dtype": str(p.dtype).removeprefix("torch."), "quantization": p.quant,
+            "offload": p.offload, "vae_tiling": p.vae_tiling, "vae_slicing": p.vae_slicing}
+
+
+def _free_caches() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+def _gib(n: float) -> str:
+    return f"{n / vp.GiB:.1f} GiB"
+
+
+def _fmt_bytes(b: dict[str, int]) -> str:
+    return ", ".join(f"{d}: {n / vp.MiB:.0f} MiB" for d, n in b.items()) or "no tensors"

@@ -1,4 +1,4 @@
-"""GET /v1/status: device, memory, models and the queue (an Ollama `/api/ps` for Atelier)."""
+"""GET /v1/status: device, memory, mode, models and the queue (an Ollama `/api/ps` for Atelier)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ router = APIRouter(tags=["status"])
 
 @router.get("/status")
 async def get_status(services: ServicesDep) -> dict[str, Any]:
+    """Device (VRAM, or RAM on a CPU-only machine), configured and effective VRAM mode, every catalog
+    model's state (not_downloaded | on_disk | in_ram | on_gpu | offloaded) with dtype, quantisation,
+    bytes per device, last use and expiry, and the GPU queue."""
     return {
         "object": "status",
         "version": __version__,
