@@ -7,11 +7,16 @@ so every flow runs offline.
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from atelier.core.config import Settings
-from atelier.core.errors import ModelNotFound
+from atelier.core.errors import InvalidParameter, ModelNotFound, UnsafeModel
 from atelier.engine.base import ModelSpec
+
+log = logging.getLogger("atelier.catalog")
 
 # Lightning checkpoints want few steps, low guidance and Euler with trailing timesteps.
 LIGHTNING = {"steps": 6, "guidance_scale": 1.5, "scheduler": "euler_trailing", "width": 1024, "height": 1024}
@@ -72,12 +77,118 @@ def tiny_models(models_dir: Path) -> tuple[ModelSpec, ...]:
     )
 
 
+# Generic SDXL fine-tune defaults; Lightning/Turbo/Hyper checkpoints (by name) get LIGHTNING.
+SDXL_DEFAULTS = {"steps": 30, "guidance_scale": 6.0, "scheduler": "dpmpp_2m_karras", "width": 1024, "height": 1024}
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
+_SCAN_DEPTH = 3  # models/<a>/<b>/<file>: enough for "sdxl/anime/x.safetensors"
+
+
+def _is_sdxl_single_file(path: Path) -> bool:
+    """True if the safetensors header names SDXL's two text encoders (reads the header only)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = set(f.keys())
+    except Exception as exc:  # corrupt or truncated file: say so, do not crash the catalog
+        log.warning("ignoring %s: not a readable safetensors file (%s)", path, exc)
+        return False
+    return any(k.startswith("conditioner.embedders.1.") for k in keys) and any(
+        k.startswith("model.diffusion_model.") for k in keys)
+
+
+def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, str]]:
+    """Checkpoints the user dropped into the models folder, and the pickle files we refuse.
+
+    Diffusers directories (`model_index.json`) and single-file `.safetensors` become catalog
+    entries named by their path inside the folder, without the suffix. Nothing outside the folder is
+    ever listed: links that resolve elsewhere are skipped. `tiny/` (built test models) and
+    `<name>.config/` sidecars (configs for a single file) are not models.
+    """
+    root = models_dir.resolve()
+    specs: list[ModelSpec] = []
+    refused: dict[str, str] = {}
+    if not root.is_dir():
+        return specs, refused
+
+    def walk(d: Path, depth: int) -> None:
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            return
+        for p in entries:
+            rel = p.relative_to(models_dir) if p.is_relative_to(models_dir) else p.relative_to(root)
+            if p.name.startswith(".") or (depth == 0 and p.name == "tiny") or p.name.endswith(".config"):
+                continue
+            real = p.resolve()
+            if not real.is_relative_to(root):
+                log.warning("ignoring %s: it links outside the models folder (%s)", p, root)
+                continue
+            model_id = rel.with_suffix("").as_posix() if p.is_file() else rel.as_posix()
+            created = int(p.stat().st_mtime)
+            if p.is_dir():
+                index = p / "model_index.json"
+                if index.is_file():
+                    try:
+                        cls = json.loads(index.read_text()).get("_class_name", "")
+                    except (OSError, ValueError):
+                        cls = ""
+                    if "StableDiffusionXL" in cls:
+                        specs.append(_user_spec(model_id, str(real), (rel.as_posix() + "/",), created))
+                    else:
+                        log.info("ignoring %s: %s is not an SDXL pipeline", p, cls or "unknown pipeline")
+                elif depth + 1 < _SCAN_DEPTH:
+                    walk(p, depth + 1)
+            elif p.suffix.lower() == ".safetensors":
+                if _is_sdxl_single_file(real):
+                    specs.append(_user_spec(model_id, str(real), (rel.as_posix(), p.name), created))
+                else:
+                    log.info("ignoring %s: not an SDXL single-file checkpoint", p)
+            elif p.suffix.lower() in PICKLE_SUFFIXES:
+                refused[model_id.lower()] = rel.as_posix()
+                refused[rel.as_posix().lower()] = rel.as_posix()
+
+    walk(root, 0)
+    return specs, refused
+
+
+def _user_spec(model_id: str, source: str, aliases: tuple[str, ...], created: int) -> ModelSpec:
+    name = model_id.lower()
+    fast = any(w in name for w in ("lightning", "turbo", "hyper", "lcm"))
+    return ModelSpec(
+        id=model_id, kind="generation", family="sdxl", source=source, local=True, aliases=aliases,
+        description=f"SDXL checkpoint from the models folder ({Path(source).name}).",
+        defaults=dict(LIGHTNING if fast else SDXL_DEFAULTS), created=created,
+    )
+
+
+def check_model_name(name: str) -> None:
+    """Refuses names that try to reach outside the models folder ('../x', '/etc/x', 'C:\\x')."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or PureWindowsPath(name).drive or ".." in parts:
+        raise InvalidParameter(
+            f"model must be a catalog id or a path inside the models folder, got {name!r}", param="model")
+
+
 class Catalog:
-    def __init__(self, specs: list[ModelSpec]):
+    def __init__(self, specs: list[ModelSpec], refused: dict[str, str] | None = None,
+                 rescan: Callable[[], tuple[list[ModelSpec], dict[str, str]]] | None = None):
         self._specs: dict[str, ModelSpec] = {}
         self._aliases: dict[str, str] = {}
+        self._refused: dict[str, str] = dict(refused or {})
+        self._rescan = rescan
         for spec in specs:
             self.add(spec)
+
+    def refresh(self) -> None:
+        """Picks up checkpoints dropped into the models folder since start-up."""
+        if self._rescan is None:
+            return
+        specs, refused = self._rescan()
+        for spec in specs:
+            if spec.id not in self._specs:
+                self.add(spec)
+        self._refused.update(refused)
 
     def add(self, spec: ModelSpec) -> None:
         self._specs[spec.id] = spec
@@ -91,7 +202,16 @@ class Catalog:
         name = name or default
         if not name:
             raise ModelNotFound("no model given and no default configured", param="model")
+        check_model_name(name)
         spec = self._specs.get(self._aliases.get(name.lower(), ""))
+        if spec is None and self._rescan is not None:
+            self.refresh()
+            spec = self._specs.get(self._aliases.get(name.lower(), ""))
+        if spec is None and name.lower() in self._refused:
+            raise UnsafeModel(
+                f"{self._refused[name.lower()]!r} is a pickle checkpoint, which can run arbitrary code when loaded; "
+                "Atelier loads only .safetensors files and diffusers folders. Get the .safetensors version of "
+                "this model (most are published as one) and put it in the models folder", param="model")
         if spec is None:
             known = ", ".join(s.id for s in self._specs.values() if kind is None or s.kind == kind)
             raise ModelNotFound(f"unknown model {name!r}; available: {known}", param="model")
@@ -101,6 +221,11 @@ class Catalog:
 
 
 def build_catalog(settings: Settings) -> Catalog:
-    if settings.models == "tiny":
-        return Catalog(list(tiny_models(settings.models_dir)))
-    return Catalog(list(REAL_MODELS))
+    base = list(tiny_models(settings.models_dir)) if settings.models == "tiny" else list(REAL_MODELS)
+
+    def scan() -> tuple[list[ModelSpec], dict[str, str]]:
+        return discover_user_models(settings.models_dir)
+
+    user, refused = scan()
+    taken = {s.id for s in base}
+    return Catalog(base + [s for s in user if s.id not in taken], refused, rescan=scan)

@@ -1,0 +1,483 @@
+"""Stable Diffusion XL: finding, sizing, loading and running SDXL checkpoints.
+
+Three sources, one loader:
+- a Hugging Face repo in the local cache (the curated catalog), loaded from its snapshot folder;
+- a diffusers directory the user dropped into the models folder;
+- a single-file `.safetensors` (how most fine-tunes ship), loaded with
+  `from_single_file(config=<local dir>)`: without `config` diffusers always reaches the hub.
+
+`Placement` (decided by the VRAM manager) says dtype, device, NF4, offload and VAE/attention
+memory features; `SDXLModel.generate()` runs txt2img, img2img or inpainting on the GPU worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import random
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
+from atelier.engine.base import ModelSpec, Placement
+
+log = logging.getLogger("atelier.sdxl")
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "sdxl"
+COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
+# What NF4 quantises: the UNet and the big OpenCLIP encoder (CLIP-L is small; the VAE has no Linear weight to speak of).
+NF4_COMPONENTS = ("unet", "text_encoder_2")
+NF4_BLOCK = 64  # bitsandbytes' default blocksize: one float32 absmax per 64 weights
+# Repos whose cached tokenizers serve single-file checkpoints (the tokenizers are the same in all SDXL models).
+TOKENIZER_REPOS = (
+    "stabilityai/stable-diffusion-xl-base-1.0",
+    "RunDiffusion/Juggernaut-XL-Lightning",
+    "cagliostrolab/animagine-xl-3.1",
+    "Lykon/dreamshaper-xl-lightning",
+)
+
+# name -> (diffusers scheduler class, config overrides, AUTOMATIC1111 sampler name)
+SCHEDULERS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "euler": ("EulerDiscreteScheduler", {}, "Euler"),
+    "euler_trailing": ("EulerDiscreteScheduler", {"timestep_spacing": "trailing"}, "Euler"),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}, "Euler a"),
+    "euler_a_trailing": ("EulerAncestralDiscreteScheduler", {"timestep_spacing": "trailing"}, "Euler a"),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": False}, "DPM++ 2M"),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}, "DPM++ 2M Karras"),
+    "dpmpp_2m_sde": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}, "DPM++ 2M SDE"),
+    "dpmpp_2m_sde_karras": ("DPMSolverMultistepScheduler",
+                            {"algorithm_type": "sde-dpmsolver++", "use_karras_sigmas": True}, "DPM++ 2M SDE Karras"),
+    "heun": ("HeunDiscreteScheduler", {}, "Heun"),
+    "ddim": ("DDIMScheduler", {}, "DDIM"),
+    "unipc": ("UniPCMultistepScheduler", {}, "UniPC"),
+}
+
+
+def sampler_name(scheduler: str) -> str:
+    return SCHEDULERS[scheduler][2] if scheduler in SCHEDULERS else scheduler
+
+
+# --------------------------------------------------------------------------- sources
+
+def _hub_source(spec: ModelSpec) -> Path | None:
+    """Where a hub model lies in the local cache: its snapshot folder (diffusers layout) or, for
+    repos that ship only a single-file checkpoint, that root-level .safetensors. None if not cached."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snap = Path(snapshot_download(spec.source, revision=spec.revision, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+    if (snap / "model_index.json").exists():
+        complete = all((snap / c / "config.json").exists() for c in COMPONENTS)
+        return snap if complete and any((snap / "unet").glob("*.safetensors")) else None
+    singles = sorted(snap.glob("*.safetensors"), key=lambda f: f.stat().st_size)
+    return singles[-1] if singles else None
+
+
+def _source(spec: ModelSpec) -> Path | None:
+    return Path(spec.source) if spec.local else _hub_source(spec)
+
+
+def _is_single_file(spec: ModelSpec) -> bool:
+    src = _source(spec)
+    return src is not None and src.suffix == ".safetensors"
+
+
+def _sidecar_config(file: Path) -> Path | None:
+    """`<stem>.config/` next to a single file: configs for a non-standard architecture (the tiny one)."""
+    d = file.with_name(file.stem + ".config")
+    return d if (d / "model_index.json").exists() else None
+
+
+_config_lock = threading.Lock()
+
+
+def _standard_config_dir() -> Path:
+    """SDXL's published configs plus cached tokenizers, assembled into one offline config dir."""
+    from huggingface_hub import try_to_load_from_cache
+
+    out = Path(tempfile.gettempdir()) / f"atelier-sdxl-config-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    with _config_lock:
+        if (out / "tokenizer_2" / "vocab.json").exists():
+            return out
+        for repo in TOKENIZER_REPOS:
+            found = {}
+            for sub in ("tokenizer", "tokenizer_2"):
+                files = {name: try_to_load_from_cache(repo, f"{sub}/{name}")
+                         for name in ("vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json")}
+                if not all(isinstance(p, str) for p in list(files.values())[:3]):
+                    break
+                found[sub] = files
+            else:
+                tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=out.name + "."))
+                shutil.copytree(CONFIGS, tmp, dirs_exist_ok=True)
+                for sub, files in found.items():
+                    (tmp / sub).mkdir(exist_ok=True)
+                    for name, path in files.items():
+                        if isinstance(path, str):
+                            shutil.copy(path, tmp / sub / name)
+                shutil.rmtree(out, ignore_errors=True)
+                tmp.rename(out)
+                return out
+    raise ModelNotDownloaded(
+        "single-file SDXL checkpoints need the SDXL tokenizers, which are not in the Hugging Face cache yet; "
+        "fetch them once with: make models MODELS=sdxl-realism",
+        param="model",
+    )
+
+
+def _config_dir(spec: ModelSpec, *, for_sizing: bool = False) -> Path:
+    src = _source(spec)
+    if src is None:
+        return CONFIGS  # sizing a model that is not downloaded: SDXL's published architecture
+    if src.is_dir():
+        return src
+    side = _sidecar_config(src)
+    if side is not None:
+        return side
+    return CONFIGS if for_sizing else _standard_config_dir()
+
+
+# --------------------------------------------------------------------------- sizing
+
+@functools.lru_cache(maxsize=64)
+def _param_counts(config_dir: str, component: str) -> tuple[int, int, int]:
+    """(all parameters, Linear weights, buffers) of one component, counted on the meta device."""
+    from accelerate import init_empty_weights
+
+    path = Path(config_dir) / component
+    with init_empty_weights(include_buffers=True):
+        if component == "unet":
+            from diffusers import UNet2DConditionModel
+
+            model = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(path))
+        elif component == "vae":
+            from diffusers import AutoencoderKL
+
+            model = AutoencoderKL.from_config(AutoencoderKL.load_config(path))
+        else:
+            from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+            cfg = CLIPTextConfig.from_pretrained(path)
+            cls = CLIPTextModelWithProjection if component == "text_encoder_2" else CLIPTextModel
+            model = cls(cfg)
+    total = sum(p.numel() for p in model.parameters())
+    linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    buffers = sum(b.numel() for b in model.buffers())
+    return total, linear, buffers
+
+
+def component_bytes(spec: ModelSpec, placement: Placement) -> dict[str, int]:
+    """Bytes per component once loaded with `placement`, computed from the configs."""
+    cfg = str(_config_dir(spec, for_sizing=True))
+    elem = torch.empty((), dtype=placement.dtype).element_size()
+    out = {}
+    for comp in COMPONENTS:
+        total, linear, buffers = _param_counts(cfg, comp)
+        if placement.quant == "nf4" and comp in NF4_COMPONENTS and not (comp == "text_encoder_2" and _is_single_file(spec)):
+            # 4 bits per Linear weight plus one float32 absmax per block; the rest stays in `dtype`.
+            out[comp] = int(linear * 0.5 + linear / NF4_BLOCK * 4) + (total - linear + buffers) * elem
+        else:
+            out[comp] = (total + buffers) * elem
+    return out
+
+
+# --------------------------------------------------------------------------- NF4 on CPU
+
+@contextlib.contextmanager
+def _bnb_quantizer_on_cpu(device: str, single_file: bool):
+    """Lets diffusers' bitsandbytes quantizer run where it believes it cannot.
+
+    - On CPU, its `validate_environment` refuses with "No GPU found" although bitsandbytes 0.50
+      runs NF4 on CPU: only that one check is skipped.
+    - `from_single_file` builds its quantizer as if the checkpoint were already quantized and then
+      fails on plain weights: it is built with `pre_quantized=False`, as `from_pretrained` does.
+    """
+    from diffusers.quantizers import auto
+    from diffusers.quantizers.bitsandbytes.bnb_quantizer import BnB4BitDiffusersQuantizer
+
+    orig_validate = BnB4BitDiffusersQuantizer.validate_environment
+    orig_from_config = auto.DiffusersAutoQuantizer.__dict__["from_config"]
+
+    def validate(self, *args, **kwargs):
+        try:
+            return orig_validate(self, *args, **kwargs)
+        except RuntimeError as exc:
+            if device != "cpu" or "No GPU found" not in str(exc):
+                raise
+
+    def from_config(cls, quantization_config, **kwargs):
+        return orig_from_config.__func__(cls, quantization_config, **{"pre_quantized": False, **kwargs})
+
+    BnB4BitDiffusersQuantizer.validate_environment = validate
+    if single_file:
+        auto.DiffusersAutoQuantizer.from_config = classmethod(from_config)
+    try:
+        yield
+    finally:
+        BnB4BitDiffusersQuantizer.validate_environment = orig_validate
+        auto.DiffusersAutoQuantizer.from_config = orig_from_config
+
+
+# --------------------------------------------------------------------------- the family
+
+class SDXLFamily:
+    name = "sdxl"
+
+    def is_downloaded(self, spec: ModelSpec) -> bool:
+        src = _source(spec)
+        if src is None:
+            return False
+        return (src / "model_index.json").exists() if src.is_dir() else src.is_file()
+
+    def download_hint(self, spec: ModelSpec) -> str:
+        return f"make models MODELS={spec.id}"
+
+    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
+        return sum(component_bytes(spec, placement).values())
+
+    def load(self, spec: ModelSpec, placement: Placement) -> SDXLModel:
+        if not self.is_downloaded(spec):
+            raise ModelNotDownloaded(
+                f"model {spec.id!r} is not downloaded; fetch it with: {self.download_hint(spec)}", param="model")
+        try:
+            pipe = self._load_pipeline(spec, placement)
+        except (ModelNotDownloaded, OutOfMemory):
+            raise
+        except torch.OutOfMemoryError as exc:
+            raise OutOfMemory(f"out of memory while loading {spec.id!r}: {exc}") from exc
+        except Exception as exc:
+            log.exception("loading %s failed", spec.id)
+            raise ModelLoadFailed(f"could not load {spec.id!r} from {spec.source}: {type(exc).__name__}: {exc}",
+                                  param="model") from exc
+        return SDXLModel(spec, placement, pipe)
+
+    def _load_pipeline(self, spec: ModelSpec, placement: Placement):
+        from diffusers import StableDiffusionXLPipeline
+
+        source = _source(spec)
+        assert source is not None
+        single = source.suffix == ".safetensors"
+        config = _config_dir(spec)
+        dtype = placement.dtype
+        common: dict[str, Any] = {"torch_dtype": dtype}
+        variant = None
+        if not single:
+            # The downloader keeps only the fp16 files where a repo has both: load those whatever the dtype.
+            unet_files = list((source / "unet").glob("*.safetensors"))
+            has_fp16 = any(".fp16." in f.name for f in unet_files)
+            if has_fp16 and (dtype == torch.float16 or all(".fp16." in f.name for f in unet_files)):
+                variant = "fp16"
+        parts = self._quantized_parts(spec, source, config, placement, variant) if placement.quant == "nf4" else {}
+        if placement.quant not in ("none", "nf4"):
+            raise InvalidParameter(f"SDXL supports quantisation 'none' or 'nf4', not {placement.quant!r}")
+        if single:
+            pipe = StableDiffusionXLPipeline.from_single_file(
+                str(source), config=str(config), local_files_only=True, **common, **parts)
+        else:
+            pipe = StableDiffusionXLPipeline.from_pretrained(
+                source, local_files_only=True, variant=variant, use_safetensors=True, **common, **parts)
+        self._place(pipe, placement)
+        return pipe
+
+    def _quantized_parts(self, spec, source: Path, config: Path, placement: Placement, variant) -> dict[str, Any]:
+        from diffusers import BitsAndBytesConfig as DiffusersBnb
+        from diffusers import UNet2DConditionModel
+        from transformers import BitsAndBytesConfig as TransformersBnb
+        from transformers import CLIPTextModelWithProjection
+
+        single = _is_single_file(spec)
+        bnb = dict(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=placement.dtype)
+        device_map = "cpu" if placement.device == "cpu" else None  # on CUDA the quantizer picks the current device
+        parts: dict[str, Any] = {}
+        with _bnb_quantizer_on_cpu(placement.device, single):
+            if single:
+                parts["unet"] = UNet2DConditionModel.from_single_file(
+                    str(source), config=str(config), subfolder="unet", local_files_only=True,
+                    quantization_config=DiffusersBnb(**bnb), torch_dtype=placement.dtype)
+            else:
+                parts["unet"] = UNet2DConditionModel.from_pretrained(
+                    source, subfolder="unet", variant=variant, local_files_only=True,
+                    quantization_config=DiffusersBnb(**bnb), torch_dtype=placement.dtype, device_map=device_map)
+        if not single:
+            # TODO(issue 5): single files keep text_encoder_2 unquantised (the single-file CLIP loader takes no
+            # quantization_config); the estimate above counts it that way.
+            parts["text_encoder_2"] = CLIPTextModelWithProjection.from_pretrained(
+                source, subfolder="text_encoder_2", variant=variant, local_files_only=True,
+                quantization_config=TransformersBnb(**bnb), torch_dtype=placement.dtype,
+                device_map={"": placement.device if placement.device != "cuda" else 0})
+        return parts
+
+    @staticmethod
+    def _place(pipe, placement: Placement) -> None:
+        on_accelerator = placement.device != "cpu"
+        if placement.offload == "model":
+            # Without an accelerator the plain call fails: the CPU form still installs the hooks.
+            pipe.enable_model_cpu_offload(device=placement.device if on_accelerator else "cpu")
+        elif placement.offload == "sequential":
+            if on_accelerator:
+                pipe.enable_sequential_cpu_offload(device=placement.device)
+            else:
+                log.info("sequential offload ignored on CPU: there is no other device to offload from")
+        else:
+            pipe.to(placement.device)
+        if placement.vae_tiling:
+            pipe.vae.enable_tiling()
+        if placement.vae_slicing:
+            pipe.vae.enable_slicing()
+        if placement.attention_slicing:
+            pipe.enable_attention_slicing()
+        pipe.set_progress_bar_config(disable=True)
+
+
+FAMILY = SDXLFamily()
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass
+class SDXLRequest:
+    """One generation, already validated by the service (sizes, bounds, scheduler name)."""
+
+    prompt: str
+    negative_prompt: str = ""
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    guidance_scale: float = 5.0
+    seeds: list[int] = field(default_factory=lambda: [random_seed()])
+    scheduler: str = "euler"
+    image: Image.Image | None = None  # img2img / inpainting source, already at width x height
+    mask: Image.Image | None = None  # "L": white = repaint
+    strength: float = 0.75
+
+    @property
+    def mode(self) -> str:
+        return "txt2img" if self.image is None else ("inpaint" if self.mask is not None else "img2img")
+
+
+def random_seed() -> int:
+    return random.randrange(0, 2**32 - 1)
+
+
+def denoising_steps(steps: int, strength: float, mode: str) -> int:
+    """Steps the pipeline really runs: img2img skips the first (1 - strength) of the schedule."""
+    return steps if mode == "txt2img" else min(int(steps * strength), steps)
+
+
+@dataclass
+class SDXLResult:
+    images: list[Image.Image]
+    seeds: list[int]
+    steps_run: int
+
+
+class SDXLModel:
+    """A loaded SDXL checkpoint: one txt2img pipeline and img2img/inpaint views sharing its modules."""
+
+    def __init__(self, spec: ModelSpec, placement: Placement, pipe):
+        from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline
+
+        self.spec = spec
+        self.placement = placement
+        self.pipe = pipe
+        # from_pipe shares the modules (no copy): three entry points, one set of weights.
+        self.img2img = StableDiffusionXLImg2ImgPipeline.from_pipe(pipe)
+        self.inpaint = StableDiffusionXLInpaintPipeline.from_pipe(pipe)
+        for p in (self.img2img, self.inpaint):
+            p.set_progress_bar_config(disable=True)
+        self._scheduler_config = dict(pipe.scheduler.config)
+        self._schedulers: dict[str, Any] = {}
+
+    # --- LoadedModel
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {name: getattr(self.pipe, name) for name in COMPONENTS if getattr(self.pipe, name, None) is not None}
+
+    def to(self, device: str) -> None:
+        if self.placement.offload != "none":
+            self.pipe.remove_all_hooks()
+        for module in self.modules().values():
+            module.to(device)  # bitsandbytes' Params4bit move with their quant state
+        self.placement = Placement(**{**self.placement.__dict__, "device": device, "offload": "none"})
+
+    def configure(self, placement: Placement) -> None:
+        """Switch VAE tiling/slicing in place (the manager's Reconfigurable hook, used by OOM recovery)."""
+        vae = self.pipe.vae
+        vae.enable_tiling() if placement.vae_tiling else vae.disable_tiling()
+        vae.enable_slicing() if placement.vae_slicing else vae.disable_slicing()
+        self.placement = Placement(**{**self.placement.__dict__, "vae_tiling": placement.vae_tiling,
+                                      "vae_slicing": placement.vae_slicing})
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.pipe.remove_all_hooks()
+        self.pipe = self.img2img = self.inpaint = None  # type: ignore[assignment]
+        self._schedulers.clear()
+
+    # --- generation
+    def scheduler(self, name: str):
+        if name not in SCHEDULERS:
+            raise InvalidParameter(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}",
+                                   param="scheduler")
+        if name not in self._schedulers:
+            import diffusers
+
+            cls_name, overrides, _ = SCHEDULERS[name]
+            cls = getattr(diffusers, cls_name)
+            self._schedulers[name] = cls.from_config({**self._scheduler_config, **overrides})
+        return self._schedulers[name]
+
+    def generate(self, req: SDXLRequest, ctx=None) -> SDXLResult:
+        """Runs one request on the calling (GPU worker) thread; raises Cancelled if ctx is cancelled."""
+        # 1. Pick the pipeline for the mode and give it the requested scheduler.
+        pipe = {"txt2img": self.pipe, "img2img": self.img2img, "inpaint": self.inpaint}[req.mode]
+        pipe.scheduler = self.scheduler(req.scheduler)
+
+        # 2. One CPU generator per image: image i is reproducible from seeds[i] alone, on any device.
+        generators = [torch.Generator("cpu").manual_seed(s) for s in req.seeds]
+
+        # 3. Progress and cancellation at every step. Setting _interrupt makes the loop skip the
+        #    remaining steps; the pipeline still decodes, and that image is discarded below.
+        def on_step_end(p, i, t, kwargs):
+            total = p.num_timesteps
+            if ctx is not None:
+                ctx.emit("step", step=i + 1, total=total)
+                if ctx.cancelled:
+                    p._interrupt = True
+                elif i + 1 == total:
+                    ctx.emit("decoding")
+            return kwargs
+
+        args: dict[str, Any] = dict(
+            prompt=req.prompt, negative_prompt=req.negative_prompt or None, num_inference_steps=req.steps,
+            guidance_scale=req.guidance_scale, num_images_per_prompt=len(req.seeds), generator=generators,
+            width=req.width, height=req.height, callback_on_step_end=on_step_end,
+        )
+        if req.mode != "txt2img":
+            args.update(image=req.image, strength=req.strength)
+        if req.mode == "inpaint":
+            args.update(mask_image=req.mask)
+
+        # 4. Run.
+        try:
+            with torch.inference_mode():
+                out = pipe(**args)
+        except torch.OutOfMemoryError as exc:
+            raise OutOfMemory(
+                f"out of memory generating {len(req.seeds)} x {req.width}x{req.height}: lower n or the size, "
+                "or set ATELIER_VRAM_MODE=low") from exc
+        if ctx is not None and ctx.cancelled:
+            raise Cancelled("the job was cancelled while running; no image was kept")
+        return SDXLResult(images=list(out.images), seeds=list(req.seeds),
+                          steps_run=denoising_steps(req.steps, req.strength, req.mode))

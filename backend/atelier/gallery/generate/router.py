@@ -1,0 +1,79 @@
+"""POST /v1/generate and the /v1/jobs endpoints: HTTP only; the work is in service.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from atelier.api.deps import ServicesDep
+from atelier.api.disconnect import await_job
+from atelier.core.errors import error_body
+from atelier.engine.worker import Job
+from atelier.gallery.generate import service
+from atelier.gallery.generate.protocol import GenerateRequest, GenerateResponse, JobCreated, JobSummary
+
+router = APIRouter(tags=["generation"])
+
+
+@router.post("/generate", response_model=GenerateResponse)
+async def generate(body: GenerateRequest, request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Generates and answers when the images are ready. Disconnecting cancels the job."""
+    prepared = await run_in_threadpool(service.prepare, services, body)
+    job = service.submit(services, prepared)
+    return await await_job(job, request, services.worker, poll=0.25)
+
+
+@router.post("/jobs", status_code=202, response_model=JobCreated)
+async def create_job(body: GenerateRequest, services: ServicesDep) -> JobCreated:
+    """Queues a generation and answers at once; follow it with GET /v1/jobs/{id}/events."""
+    prepared = await run_in_threadpool(service.prepare, services, body)
+    job = service.submit(services, prepared)
+    return JobCreated(id=job.id, status=job.status, position=services.worker.position(job))
+
+
+def _summary(job: Job, position: int) -> dict[str, Any]:
+    out = {**job.summary(), "position": position, "cancel_requested": job.cancel_requested}
+    if job.status == "done" and job.kind == "generate":
+        out["result"] = job.result
+    if job.error is not None:
+        out["error"] = error_body(job.error)["error"]
+    return out
+
+
+@router.get("/jobs/{job_id}", response_model=JobSummary)
+async def get_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    job = services.worker.get(job_id)
+    return _summary(job, services.worker.position(job))
+
+
+@router.delete("/jobs/{job_id}", response_model=JobSummary)
+async def cancel_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    """Removes a queued job, or interrupts a running one at its next step (its images are discarded)."""
+    job = services.worker.cancel(job_id)
+    return _summary(job, services.worker.position(job))
+
+
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def job_events(job_id: str, services: ServicesDep) -> StreamingResponse:
+    """SSE, one `data:` JSON object per event: queued (position), started, loading, step (step, total),
+    decoding, then done (with `result`), error (with `error`) or cancelled. Late subscribers get the
+    history first."""
+    job = services.worker.get(job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        i = 0
+        async for ev in job.subscribe():
+            data = ev.as_dict()
+            if ev.type == "done" and job.kind == "generate":
+                data["result"] = job.result
+            yield f"id: {i}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+            i += 1
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
