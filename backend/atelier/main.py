@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atelier import __version__
+from atelier.api.body_limit import BodySizeLimitMiddleware
 from atelier.api.deps import Services
 from atelier.core.config import Settings, get_settings
 from atelier.core.errors import NotFound, Unauthorized, error_response, install_error_handlers
@@ -28,9 +31,34 @@ def _routers() -> list:
     """Every /v1 router. Each feature adds its router here."""
     routers = []
     from atelier.gallery import status_router
+    from atelier.gallery.downloads import router as downloads_router
 
     routers.append(status_router.router)
+    from atelier.gallery import vram_router
+
+    routers.append(vram_router.router)
+    # Before any `/models/{model:path}` route, which would otherwise swallow `.../download`.
+    routers.append(downloads_router.router)
+    from atelier.gallery.analyze import router as analyze_router
+    from atelier.openai.chat import router as chat_router
+    from atelier.openai.models import router as models_router
+
+    routers += [chat_router.router, models_router.router, analyze_router.router]
+    from atelier.gallery.generate import router as generate_router
+    from atelier.openai.images import router as images_router
+
+    routers += [generate_router.router, images_router.router]
     return routers
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name or an interface address: reachable from elsewhere
 
 
 def build_services(settings: Settings) -> Services:
@@ -52,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = build_services(settings)
         app.state.services = services
         services.worker.start(asyncio.get_running_loop())
-        if settings.api_key is None and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        if settings.api_key is None and not is_loopback(settings.host):
             log.warning(
                 "listening on %s without ATELIER_API_KEY: anyone on your network can use this server",
                 settings.host,
@@ -71,6 +99,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
+    # Middleware runs outermost-last-added: CORS, then the body limit, then the key check, so that
+    # 401 and 413 answers carry CORS headers and an oversized body is refused before anything reads it.
+    @app.middleware("http")
+    async def api_key_guard(request: Request, call_next):
+        if settings.api_key and request.url.path.startswith("/v1") and request.method != "OPTIONS":
+            auth = request.headers.get("authorization", "")
+            # Constant-time: the comparison must not tell an attacker how much of the key matched.
+            if not hmac.compare_digest(auth.encode(), f"Bearer {settings.api_key}".encode()):
+                return error_response(Unauthorized("missing or wrong API key: send 'Authorization: Bearer <ATELIER_API_KEY>'"))
+        return await call_next(request)
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_body_mb * 1024 * 1024))
+
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -79,14 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["Retry-After", "x-should-retry"],
         )
-
-    @app.middleware("http")
-    async def api_key_guard(request: Request, call_next):
-        if settings.api_key and request.url.path.startswith("/v1") and request.method != "OPTIONS":
-            auth = request.headers.get("authorization", "")
-            if auth != f"Bearer {settings.api_key}":
-                return error_response(Unauthorized("missing or wrong API key: send 'Authorization: Bearer <ATELIER_API_KEY>'"))
-        return await call_next(request)
 
     for router in _routers():
         app.include_router(router, prefix="/v1")

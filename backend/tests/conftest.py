@@ -7,3 +7,84 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# --- tiny models and a served app, shared by the vision, chat and analysis tests -------------
+import base64  # noqa: E402
+import io  # noqa: E402
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory):
+    """Every tiny model built once per session, through the builders the app itself uses."""
+    from atelier.engine.tiny import ensure_tiny_models
+
+    root = tmp_path_factory.mktemp("models")
+    ensure_tiny_models(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny_models_dir, tmp_path_factory):
+    from atelier.core.config import Settings
+
+    return Settings(models="tiny", models_dir=tiny_models_dir, data_dir=tmp_path_factory.mktemp("data"),
+                    ui_dir=tmp_path_factory.mktemp("ui"), model_ttl=0, api_key=None)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_settings):
+    """A TestClient on the tiny-model app (lifespan run: worker started, models on demand)."""
+    from fastapi.testclient import TestClient
+
+    from atelier.main import create_app
+
+    with TestClient(create_app(tiny_settings)) as c:
+        yield c
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tiny_settings):
+    """The app served by a real uvicorn on a free loopback port: for the official clients."""
+    import uvicorn
+
+    from atelier.main import create_app
+
+    app = create_app(tiny_settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield {"url": f"http://127.0.0.1:{port}", "app": app}
+    server.should_exit = True
+    thread.join(10)
+
+
+def png_data_url(size=(48, 40), color=(200, 60, 30)) -> str:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, color)
+    ImageDraw.Draw(img).rectangle((4, 4, size[0] // 2, size[1] // 2), fill=(20, 120, 220))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.fixture
+def image_url():
+    return png_data_url()

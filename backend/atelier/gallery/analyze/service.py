@@ -21,6 +21,8 @@ from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, Model
 from atelier.core.remote_images import load_image
 from atelier.engine.base import ModelSpec
 from atelier.engine.vision import TAGS_PROMPT, GenerationParams
+from atelier.engine.manager import is_oom
+from atelier.engine.vram.planner import Task
 from atelier.engine.worker import JobContext, Priority
 from atelier.gallery.analyze.nsfw import get_detector
 from atelier.gallery.analyze.protocol import (
@@ -103,22 +105,16 @@ def _each(results: list[ImageResult], run_batch: Callable[[list[Image.Image]], l
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - becomes this image's error
+            if is_oom(exc):  # one image alone does not fit: the manager's OOM recovery takes over
+                raise
             results[i].error = exc
 
 
-def run_analysis(services: Services, p: Plan, images: list[Image.Image],
-                 ctx: JobContext) -> tuple[list[ImageResult], dict[str, float]]:
+def _model_tasks(model: Any, p: Plan, images: list[Image.Image], results: list[ImageResult],
+                 timings: dict[str, float], ctx: JobContext) -> None:
     tasks = set(p.opts.tasks)
-    timings: dict[str, float] = {}
-    results = [ImageResult() for _ in images]
     cancelled = lambda: ctx.cancelled  # noqa: E731
-
-    model = None
-    if p.spec is not None:
-        model, load_ms = services.manager.acquire(p.spec)
-        timings["load_ms"] = round(load_ms, 1)
-
-    if "caption" in tasks and model is not None:
+    if "caption" in tasks:
         t0 = time.perf_counter()
         _each(results, lambda imgs: model.caption_batch(imgs, p.opts.caption_length, cancelled=cancelled),
               lambda img: model.caption_batch([img], p.opts.caption_length, cancelled=cancelled)[0],
@@ -126,7 +122,7 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
         timings["caption_ms"] = _ms(t0)
         ctx.raise_if_cancelled()
 
-    if ("tags" in tasks or ("objects" in tasks and not p.opts.objects)) and model is not None:
+    if ("tags" in tasks or ("objects" in tasks and not p.opts.objects)):
         t0 = time.perf_counter()
         params = GenerationParams(max_tokens=min(TAGS_MAX_TOKENS, 8 + 5 * p.opts.max_tags))
         _each(results, lambda imgs: model.ask_batch(imgs, TAGS_PROMPT, params, cancelled=cancelled),
@@ -135,7 +131,7 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
         timings["tags_ms"] = _ms(t0)
         ctx.raise_if_cancelled()
 
-    if "objects" in tasks and model is not None:
+    if "objects" in tasks:
         t0 = time.perf_counter()
 
         def locate(img: Image.Image, names: list[str]) -> list[dict[str, Any]]:
@@ -154,8 +150,30 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001
+                if is_oom(exc):
+                    raise
                 r.error = exc
         timings["objects_ms"] = _ms(t0)
+
+
+def run_analysis(services: Services, p: Plan, images: list[Image.Image],
+                 ctx: JobContext) -> tuple[list[ImageResult], dict[str, float]]:
+    tasks = set(p.opts.tasks)
+    timings: dict[str, float] = {}
+    results = [ImageResult() for _ in images]
+
+    if p.spec is not None:
+        t_load = time.perf_counter()
+
+        def with_model(model: Any) -> None:
+            timings["load_ms"] = _ms(t_load)
+            for r in results:  # a retry after an out-of-memory error starts clean
+                r.data.clear()
+                r.error = None
+            _model_tasks(model, p, images, results, timings, ctx)
+
+        # run() recovers once from an out-of-memory error (evict, tile, drop a mode, retry).
+        services.manager.run(p.spec, with_model, Task(kind="vision", batch=len(images)))
 
     if p.nsfw:
         t0 = time.perf_counter()

@@ -18,6 +18,7 @@ from atelier.core.errors import Cancelled, InvalidParameter, ModelNotDownloaded,
 from atelier.core.remote_images import load_image
 from atelier.engine.base import ModelSpec
 from atelier.engine.vision import Completion, Conversation, GenerationParams, Message
+from atelier.engine.vram.planner import Task
 from atelier.engine.worker import Job, JobContext, Priority
 from atelier.openai.chat.protocol import (
     SSE_DONE,
@@ -136,13 +137,19 @@ async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedCha
 
 def submit(services: Services, prepared: PreparedChat, *, stream: bool) -> Job:
     def work(ctx: JobContext) -> ChatResult:
-        model, load_ms = services.manager.acquire(prepared.spec)
-        if stream:
-            ctx.emit("loaded", load_ms=round(load_ms, 1))
-        t0 = time.perf_counter()
-        on_text = (lambda text: ctx.emit("delta", text=text)) if stream else None
-        out = model.chat(prepared.conv, prepared.params, on_text=on_text, cancelled=lambda: ctx.cancelled)
-        return ChatResult(out, load_ms, (time.perf_counter() - t0) * 1000)
+        t_load = time.perf_counter()
+
+        def with_model(model: Any) -> ChatResult:
+            load_ms = (time.perf_counter() - t_load) * 1000
+            if stream:
+                ctx.emit("loaded", load_ms=round(load_ms, 1))
+            t0 = time.perf_counter()
+            on_text = (lambda text: ctx.emit("delta", text=text)) if stream else None
+            out = model.chat(prepared.conv, prepared.params, on_text=on_text, cancelled=lambda: ctx.cancelled)
+            return ChatResult(out, load_ms, (time.perf_counter() - t0) * 1000)
+
+        # run() recovers once from an out-of-memory error (evict, tile, drop a mode, retry).
+        return services.manager.run(prepared.spec, with_model, Task(kind="vision"))
 
     return services.worker.submit(
         "chat", work, priority=Priority.INTERACTIVE,
