@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Render docs/API.md from the app's own OpenAPI schema, so the reference can't drift.
+
+    PYTHONPATH=backend .venv/bin/python scripts/gen_api_docs.py          # rewrite docs/API.md
+    PYTHONPATH=backend .venv/bin/python scripts/gen_api_docs.py --check  # exit 1 if stale
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+
+INTRO = """# API reference
+
+Generated from the server's OpenAPI schema by `scripts/gen_api_docs.py` (a test fails when it is
+stale). The live schema is at `/openapi.json` and an interactive explorer at `/docs` on a running
+server.
+
+- Base URL: `http://<host>:8080/v1` (the official OpenAI clients take it as `base_url`).
+- Auth: when `ATELIER_API_KEY` is set, every `/v1` route wants `Authorization: Bearer <key>`.
+- Errors: always `{"error": {"message", "type", "param", "code"}}`; validation errors are 400,
+  never 422. Deterministic failures carry `x-should-retry: false`; a full queue answers 429 with
+  `Retry-After`.
+- Streaming (`/v1/chat/completions` with `stream: true`, `/v1/jobs/{id}/events`): server-sent
+  events of `data: {json}` lines; chat ends with a raw `data: [DONE]`.
+"""
+
+
+def _type(schema: dict, defs: dict) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " \\| ".join(_type(s, defs) for s in schema["anyOf"])
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    if "const" in schema:
+        return f"`{schema['const']}`"
+    t = schema.get("type", "any")
+    if t == "array":
+        return f"{_type(schema.get('items', {}), defs)}[]"
+    return str(t)
+
+
+def _fields(schema: dict, defs: dict) -> list[str]:
+    if "$ref" in schema:
+        schema = defs.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    props = schema.get("properties", {})
+    if not props:
+        return []
+    required = set(schema.get("required", []))
+    rows = ["| field | type | required | description |", "|---|---|---|---|"]
+    for name, p in props.items():
+        desc = (p.get("description") or "").replace("\n", " ").replace("|", "\\|")
+        rows.append(f"| `{name}` | {_type(p, defs)} | {'yes' if name in required else ''} | {desc} |")
+    return rows
+
+
+def render() -> str:
+    from atelier.core.config import Settings
+    from atelier.main import create_app
+
+    spec = create_app(Settings(models="real")).openapi()
+    defs = spec.get("components", {}).get("schemas", {})
+    out = [INTRO]
+    by_tag: dict[str, list[tuple[str, str, dict]]] = {}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            by_tag.setdefault((op.get("tags") or ["other"])[0], []).append((method.upper(), path, op))
+    for tag, ops in by_tag.items():
+        out += [f"## {tag}", ""]
+        for method, path, op in ops:
+            out += [f"### `{method} {path}`", ""]
+            text = op.get("description") or op.get("summary") or ""
+            if text:
+                out += [text.strip(), ""]
+            body = op.get("requestBody", {}).get("content", {})
+            for ctype, media in body.items():
+                rows = _fields(media.get("schema", {}), defs)
+                if rows:
+                    out += [f"Request body (`{ctype}`):", "", *rows, ""]
+            params = [p for p in op.get("parameters", []) if p.get("in") in ("query", "path")]
+            if params:
+                out += ["Parameters: " + ", ".join(f"`{p['name']}` ({p['in']})" for p in params), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main() -> int:
+    target = ROOT / "docs" / "API.md"
+    text = render()
+    if "--check" in sys.argv:
+        if not target.exists() or target.read_text() != text:
+            print("docs/API.md is stale: run `PYTHONPATH=backend .venv/bin/python scripts/gen_api_docs.py`")
+            return 1
+        return 0
+    target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
