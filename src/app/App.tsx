@@ -1,3 +1,278 @@
+/*
+ * Atelier app shell: composition only (layout, views, keyboard dispatch, overlays).
+ *
+ * Extension points for the AI features (issue 7) ---------------------------------------------
+ * Library API, in src/lib/db/library-api.ts (all writes go through it so grid and search update):
+ *   applyAnalysis(id, result: AnalysisResult) -> Promise<ImageRecord | undefined>
+ *       caption / NSFW / model written; AI tags replaced, user tags kept; idempotent;
+ *       resolves undefined when the image was deleted meanwhile.
+ *   addGenerated(blob, params, lineage?, name?) -> Promise<ImageRecord>
+ *       thumbnails + hash in the worker, stored with origin 'generated' and addedAt = now,
+ *       so it shows at the top of the grid (default sort: date added, newest first).
+ *   onImported(ids => ...) -> unsubscribe      (new imports; the analysis queue's cue)
+ *   onRecordsChanged(() => ...) -> unsubscribe
+ *   getRecord(id), getOriginal(id), saveRecords(records)
+ * Slots, in ./extensions.tsx (lazy, via import.meta.glob, so the shell builds without them):
+ *   nav "Status" / "Settings" views -> StatusSlot / SettingsSlot
+ *   "New image" button, loupe / selection "Enhance" -> PromptModalSlot({ onClose, sourceId, initialMode, onOpenImage })
+ *   status bar -> AnalysisIndicatorSlot({ onClick }) opening AnalysisPanelSlot
+ *   startFeatures() starts the analysis queue; analyzeSelection(ids) re-analyses a selection.
+ */
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { library, useLibrary, ImportProgressCard, DropTarget, EmptyLibrary, NoMatches, addUserTag, removeTag, derivedFrom } from '@/features/library';
+import { ImageGrid } from '@/features/grid';
+import { InfoPanel, Loupe, Slideshow } from '@/features/viewer';
+import type { Flag, Rating } from '@/lib/db/schema';
+import { Button } from '@/components/ui/button';
+import { Modal } from '@/components/ui/modal';
+import { DownloadIcon, SparklesIcon, TrashIcon, XIcon } from '@/components/ui/icons';
+import { TopBar } from './top-bar';
+import { FilterBar } from './filter-bar';
+import { StatusBar } from './status-bar';
+import { HelpOverlay } from './help-overlay';
+import { isTypingTarget, resolveKey, type Command } from './keymap';
+import { imagePool } from '@/lib/workers/image-pool';
+import { liveThumbUrls } from '@/lib/db/thumb-urls';
+import { AnalysisPanelSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+
+// A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
+Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls } });
+
+type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: string } | { kind: 'analysis' };
+
 export function App() {
-  return <main className="p-6 text-lg">Atelier</main>;
+  const s = useLibrary((st) => st);
+  const [overlay, setOverlay] = useState<Overlay>(null);
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const [searchFocusTick, setSearchFocusTick] = useState(0);
+  const columns = useRef(1);
+  const closeNotice = useCallback(() => library.notify(null), []);
+
+  useEffect(() => {
+    void library.load();
+    // the AI features start after the library is in memory: the first paint comes first
+    let stop: (() => void) | undefined;
+    let live = true;
+    void library.whenReady().then(() => {
+      if (live) stop = startFeatures();
+    });
+    return () => {
+      live = false;
+      stop?.();
+    };
+  }, []);
+
+  const focusId = s.selection.focus;
+  const focusRec = focusId ? s.byId.get(focusId) ?? null : null;
+  const inLibrary = s.view === 'grid' || s.view === 'loupe';
+
+  const openLoupe = useCallback((id?: string) => {
+    const st = library.getState();
+    const target = id ?? st.selection.focus ?? st.order[0];
+    if (!target) return;
+    if (id) library.focus(id);
+    else if (!st.selection.focus) library.focus(target);
+    library.setView('loupe');
+  }, []);
+
+  const run = useCallback((cmd: Command) => {
+    const st = library.getState();
+    switch (cmd.type) {
+      case 'rate': return void library.cull({ type: 'rate', rating: cmd.rating });
+      case 'flag': return void library.cull({ type: 'flag', flag: cmd.flag });
+      case 'grid': return library.setView('grid');
+      case 'loupe': return openLoupe();
+      case 'back':
+        if (st.view === 'loupe') library.setView('grid');
+        else library.clearSelection();
+        return;
+      case 'move': return library.move(cmd.dx + cmd.dy * (st.view === 'grid' ? columns.current : 0), cmd.extend);
+      case 'delete': {
+        const ids = library.deleteTargets();
+        if (ids.length) setOverlay({ kind: 'delete', ids });
+        return;
+      }
+      case 'help': return setOverlay({ kind: 'help' });
+      case 'selectAll': return library.selectAll();
+      case 'slideshow': return st.order.length ? library.setSlideshow(true) : undefined;
+      case 'info': return library.toggleInfo();
+      case 'search': return setSearchFocusTick((t) => t + 1);
+    }
+  }, [openLoupe]);
+
+  // one keyboard dispatcher for the whole app; modals and the slideshow capture their own keys
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented || document.querySelector('[data-modal-open]')) return;
+      // Enter / Space on a focused button press the button, not a shortcut
+      if ((e.key === 'Enter' || e.key === ' ') && document.activeElement instanceof HTMLButtonElement) return;
+      const st = library.getState();
+      if (st.slideshow) return;
+      const view = st.view === 'grid' || st.view === 'loupe' ? st.view : 'other';
+      const cmd = resolveKey(e, { view, typing: isTypingTarget(document.activeElement) });
+      if (!cmd) return;
+      e.preventDefault();
+      run(cmd);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [run]);
+
+  const summary = useMemo(() => {
+    let picked = 0, rejected = 0, generated = 0, analysed = 0;
+    for (const r of s.byId.values()) {
+      if (r.flag === 'pick') picked++;
+      else if (r.flag === 'reject') rejected++;
+      if (r.origin === 'generated') generated++;
+      if (r.analysis) analysed++;
+    }
+    return [
+      { label: 'Images', value: s.byId.size },
+      { label: 'Picked', value: picked },
+      { label: 'Rejected', value: rejected },
+      { label: 'Generated', value: generated },
+      { label: 'Analysed', value: analysed },
+      { label: 'Shown', value: s.order.length },
+    ];
+  }, [s.byId, s.order.length]);
+  const derived = useMemo(() => (focusRec ? derivedFrom(s.byId.values(), focusRec.id) : []), [focusRec, s.byId]);
+  const source = focusRec?.lineage ? s.byId.get(focusRec.lineage.sourceId) ?? null : null;
+
+  const exportSelection = async () => {
+    const ids = s.selection.ids.size ? [...s.selection.ids] : focusId ? [focusId] : [];
+    if (!ids.length) return;
+    library.notify({ kind: 'info', text: `Preparing ${ids.length} image${ids.length > 1 ? 's' : ''}…` });
+    try {
+      const zip = await library.exportZip(ids);
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(zip);
+      a.download = `atelier-export-${new Date().toISOString().slice(0, 10)}-${ids.length}.zip`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      library.notify({ kind: 'info', text: `Exported ${ids.length} image${ids.length > 1 ? 's' : ''} with XMP sidecars.` });
+    } catch (err) {
+      library.notify({ kind: 'error', text: `Export failed: ${(err as Error).message}` });
+    }
+  };
+
+  const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.saveRecord(fn(focusRec));
+  const infoPanel = s.infoOpen && (
+    <InfoPanel
+      rec={focusRec}
+      preview={s.view !== 'loupe'}
+      summary={summary}
+      blurPreview={!s.showNsfw && focusRec?.analysis?.nsfw?.label === 'nsfw'}
+      selectedCount={s.selection.ids.size}
+      source={source}
+      derived={derived}
+      onRate={(r: Rating) => void library.cull({ type: 'rate', rating: r })}
+      onFlag={(f: Flag) => void library.cull({ type: 'flag', flag: f })}
+      onAddTag={(name) => editFocus((r) => addUserTag(r, name))}
+      onRemoveTag={(name) => editFocus((r) => removeTag(r, name))}
+      onCaption={(text) => editFocus((r) => ({ ...r, caption: text.trim() || undefined }))}
+      onFocus={(id) => library.focus(id)}
+      actions={
+        focusRec && hasFeature('generation') ? (
+          <>
+            <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>
+            {focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+          </>
+        ) : undefined
+      }
+    />
+  );
+
+  let main: React.ReactNode;
+  if (s.view === 'status') main = <Suspense fallback={null}><StatusSlot /></Suspense>;
+  else if (s.view === 'settings') main = <Suspense fallback={null}><SettingsSlot /></Suspense>;
+  else if (s.status === 'loading') main = <div className="flex h-full items-center justify-center text-sm text-neutral-500">Opening library…</div>;
+  else if (s.byId.size === 0) main = <EmptyLibrary />;
+  else if (s.view === 'loupe' && focusId && s.byId.has(focusId))
+    main = <Loupe order={s.order} byId={s.byId} id={focusId} onNavigate={(id) => library.focus(id)} onBack={() => library.setView('grid')} onSlideshow={() => library.setSlideshow(true)} />;
+  else if (s.order.length === 0) main = <NoMatches onReset={() => library.resetFilters()} />;
+  else
+    main = (
+      <div className="relative h-full" onClick={(e) => e.target === e.currentTarget && library.clearSelection()}>
+        <ImageGrid
+          order={s.order}
+          byId={s.byId}
+          selected={s.selection.ids}
+          focus={focusId}
+          thumbSize={s.thumbSize}
+          showNsfw={s.showNsfw}
+          onClick={(id, mods) => library.click(id, mods)}
+          onOpen={(id) => openLoupe(id)}
+          onColumns={(n) => (columns.current = n)}
+        />
+        {s.selection.ids.size > 0 && (
+          <div className="pointer-events-none absolute inset-x-0 bottom-4 flex justify-center">
+            <div className="pointer-events-auto flex items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur" data-testid="selection-bar">
+              <span className="px-2 text-xs text-neutral-300 tabular-nums">{s.selection.ids.size} selected</span>
+              <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={() => void exportSelection()} data-testid="export-selection">Export</Button>
+              {hasFeature('analysis') && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={() => void analyzeSelection([...s.selection.ids])} data-testid="analyze-selection">Analyse</Button>}
+              <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={() => run({ type: 'delete' })} data-testid="delete-selection" className="hover:text-red-300">Delete</Button>
+              <button type="button" aria-label="Clear selection" onClick={() => library.clearSelection()} className="rounded p-1.5 text-neutral-500 hover:text-neutral-100"><XIcon size={14} /></button>
+            </div>
+          </div>
+        )}
+      </div>
+    );
+
+  return (
+    <div className="flex h-full flex-col bg-neutral-950 text-neutral-100">
+      <TopBar filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} searchFocusTick={searchFocusTick} />
+      {filtersOpen && inLibrary && <FilterBar />}
+      <div className="flex min-h-0 flex-1">
+        <main className="min-w-0 flex-1">{main}</main>
+        {inLibrary && s.byId.size > 0 && infoPanel}
+      </div>
+      <StatusBar onAnalysisClick={() => setOverlay({ kind: 'analysis' })} />
+
+      <DropTarget />
+      <ImportProgressCard />
+      {s.notice && <Toast kind={s.notice.kind} text={s.notice.text} onClose={closeNotice} />}
+      {s.slideshow && <Slideshow order={s.order} byId={s.byId} startId={focusId} onClose={(last) => { library.setSlideshow(false); if (last) library.focus(last); }} />}
+      {overlay?.kind === 'help' && <HelpOverlay onClose={() => setOverlay(null)} />}
+      {overlay?.kind === 'delete' && (
+        <Modal
+          title={`Delete ${overlay.ids.length} image${overlay.ids.length > 1 ? 's' : ''}?`}
+          onClose={() => setOverlay(null)}
+          testId="confirm-delete"
+          footer={
+            <>
+              <Button onClick={() => setOverlay(null)}>Cancel</Button>
+              <Button variant="danger" data-autofocus data-testid="confirm-delete-yes" onClick={() => { void library.deleteImages(overlay.ids); setOverlay(null); }}>Delete</Button>
+            </>
+          }
+        >
+          The originals, thumbnails, ratings and tags are removed from this browser. This cannot be undone; export first if you want to keep them.
+        </Modal>
+      )}
+      {overlay?.kind === 'prompt' && (
+        <Suspense fallback={null}>
+          <PromptModalSlot onClose={() => setOverlay(null)} {...(overlay.sourceId ? { sourceId: overlay.sourceId } : {})} {...(overlay.mode ? { initialMode: overlay.mode } : {})} onOpenImage={(id) => { setOverlay(null); openLoupe(id); }} />
+        </Suspense>
+      )}
+      {overlay?.kind === 'analysis' && (
+        <Modal title="Analysis queue" onClose={() => setOverlay(null)} wide>
+          <Suspense fallback={null}><AnalysisPanelSlot /></Suspense>
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+function Toast({ kind, text, onClose }: { kind: 'error' | 'info'; text: string; onClose: () => void }) {
+  useEffect(() => {
+    if (kind === 'info') {
+      const t = setTimeout(onClose, 4000);
+      return () => clearTimeout(t);
+    }
+  }, [kind, text, onClose]);
+  return (
+    <div role={kind === 'error' ? 'alert' : 'status'} data-testid="notice" className={`fixed right-4 bottom-12 z-50 flex max-w-md items-start gap-3 rounded-xl border px-4 py-3 text-sm shadow-2xl ${kind === 'error' ? 'border-red-800 bg-red-950/95 text-red-100' : 'border-neutral-700 bg-neutral-900/95 text-neutral-200'}`}>
+      <span className="flex-1">{text}</span>
+      <button type="button" aria-label="Dismiss" onClick={onClose} className="text-neutral-400 hover:text-white"><XIcon size={14} /></button>
+    </div>
+  );
 }

@@ -12,16 +12,17 @@ export interface LibraryEvents {
 }
 
 type Listener<T> = (payload: T) => void;
-const listeners: { [K in keyof LibraryEvents]?: Set<Listener<LibraryEvents[K]>> } = {};
+const listeners = new Map<keyof LibraryEvents, Set<Listener<never>>>();
 
 export function on<K extends keyof LibraryEvents>(event: K, fn: Listener<LibraryEvents[K]>): () => void {
-  const set = (listeners[event] ??= new Set()) as Set<Listener<LibraryEvents[K]>>;
-  set.add(fn);
-  return () => set.delete(fn);
+  let set = listeners.get(event);
+  if (!set) listeners.set(event, (set = new Set()));
+  set.add(fn as Listener<never>);
+  return () => void set.delete(fn as Listener<never>);
 }
 
 export function emit<K extends keyof LibraryEvents>(event: K, payload: LibraryEvents[K]): void {
-  const set = listeners[event] as Set<Listener<LibraryEvents[K]>> | undefined;
+  const set = listeners.get(event) as Set<Listener<LibraryEvents[K]>> | undefined;
   set?.forEach((fn) => {
     try {
       fn(payload);

@@ -71,6 +71,33 @@ export function loadAllRecords(stores: Stores = defaultStores()): Promise<ImageR
   return values<ImageRecord>(stores.meta);
 }
 
+/**
+ * Reads all records in key-ordered pages, yielding between pages, so a 100k library never
+ * blocks the main thread for one long structured-clone.
+ */
+export async function loadAllRecordsPaged(onPage?: (loaded: number) => void, pageSize = 4000, stores: Stores = defaultStores()): Promise<ImageRecord[]> {
+  const out: ImageRecord[] = [];
+  let after: IDBValidKey | undefined;
+  for (;;) {
+    const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
+    const [vals, keys] = await stores.meta('readonly', (store) =>
+      Promise.all([promisify<ImageRecord[]>(store.getAll(range, pageSize)), promisify<IDBValidKey[]>(store.getAllKeys(range, pageSize))]),
+    );
+    for (const v of vals) out.push(v);
+    onPage?.(out.length);
+    if (vals.length < pageSize) return out;
+    after = keys[keys.length - 1];
+    await new Promise((r) => setTimeout(r, 0));
+  }
+}
+
+function promisify<T>(req: IDBRequest): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result as T);
+    req.onerror = () => reject(req.error);
+  });
+}
+
 export function getRecord(id: string, stores: Stores = defaultStores()): Promise<ImageRecord | undefined> {
   return get<ImageRecord>(id, stores.meta);
 }

@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// Grid benchmark in headless Chromium (issue 6). Seeds synthetic libraries straight into
+// IndexedDB and measures what a user feels. Prints one JSON summary on stdout.
+//
+//   node scripts/bench_grid.mjs [--base http://127.0.0.1:4173] [--sizes 1000,10000,50000,100000]
+//                               [--scroll-seconds 10] [--import-files 48] [--out bench-grid.json]
+//
+// Needs the built UI served at --base (`npx vite build && npx vite preview --port 4173`, or the
+// backend on :8080). Chromium: /usr/bin/chromium or $CHROMIUM.
+import { chromium } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { seedLibrary } from './lib/seed.mjs';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const base = arg('base', process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:4173');
+const sizes = arg('sizes', '1000,10000,50000,100000').split(',').map(Number);
+const scrollSeconds = Number(arg('scroll-seconds', '10'));
+const importFiles = Number(arg('import-files', '48'));
+const out = arg('out', '');
+const log = (...a) => console.error('[bench]', ...a);
+
+// serve dist/ ourselves when nothing answers at --base (`make bench` builds first)
+let server;
+const up = async () => fetch(base).then((r) => r.ok, () => false);
+if (!(await up())) {
+  const port = new URL(base).port || '4173';
+  log(`nothing at ${base}: starting vite preview on ${port}`);
+  server = spawn('npx', ['vite', 'preview', '--port', port, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  const deadline = Date.now() + 60_000;
+  while (!(await up())) {
+    if (Date.now() > deadline) throw new Error(`vite preview did not start on ${base}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+const stopServer = () => {
+  if (server) process.kill(-server.pid, 'SIGTERM');
+};
+process.on('exit', stopServer);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-precise-memory-info'],
+});
+
+// installed before any page script: notes when the first screen of thumbnails has painted
+const FIRST_PAINT_PROBE = () => {
+  const tick = () => {
+    const imgs = [...document.querySelectorAll('[data-testid="grid-cell"] img')];
+    const cells = document.querySelectorAll('[data-testid="grid-cell"]').length;
+    const done = imgs.filter((i) => i.complete && i.naturalWidth > 0).length;
+    if (cells > 0 && done >= Math.min(cells, 12)) {
+      requestAnimationFrame(() => requestAnimationFrame(() => (window.__firstThumbs = performance.now())));
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+};
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : 0;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function heapMB(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  await cdp.detach();
+  return round(usedSize / 1048576);
+}
+
+async function benchSize(n) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  await page.addInitScript(FIRST_PAINT_PROBE);
+  await page.goto(base);
+  await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
+  log(`seeding ${n}`);
+  const seedMs = await page.evaluate(seedLibrary, { n });
+  // first visit after seeding builds the head cache; the measured visit is a normal return visit
+  await page.reload();
+  await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
+  await page.waitForTimeout(2500);
+  await page.reload();
+  await page.waitForFunction(() => window.__firstThumbs !== undefined, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
+  const startup = await page.evaluate(() => ({
+    firstThumbsMs: window.__firstThumbs,
+    fullLoadMs: performance.getEntriesByName('atelier:ready')[0]?.startTime ?? null,
+    count: window.__atelier.library.getState().byId.size,
+  }));
+  await page.waitForTimeout(500);
+  const heapIdle = await heapMB(page);
+
+  log(`scrolling ${n} for ${scrollSeconds}s`);
+  const scroll = await page.evaluate(async (seconds) => {
+    const el = document.querySelector('[data-testid="grid-scroller"]');
+    const frames = [];
+    let maxCells = 0;
+    let maxDom = 0;
+    const start = performance.now();
+    let last = start;
+    let dir = 1;
+    await new Promise((resolve) => {
+      const step = (now) => {
+        frames.push(now - last);
+        last = now;
+        // a steady fast scroll (4000 px/s), bouncing at the ends
+        el.scrollTop += dir * 4000 * (frames.length > 1 ? frames[frames.length - 1] / 1000 : 1 / 60);
+        if (el.scrollTop + el.clientHeight >= el.scrollHeight - 2) dir = -1;
+        if (el.scrollTop <= 0) dir = 1;
+        maxCells = Math.max(maxCells, document.querySelectorAll('[data-testid="grid-cell"]').length);
+        maxDom = Math.max(maxDom, document.querySelectorAll('[data-testid="grid"] *').length);
+        if (now - start < seconds * 1000) requestAnimationFrame(step);
+        else resolve();
+      };
+      requestAnimationFrame(step);
+    });
+    frames.shift();
+    return { frames, maxCells, maxDom, liveThumbUrls: window.__atelier.liveThumbUrls(), scrolledPx: el.scrollTop };
+  }, scrollSeconds);
+  const heapAfterScroll = await heapMB(page);
+
+  const search = await page.evaluate(async () => {
+    const lib = window.__atelier.library;
+    const terms = ['harbour', 'img_004', 'sunset light photo', 'snow cat', 'no-such-thing', ''];
+    const res = [];
+    for (const text of terms) {
+      const t = performance.now();
+      lib.setQuery({ text });
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      res.push({ text, queryMs: lib.getState().queryMs, toPaintMs: performance.now() - t, hits: lib.getState().order.length });
+    }
+    return res;
+  });
+  // the last image of the library is reachable (keyboard focus scrolls the grid to it)
+  const lastReachable = await page.evaluate(async () => {
+    const lib = window.__atelier.library;
+    const order = lib.getState().order;
+    const lastId = order[order.length - 1];
+    lib.focus(lastId);
+    await new Promise((r) => setTimeout(r, 300));
+    return !!document.querySelector(`[data-testid="grid-cell"][data-id="${lastId}"]`);
+  });
+  await ctx.close();
+  return {
+    n,
+    seedMs: round(seedMs, 0),
+    firstThumbsMs: round(startup.firstThumbsMs, 0),
+    fullLoadMs: startup.fullLoadMs === null ? null : round(startup.fullLoadMs, 0),
+    frames: scroll.frames.length,
+    p50FrameMs: round(pct(scroll.frames, 50)),
+    p95FrameMs: round(pct(scroll.frames, 95)),
+    maxFrameMs: round(Math.max(...scroll.frames)),
+    gridDomElements: scroll.maxDom,
+    gridCells: scroll.maxCells,
+    liveThumbUrls: scroll.liveThumbUrls,
+    heapIdleMB: heapIdle,
+    heapAfterScrollMB: heapAfterScroll,
+    searchMs: { max: round(Math.max(...search.map((s) => s.queryMs))), maxToPaint: round(Math.max(...search.map((s) => s.toPaintMs))), detail: search.map((s) => ({ ...s, queryMs: round(s.queryMs), toPaintMs: round(s.toPaintMs) })) },
+    lastImageReachable: lastReachable,
+  };
+}
+
+async function benchImport(count) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(base);
+  await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
+  log(`import: ${count} camera-sized JPEGs`);
+  const res = await page.evaluate(async (count) => {
+    const { library } = window.__atelier;
+    const imagePool = window.__atelier.imagePool();
+    const files = [];
+    for (let i = 0; i < count; i++) {
+      const c = new OffscreenCanvas(2400, 1600);
+      const ctx = c.getContext('2d');
+      const g = ctx.createLinearGradient(0, 0, 2400, 1600);
+      g.addColorStop(0, `hsl(${(i * 37) % 360} 60% 40%)`);
+      g.addColorStop(1, `hsl(${(i * 37 + 90) % 360} 60% 20%)`);
+      ctx.fillStyle = g;
+      ctx.fillRect(0, 0, 2400, 1600);
+      for (let k = 0; k < 400; k++) {
+        ctx.fillStyle = `hsla(${(k * 13 + i) % 360} 70% 60% / 0.5)`;
+        ctx.beginPath();
+        ctx.arc((k * 97 + i * 31) % 2400, (k * 61 + i * 17) % 1600, 20 + (k % 40), 0, 7);
+        ctx.fill();
+      }
+      const blob = await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+      files.push(new File([blob], `bench_${i}.jpg`, { type: 'image/jpeg' }));
+    }
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    // raw: decode + resize only, same pool, same parallelism
+    let t = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: imagePool.size * 2 }, async () => {
+      while (next < files.length) await imagePool.raw(files[next++]);
+    }));
+    const rawS = (performance.now() - t) / 1000;
+    t = performance.now();
+    await library.importItems(files.map((file) => ({ file, name: file.name })));
+    const importS = (performance.now() - t) / 1000;
+    const p = library.getState().importProgress;
+    return { files: count, avgMB: bytes / count / 1048576, workers: imagePool.size, rawPerS: count / rawS, importPerS: p.imported / importS, imported: p.imported };
+  }, count);
+  await ctx.close();
+  return { ...res, avgMB: round(res.avgMB, 2), rawPerS: round(res.rawPerS), importPerS: round(res.importPerS), ratio: round(res.importPerS / res.rawPerS, 2) };
+}
+
+const results = [];
+for (const n of sizes) {
+  const r = await benchSize(n);
+  log(JSON.stringify({ n: r.n, firstThumbsMs: r.firstThumbsMs, p95FrameMs: r.p95FrameMs, fullLoadMs: r.fullLoadMs }));
+  results.push(r);
+}
+const imp = importFiles > 0 ? await benchImport(importFiles) : null;
+const chromiumVersion = browser.version();
+await browser.close();
+
+const first = results[0];
+const lastR = results[results.length - 1];
+const at50k = results.find((r) => r.n === 50_000);
+const summary = {
+  benchmark: 'grid',
+  chromium: chromiumVersion,
+  cores: (await import('node:os')).cpus().length,
+  sizes: results,
+  import: imp,
+  targets: {
+    p95FrameMs_le_16_7: results.every((r) => r.p95FrameMs <= 16.7),
+    p95_ratio_largest_vs_smallest: first && lastR ? round(lastR.p95FrameMs / first.p95FrameMs, 2) : null,
+    p95_ratio_le_1_2: first && lastR ? lastR.p95FrameMs / first.p95FrameMs <= 1.2 : null,
+    firstPaint50k_le_1000ms: at50k ? at50k.firstThumbsMs <= 1000 : null,
+    search50k_le_50ms: at50k ? at50k.searchMs.max <= 50 : null,
+    import_ratio_ge_0_8: imp ? imp.ratio >= 0.8 : null,
+  },
+};
+const json = JSON.stringify(summary, null, 2);
+if (out) writeFileSync(out, json);
+console.log(json);
+stopServer();

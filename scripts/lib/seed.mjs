@@ -1,0 +1,55 @@
+// Seeds synthetic records straight into the app's IndexedDB stores (bench and e2e).
+// `seedLibrary` runs IN THE PAGE (pass it to page.evaluate); keep it self-contained.
+export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThumbs = true }) {
+  const open = (name, store) =>
+    new Promise((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onupgradeneeded = () => r.result.createObjectStore(store);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+  const putAll = (db, store, entries) =>
+    new Promise((resolve, reject) => {
+      const tx = db.transaction(store, 'readwrite');
+      const os = tx.objectStore(store);
+      for (const [k, v] of entries) os.put(v, k);
+      tx.oncomplete = () => resolve();
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    });
+  const meta = await open('atelier-meta', 'meta');
+  const thumbs = await open('atelier-thumbs', 'thumbs');
+  // one tiny shared thumbnail keeps 100k seeding fast
+  const c = new OffscreenCanvas(96, 72);
+  const ctx = c.getContext('2d');
+  const g = ctx.createLinearGradient(0, 0, 96, 72);
+  g.addColorStop(0, '#334155');
+  g.addColorStop(1, '#b45309');
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, 96, 72);
+  const thumb = await c.convertToBlob({ type: 'image/webp', quality: 0.7 });
+  const words = ['harbour', 'mountain', 'portrait', 'street', 'forest', 'sunset', 'cat', 'city', 'beach', 'snow', 'night', 'macro'];
+  const now = Date.now();
+  const t0 = performance.now();
+  for (let i = start; i < start + n; i += batch) {
+    const recs = [];
+    const th = [];
+    for (let k = i; k < Math.min(start + n, i + batch); k++) {
+      const id = `seed-${String(k).padStart(7, '0')}`;
+      const w1 = words[k % words.length];
+      const w2 = words[(k * 7 + 3) % words.length];
+      recs.push([id, {
+        id, hash: `seedhash-${k}`, name: `IMG_${String(k).padStart(6, '0')}.jpg`, mime: 'image/jpeg', bytes: 2_400_000,
+        width: 4000, height: 3000, addedAt: now - k * 1000, takenAt: now - k * 1500, origin: k % 10 === 0 ? 'generated' : 'imported',
+        rating: k % 6, flag: k % 13 === 0 ? 'pick' : k % 17 === 0 ? 'reject' : 'none',
+        tags: [{ name: w1, source: 'ai' }, { name: w2, source: 'ai' }],
+        analysis: k % 3 === 0 ? { caption: `a ${w1} scene with ${w2} light, photo ${k}`, model: 'seed', at: now } : undefined,
+        thumbW: 96, thumbH: 72,
+      }]);
+      th.push([id, thumb]);
+    }
+    await Promise.all([putAll(meta, 'meta', recs), withThumbs ? putAll(thumbs, 'thumbs', th) : null]);
+  }
+  meta.close();
+  thumbs.close();
+  return performance.now() - t0;
+}

@@ -1,0 +1,63 @@
+import { memo, useState, type MouseEvent } from 'react';
+import type { ImageRecord } from '@/lib/db/schema';
+import { FlagIcon, RejectIcon, SparklesIcon, StarIcon } from '@/components/ui/icons';
+import { useThumbUrl } from '@/components/ui/use-thumb-url';
+
+export interface CellHandlers {
+  onClick(id: string, mods: { shift: boolean; toggle: boolean }): void;
+  onOpen(id: string): void;
+}
+
+export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers }) {
+  const url = useThumbUrl(rec.id);
+  const [loaded, setLoaded] = useState(false);
+  const onClick = (e: MouseEvent) => handlers.onClick(rec.id, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
+  const rejected = rec.flag === 'reject';
+  return (
+    <div
+      data-testid="grid-cell"
+      data-id={rec.id}
+      data-name={rec.name}
+      data-selected={selected || undefined}
+      data-rating={rec.rating}
+      data-flag={rec.flag}
+      role="gridcell"
+      aria-selected={selected}
+      title={rec.name}
+      onClick={onClick}
+      onDoubleClick={() => handlers.onOpen(rec.id)}
+      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
+      style={{ width: size, height: size }}
+    >
+      {!loaded && <div className="absolute inset-2 rounded bg-neutral-800/60" />}
+      {url && (
+        <img
+          src={url}
+          alt=""
+          draggable={false}
+          decoding="async"
+          onLoad={() => setLoaded(true)}
+          className={`h-full w-full object-contain ${loaded ? (rejected ? 'opacity-40 grayscale' : '') : 'opacity-0'} ${blur ? 'scale-110 blur-xl' : ''}`}
+        />
+      )}
+      {blur && <span className="absolute inset-0 flex items-center justify-center text-[10px] font-semibold tracking-widest text-neutral-300 uppercase">NSFW</span>}
+      {(rec.rating > 0 || rec.flag !== 'none' || rec.origin === 'generated') && (
+      <div className="pointer-events-none absolute inset-x-1 bottom-1 flex items-end justify-between">
+        <span className={`flex gap-px rounded bg-black/60 text-amber-300 ${rec.rating ? 'px-1 py-0.5' : ''}`} data-testid="cell-rating">
+          {Array.from({ length: rec.rating }, (_, i) => (
+            <StarIcon key={i} size={11} filled />
+          ))}
+        </span>
+        <span className={`flex items-center gap-1 rounded bg-black/60 ${rec.flag !== 'none' || rec.origin === 'generated' ? 'px-1 py-0.5' : ''}`}>
+          {rec.origin === 'generated' && <SparklesIcon size={12} className="text-violet-300" aria-label="generated" />}
+          {rec.flag === 'pick' && <FlagIcon size={12} filled className="text-emerald-400" data-testid="cell-pick" />}
+          {rejected && <RejectIcon size={12} className="text-red-400" data-testid="cell-reject" />}
+        </span>
+      </div>
+      )}
+      {size >= 140 && (
+        <div className="pointer-events-none absolute inset-x-0 top-0 hidden truncate bg-black/60 px-1.5 py-0.5 text-[11px] text-neutral-200 group-hover:block">{rec.name}</div>
+      )}
+    </div>
+  );
+});

@@ -1,0 +1,375 @@
+import { useSyncExternalStore } from 'react';
+import { getMany } from 'idb-keyval';
+import { emit, on } from '@/lib/db/events';
+import { saveRecords } from '@/lib/db/library-api';
+import { deleteImages, loadAllRecordsPaged, putImages } from '@/lib/db/records';
+import { loadHead, saveHead } from '@/lib/db/head-cache';
+import { forgetThumbs } from '@/lib/db/thumb-urls';
+import { defaultStores } from '@/lib/db/stores';
+import { requestPersistence, storageInfo, type StorageInfo } from '@/lib/db/storage';
+import type { ImageRecord } from '@/lib/db/schema';
+import { imagePool } from '@/lib/workers/image-pool';
+import { applyCull, type CullAction } from '../utils/culling';
+import { buildExportZip } from '../utils/export-zip';
+import { runImport, type ImportItem, type ImportProgress } from '../utils/import-pipeline';
+import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCounts, warmView, type Query, type SortedView } from '../utils/search';
+import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, type Selection } from '../utils/selection';
+
+/** Built-in views plus the colleague's slots (see src/app/App.tsx). */
+export type View = 'grid' | 'loupe' | 'status' | 'settings';
+
+export interface Notice {
+  kind: 'error' | 'info';
+  text: string;
+}
+
+export interface LibraryState {
+  /** 'partial': only the cached first screen is shown while the full library loads */
+  status: 'loading' | 'partial' | 'ready' | 'error';
+  /** records read so far during the initial load */
+  loaded: number;
+  byId: ReadonlyMap<string, ImageRecord>;
+  /** ids in display order after filter + sort */
+  order: readonly string[];
+  query: Query;
+  /** the search box (query.text follows it, debounced) */
+  searchText: string;
+  selection: Selection;
+  view: View;
+  slideshow: boolean;
+  thumbSize: number;
+  showNsfw: boolean;
+  infoOpen: boolean;
+  importProgress: ImportProgress | null;
+  storage: StorageInfo | null;
+  notice: Notice | null;
+  topTags: { name: string; count: number }[];
+  /** last query latency in ms (shown to curious users, read by the benchmark) */
+  queryMs: number;
+}
+
+const LS = { thumb: 'atelier.thumbSize', nsfw: 'atelier.showNsfw', info: 'atelier.infoOpen' };
+const readLS = (k: string) => {
+  try {
+    return globalThis.localStorage?.getItem(k) ?? null;
+  } catch {
+    return null;
+  }
+};
+const writeLS = (k: string, v: string) => {
+  try {
+    globalThis.localStorage?.setItem(k, v);
+  } catch {
+    /* private mode: not remembered */
+  }
+};
+
+export function createLibraryStore() {
+  let state: LibraryState = {
+    status: 'loading',
+    loaded: 0,
+    byId: new Map(),
+    order: [],
+    query: DEFAULT_QUERY,
+    searchText: '',
+    selection: EMPTY_SELECTION,
+    view: 'grid',
+    slideshow: false,
+    thumbSize: Number(readLS(LS.thumb)) || 200,
+    showNsfw: readLS(LS.nsfw) === '1',
+    infoOpen: readLS(LS.info) !== '0',
+    importProgress: null,
+    storage: null,
+    notice: null,
+    topTags: [],
+    queryMs: 0,
+  };
+  const listeners = new Set<() => void>();
+  const set = (patch: Partial<LibraryState>) => {
+    state = { ...state, ...patch };
+    listeners.forEach((l) => l());
+  };
+
+  // records sorted by the current sort key, reused across keystrokes and filter changes
+  let view: { v: SortedView; byId: ReadonlyMap<string, ImageRecord> } | null = null;
+  const viewFor = (byId: ReadonlyMap<string, ImageRecord>, q: Query): SortedView => {
+    if (!view || view.v.sort !== q.sort || view.v.desc !== q.desc || view.byId !== byId) {
+      view = { v: buildView([...byId.values()], q.sort, q.desc), byId };
+      warmView(view.v);
+    }
+    return view.v;
+  };
+  /** Edits that leave every sort field as it was keep the view (patched in place). */
+  const carryView = (prev: ReadonlyMap<string, ImageRecord>, next: ReadonlyMap<string, ImageRecord>, changed: ImageRecord[]) => {
+    if (view && view.byId === prev && patchView(view.v, changed)) view = { v: view.v, byId: next };
+  };
+
+  const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
+    const t = performance.now();
+    const order = filterView(viewFor(byId, query), query);
+    const queryMs = performance.now() - t;
+    const present = new Set(order);
+    if (state.status === 'ready' && !isFiltered(query) && query.sort === 'added' && query.desc) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size);
+    return { order, queryMs, selection: pruneSelection(state.selection, present) };
+  };
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (markReady = r));
+
+  let tagTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshTags = () => {
+    clearTimeout(tagTimer);
+    tagTimer = setTimeout(() => set({ topTags: tagCounts(state.byId.values()) }), 300);
+  };
+
+  const merge = (records: ImageRecord[]) => {
+    const byId = new Map(state.byId);
+    for (const r of records) byId.set(r.id, r);
+    carryView(state.byId, byId, records);
+    set({ byId, ...requery(byId) });
+    refreshTags();
+  };
+  const remove = (ids: string[]) => {
+    const byId = new Map(state.byId);
+    for (const id of ids) byId.delete(id);
+    set({ byId, ...requery(byId) });
+    refreshTags();
+  };
+  // events from elsewhere (analysis results, generated images, imports) arrive in bursts:
+  // coalesce them so 100k-record re-queries run at most every 50 ms
+  let pending: ImageRecord[] = [];
+  let pendingTimer: ReturnType<typeof setTimeout> | undefined;
+  const flushPending = () => {
+    clearTimeout(pendingTimer);
+    pendingTimer = undefined;
+    if (!pending.length) return;
+    const recs = pending;
+    pending = [];
+    merge(recs);
+  };
+  const mergeSoon = (records: ImageRecord[]) => {
+    pending.push(...records);
+    pendingTimer ??= setTimeout(flushPending, 50);
+  };
+  on('added', mergeSoon);
+  on('updated', mergeSoon);
+  on('removed', (ids) => {
+    flushPending();
+    remove(ids);
+  });
+
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  let loading: Promise<void> | null = null;
+  let importCtrl: AbortController | null = null;
+
+  /** Culling and deletes act on the selection when the focused image is part of it, else on the focused image. */
+  const targets = (): string[] => {
+    const { ids, focus } = state.selection;
+    if (focus && !ids.has(focus)) return [focus];
+    return [...ids];
+  };
+
+  const api = {
+    getState: () => state,
+    subscribe(fn: () => void) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+
+    /** Idempotent (React StrictMode mounts twice in development). */
+    load(): Promise<void> {
+      loading ??= api.loadNow();
+      return loading;
+    },
+    async loadNow() {
+      try {
+        performance.mark?.('atelier:load-start');
+        const head = await loadHead();
+        if (head && head.records.length && state.status === 'loading') {
+          const byId = new Map(head.records.map((r) => [r.id, r]));
+          set({ status: 'partial', byId, order: head.records.map((r) => r.id), loaded: 0 });
+          performance.mark?.('atelier:head');
+          // let the first screen and its thumbnails paint before the bulk read takes the main thread
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        const full = loadAllRecordsPaged((loaded) => set({ loaded }));
+        const records = await full;
+        const byId = new Map(records.map((r) => [r.id, r]));
+        state = { ...state, status: 'ready' };
+        set({ byId, loaded: records.length, ...requery(byId) });
+        if (!records.length) saveHead([], 0, 0);
+        markReady();
+        performance.mark?.('atelier:ready');
+        refreshTags();
+      } catch (err) {
+        set({ status: 'error', notice: { kind: 'error', text: `Could not open the library: ${(err as Error).message}` } });
+      }
+      void requestPersistence().then(() => api.refreshStorage());
+    },
+
+    async refreshStorage() {
+      set({ storage: await storageInfo() });
+    },
+
+    setQuery(patch: Partial<Query>) {
+      flushPending();
+      const query = { ...state.query, ...patch };
+      set({ query, ...requery(state.byId, query) });
+    },
+    setSearchText(text: string) {
+      set({ searchText: text });
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => api.setQuery({ text }), 150);
+    },
+    /** Applies the search box now (Enter), skipping the debounce. */
+    flushSearch() {
+      clearTimeout(searchTimer);
+      if (state.query.text !== state.searchText) api.setQuery({ text: state.searchText });
+    },
+    resetFilters() {
+      clearTimeout(searchTimer);
+      const query = { ...DEFAULT_QUERY, sort: state.query.sort, desc: state.query.desc };
+      set({ searchText: '', query, ...requery(state.byId, query) });
+    },
+
+    click(id: string, mods: { shift?: boolean; toggle?: boolean } = {}) {
+      set({ selection: clickSelect(state.selection, state.order, id, mods) });
+    },
+    focus(id: string) {
+      set({ selection: { ids: new Set([id]), anchor: id, focus: id } });
+    },
+    move(delta: number, extend = false) {
+      set({ selection: moveFocus(state.selection, state.order, delta, extend) });
+    },
+    selectAll() {
+      set({ selection: selectAll(state.order, state.selection.focus) });
+    },
+    clearSelection() {
+      set({ selection: EMPTY_SELECTION });
+    },
+
+    async cull(action: CullAction) {
+      const recs = targets().map((id) => state.byId.get(id)).filter((r): r is ImageRecord => !!r);
+      const changed = applyCull(recs, action);
+      if (!changed.length) return;
+      merge(changed); // optimistic: the grid updates before the disk write lands
+      try {
+        await saveRecords(changed);
+      } catch (err) {
+        merge(recs);
+        set({ notice: { kind: 'error', text: (err as Error).message } });
+      }
+    },
+    async saveRecord(rec: ImageRecord) {
+      merge([rec]);
+      try {
+        await saveRecords([rec]);
+      } catch (err) {
+        set({ notice: { kind: 'error', text: (err as Error).message } });
+      }
+    },
+
+    setView(view: View) {
+      set({ view, slideshow: false });
+    },
+    setSlideshow(on: boolean) {
+      set({ slideshow: on });
+    },
+    setThumbSize(px: number) {
+      writeLS(LS.thumb, String(px));
+      set({ thumbSize: px });
+    },
+    toggleNsfw() {
+      writeLS(LS.nsfw, state.showNsfw ? '0' : '1');
+      set({ showNsfw: !state.showNsfw });
+    },
+    toggleInfo() {
+      writeLS(LS.info, state.infoOpen ? '0' : '1');
+      set({ infoOpen: !state.infoOpen });
+    },
+    notify(notice: Notice | null) {
+      set({ notice });
+    },
+
+    /** Resolves once the whole library is in memory. */
+    whenReady: () => ready,
+
+    async importItems(items: ImportItem[]) {
+      if (!items.length) return;
+      await ready; // duplicate detection needs every hash
+      if (importCtrl) {
+        set({ notice: { kind: 'info', text: 'An import is already running; wait for it or cancel it first.' } });
+        return;
+      }
+      importCtrl = new AbortController();
+      const knownHashes = new Map<string, string>();
+      for (const r of state.byId.values()) knownHashes.set(r.hash, r.name);
+      const pool = imagePool();
+      const progress = await runImport(
+        items,
+        {
+          process: (file, name) => pool.process(file, name),
+          commit: (imgs) => putImages(imgs),
+          knownHashes,
+          onCommitted: (records) => {
+            emit('added', records);
+            emit('imported', records.map((r) => r.id));
+          },
+          onProgress: (p) => set({ importProgress: p }),
+        },
+        { signal: importCtrl.signal, concurrency: pool.size * 2 },
+      );
+      importCtrl = null;
+      set({ importProgress: progress });
+      if (progress.quotaError) set({ notice: { kind: 'error', text: progress.quotaError } });
+      void api.refreshStorage();
+    },
+    cancelImport() {
+      importCtrl?.abort();
+    },
+    dismissImport() {
+      if (!importCtrl) set({ importProgress: null });
+    },
+
+    /** ids the delete confirmation is about */
+    deleteTargets: targets,
+    async deleteImages(ids: string[]) {
+      const order = state.order;
+      const focus = state.selection.focus;
+      await deleteImages(ids);
+      forgetThumbs(ids);
+      emit('removed', ids);
+      // keep the user's place: focus the image after the deleted one
+      if (focus && ids.includes(focus)) {
+        const after = order.slice(order.indexOf(focus)).find((id) => !ids.includes(id)) ?? state.order[state.order.length - 1];
+        if (after) api.focus(after);
+        else set({ view: 'grid' });
+      }
+      set({ notice: { kind: 'info', text: `Deleted ${ids.length} image${ids.length === 1 ? '' : 's'}.` } });
+      void api.refreshStorage();
+    },
+
+    /** Zips originals + XMP sidecars of the selection; returns the zip (the caller downloads it). */
+    async exportZip(ids: string[]): Promise<Blob> {
+      const blobs = await getMany<Blob | undefined>(ids, defaultStores().originals);
+      const items = await Promise.all(
+        ids.map(async (id, i) => {
+          const record = state.byId.get(id);
+          const blob = blobs[i];
+          return record && blob ? { record, original: new Uint8Array(await blob.arrayBuffer()) } : null;
+        }),
+      );
+      const zip = buildExportZip(items.filter((x): x is NonNullable<typeof x> => x !== null));
+      return new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' });
+    },
+  };
+  return api;
+}
+
+export type LibraryStore = ReturnType<typeof createLibraryStore>;
+
+export const library = createLibraryStore();
+
+/** Subscribe a component to one slice of the library; the selector must return stable values. */
+export function useLibrary<T>(selector: (s: LibraryState) => T): T {
+  return useSyncExternalStore(library.subscribe, () => selector(library.getState()));
+}

@@ -1,0 +1,31 @@
+import type { Flag, ImageRecord, Rating, Tag } from '@/lib/db/schema';
+
+export type CullAction = { type: 'rate'; rating: Rating } | { type: 'flag'; flag: Flag };
+
+/** Applies a culling action; returns only the records that actually changed (one write for all). */
+export function applyCull(records: ImageRecord[], action: CullAction): ImageRecord[] {
+  const out: ImageRecord[] = [];
+  for (const r of records) {
+    if (action.type === 'rate' && r.rating !== action.rating) out.push({ ...r, rating: action.rating });
+    if (action.type === 'flag' && r.flag !== action.flag) out.push({ ...r, flag: action.flag });
+  }
+  return out;
+}
+
+export function addUserTag(r: ImageRecord, name: string): ImageRecord {
+  const n = name.trim();
+  if (!n) return r;
+  const rest = r.tags.filter((t) => t.name.toLowerCase() !== n.toLowerCase());
+  return { ...r, tags: [...rest, { name: n, source: 'user' }] };
+}
+
+export function removeTag(r: ImageRecord, name: string): ImageRecord {
+  return { ...r, tags: r.tags.filter((t: Tag) => t.name !== name) };
+}
+
+/** Children made from `id` (lineage links the other way). */
+export function derivedFrom(records: Iterable<ImageRecord>, id: string): ImageRecord[] {
+  const out: ImageRecord[] = [];
+  for (const r of records) if (r.lineage?.sourceId === id) out.push(r);
+  return out.sort((a, b) => b.addedAt - a.addedAt);
+}

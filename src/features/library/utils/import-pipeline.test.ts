@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { StorageQuotaError } from '@/lib/db/errors';
+import type { NewImage } from '@/lib/db/records';
+import type { ProcessedImage } from '@/lib/workers/protocol';
+import { runImport, type ImportItem } from './import-pipeline';
+
+const item = (name: string, content: string, type = 'image/png'): ImportItem => ({ name, file: new Blob([content], { type }) });
+
+async function fakeProcess(file: Blob): Promise<ProcessedImage> {
+  const text = await file.text();
+  if (text.startsWith('corrupt')) throw new Error('cannot decode image (corrupt)');
+  return { hash: `h:${text}`, mime: 'image/png', width: 10, height: 5, thumb: new Blob(['t']), thumbW: 10, thumbH: 5 };
+}
+
+describe('import pipeline', () => {
+  it('imports, skips duplicates and corrupt files with a reason each, and keeps input order', async () => {
+    const committed: NewImage[] = [];
+    const known = new Map([['h:old', 'old.png']]);
+    const p = await runImport(
+      [item('a.png', 'A'), item('b.png', 'B'), item('a-copy.png', 'A'), item('bad.png', 'corrupt!'), item('notes.txt', 'x', 'text/plain'), item('old-again.png', 'old')],
+      { process: fakeProcess, commit: async (imgs) => void committed.push(...imgs), knownHashes: known },
+      { concurrency: 2 },
+    );
+    expect(p).toMatchObject({ total: 6, done: 6, imported: 2, duplicates: 2, finished: true, cancelled: false });
+    expect(p.skipped).toEqual(expect.arrayContaining([
+      { name: 'a-copy.png', reason: 'duplicate of a.png' },
+      { name: 'bad.png', reason: 'cannot decode image (corrupt)' },
+      { name: 'notes.txt', reason: 'unsupported file type' },
+      { name: 'old-again.png', reason: 'duplicate of old.png' },
+    ]));
+    const [a, b] = committed.map((c) => c.record);
+    expect(a!.name).toBe('a.png');
+    expect(a!.addedAt).toBeGreaterThan(b!.addedAt);
+  });
+
+  it('stops cleanly and reports when the storage quota is exceeded', async () => {
+    const known = new Map<string, string>();
+    let calls = 0;
+    const p = await runImport(
+      Array.from({ length: 10 }, (_, i) => item(`${i}.png`, `c${i}`)),
+      { process: fakeProcess, commit: async () => { calls++; if (calls > 1) throw new StorageQuotaError(new DOMException('full', 'QuotaExceededError')); }, knownHashes: known },
+      { concurrency: 1 },
+    );
+    expect(p.imported).toBe(1);
+    expect(p.quotaError).toMatch(/storage is full/i);
+    expect(p.skipped.some((s) => s.reason === 'storage full')).toBe(true);
+    expect(known.size).toBe(1); // the failed image's hash is free again
+  });
+
+  it('cancels', async () => {
+    const ctrl = new AbortController();
+    const p = await runImport(
+      Array.from({ length: 50 }, (_, i) => item(`${i}.png`, `x${i}`)),
+      { process: async (f) => { if ((await f.text()) === 'x3') ctrl.abort(); return fakeProcess(f); }, commit: async () => {}, knownHashes: new Map() },
+      { concurrency: 1, signal: ctrl.signal },
+    );
+    expect(p.cancelled).toBe(true);
+    expect(p.done).toBeLessThan(10);
+  });
+});

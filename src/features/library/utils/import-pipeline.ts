@@ -1,0 +1,126 @@
+import type { NewImage } from '@/lib/db/records';
+import { StorageQuotaError } from '@/lib/db/errors';
+import { makeRecord } from '@/lib/db/make-record';
+import type { ImageRecord } from '@/lib/db/schema';
+import type { ProcessedImage } from '@/lib/workers/protocol';
+import { looksLikeImage } from '@/lib/workers/sniff';
+
+export interface ImportItem {
+  file: Blob;
+  name: string;
+  /** relative path inside a dropped/picked folder */
+  path?: string;
+}
+
+export interface ImportProgress {
+  total: number;
+  /** processed so far, whatever the outcome */
+  done: number;
+  imported: number;
+  duplicates: number;
+  skipped: { name: string; reason: string }[];
+  bytes: number;
+  startedAt: number;
+  elapsedMs: number;
+  current?: string;
+  finished: boolean;
+  cancelled: boolean;
+  /** set when the browser's storage quota stopped the import */
+  quotaError?: string;
+}
+
+export interface ImportDeps {
+  process(file: Blob, name: string): Promise<ProcessedImage>;
+  commit(images: NewImage[]): Promise<void>;
+  /** hash -> name of images already in the library */
+  knownHashes: Map<string, string>;
+  onCommitted?(records: ImageRecord[]): void;
+  onProgress?(p: ImportProgress): void;
+  now?(): number;
+}
+
+export const importRate = (p: ImportProgress) => (p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0);
+
+/**
+ * Runs items through the worker pool, drops duplicates by content hash, and commits finished
+ * images in batches (one transaction per store per batch). Never throws: every file ends up
+ * imported, a duplicate, or skipped with a reason. addedAt decreases (sub-ms) in input order, so
+ * the first file of an import comes first under the default "newest first" sort.
+ */
+export async function runImport(items: ImportItem[], deps: ImportDeps, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<ImportProgress> {
+  const now = deps.now ?? (() => Date.now());
+  const startedAt = now();
+  const p: ImportProgress = { total: items.length, done: 0, imported: 0, duplicates: 0, skipped: [], bytes: 0, startedAt, elapsedMs: 0, finished: false, cancelled: false };
+  let lastReport = 0;
+  const report = (force = false) => {
+    p.elapsedMs = now() - startedAt;
+    if (force || p.elapsedMs - lastReport > 100) {
+      lastReport = p.elapsedMs;
+      deps.onProgress?.({ ...p, skipped: [...p.skipped] });
+    }
+  };
+  const stopped = () => opts.signal?.aborted || p.quotaError !== undefined;
+
+  let ready: { img: NewImage; hash: string }[] = [];
+  let flushing: Promise<void> | null = null;
+  const flush = (): Promise<void> => {
+    if (flushing) return flushing;
+    flushing = (async () => {
+      while (ready.length) {
+        const batch = ready;
+        ready = [];
+        try {
+          await deps.commit(batch.map((b) => b.img));
+          p.imported += batch.length;
+          deps.onCommitted?.(batch.map((b) => b.img.record));
+        } catch (err) {
+          for (const b of batch) {
+            deps.knownHashes.delete(b.hash);
+            p.skipped.push({ name: b.img.record.name, reason: err instanceof StorageQuotaError ? 'storage full' : `not saved: ${(err as Error).message}` });
+          }
+          if (err instanceof StorageQuotaError) p.quotaError = err.message;
+        }
+        report();
+      }
+    })().finally(() => {
+      flushing = null;
+    });
+    return flushing;
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !stopped()) {
+      const index = next++;
+      const item = items[index]!;
+      p.current = item.path ?? item.name;
+      try {
+        if (!looksLikeImage(item.name, item.file.type)) throw new Error('unsupported file type');
+        const img = await deps.process(item.file, item.name);
+        if (stopped()) break;
+        const dupOf = deps.knownHashes.get(img.hash);
+        if (dupOf !== undefined) {
+          p.duplicates++;
+          p.skipped.push({ name: item.name, reason: `duplicate of ${dupOf}` });
+        } else {
+          deps.knownHashes.set(img.hash, item.name);
+          const record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
+          ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
+          void flush();
+        }
+        p.bytes += item.file.size;
+      } catch (err) {
+        p.skipped.push({ name: item.name, reason: (err as Error).message || 'unreadable' });
+      }
+      p.done++;
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  while (flushing || ready.length) await flush();
+  p.cancelled = !!opts.signal?.aborted;
+  p.current = undefined;
+  p.finished = true;
+  report(true);
+  return p;
+}

@@ -1,0 +1,164 @@
+import type { Flag, ImageRecord, Origin, Rating } from '@/lib/db/schema';
+
+export type SortKey = 'added' | 'taken' | 'rating' | 'name';
+
+export interface Query {
+  text: string;
+  minRating: Rating;
+  flag: 'any' | Flag | 'not-rejected';
+  /** all of these tags (case-insensitive) */
+  tags: string[];
+  origin: 'any' | Origin;
+  analysed: 'any' | 'yes' | 'no';
+  nsfw: 'any' | 'safe' | 'nsfw';
+  sort: SortKey;
+  desc: boolean;
+}
+
+export const DEFAULT_QUERY: Query = {
+  text: '', minRating: 0, flag: 'any', tags: [], origin: 'any', analysed: 'any', nsfw: 'any', sort: 'added', desc: true,
+};
+
+export function isFiltered(q: Query): boolean {
+  return q.text.trim() !== '' || q.minRating > 0 || q.flag !== 'any' || q.tags.length > 0 || q.origin !== 'any' || q.analysed !== 'any' || q.nsfw !== 'any';
+}
+
+// Haystacks are cached per record object: records are immutable, so an edit makes a new object
+// and the stale entry is collected with the old one.
+const haystacks = new WeakMap<ImageRecord, string>();
+
+export function haystack(r: ImageRecord): string {
+  let h = haystacks.get(r);
+  if (h === undefined) {
+    h = [r.name, r.path, r.caption, r.analysis?.caption, r.camera, r.params?.prompt, r.params?.model, ...r.tags.map((t) => t.name)]
+      .filter(Boolean)
+      .join('\n')
+      .toLowerCase();
+    haystacks.set(r, h);
+  }
+  return h;
+}
+
+export const isNsfw = (r: ImageRecord) => r.analysis?.nsfw?.label === 'nsfw';
+
+export function matches(r: ImageRecord, q: Query, tokens: string[], tags: string[]): boolean {
+  if (r.rating < q.minRating) return false;
+  if (q.flag === 'not-rejected' ? r.flag === 'reject' : q.flag !== 'any' && r.flag !== q.flag) return false;
+  if (q.origin !== 'any' && r.origin !== q.origin) return false;
+  if (q.analysed !== 'any' && (r.analysis !== undefined) !== (q.analysed === 'yes')) return false;
+  if (q.nsfw !== 'any' && isNsfw(r) !== (q.nsfw === 'nsfw')) return false;
+  if (tags.length) {
+    const have = new Set(r.tags.map((t) => t.name.toLowerCase()));
+    if (!tags.every((t) => have.has(t))) return false;
+  }
+  if (tokens.length) {
+    const h = haystack(r);
+    if (!tokens.every((t) => h.includes(t))) return false;
+  }
+  return true;
+}
+
+export function tokenize(text: string): string[] {
+  return text.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+function comparator(sort: SortKey, desc: boolean): (a: ImageRecord, b: ImageRecord) => number {
+  const dir = desc ? -1 : 1;
+  const tie = (a: ImageRecord, b: ImageRecord) => (a.addedAt - b.addedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * dir;
+  switch (sort) {
+    case 'added':
+      return tie;
+    case 'taken':
+      // images without a capture date sort by when they were added
+      return (a, b) => ((a.takenAt ?? a.addedAt) - (b.takenAt ?? b.addedAt)) * dir || tie(a, b);
+    case 'rating':
+      return (a, b) => (a.rating - b.rating) * dir || tie(a, b);
+    case 'name': {
+      const coll = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+      return (a, b) => coll.compare(a.name, b.name) * dir || tie(a, b);
+    }
+  }
+}
+
+/** Filter + sort; returns ids in display order. */
+export function runQuery(records: Iterable<ImageRecord>, q: Query): string[] {
+  return filterView(buildView([...records], q.sort, q.desc), q);
+}
+
+/**
+ * All records in the order of one sort key, with their search haystacks in parallel arrays.
+ * The store keeps one between queries: a keystroke is then one linear scan over strings,
+ * with no sort, no Map lookups and no allocation per record.
+ */
+export interface SortedView {
+  sort: SortKey;
+  desc: boolean;
+  ids: string[];
+  recs: ImageRecord[];
+  /** lower-cased haystacks, filled lazily (and in idle slices by warmView) */
+  hays: (string | undefined)[];
+  index: Map<string, number>;
+}
+
+export function buildView(records: ImageRecord[], sort: SortKey, desc: boolean): SortedView {
+  const recs = [...records].sort(comparator(sort, desc));
+  const ids = recs.map((r) => r.id);
+  return { sort, desc, ids, recs, hays: new Array<string | undefined>(recs.length), index: new Map(ids.map((id, i) => [id, i])) };
+}
+
+/** The field a sort key reads: when it did not change, the view's order still holds. */
+export function sortField(r: ImageRecord, sort: SortKey): string | number | undefined {
+  return sort === 'added' ? r.addedAt : sort === 'taken' ? r.takenAt : sort === 'rating' ? r.rating : r.name;
+}
+
+/** Swaps edited records into the view in place; false when the order may have changed (rebuild). */
+export function patchView(v: SortedView, changed: ImageRecord[]): boolean {
+  for (const r of changed) {
+    const i = v.index.get(r.id);
+    if (i === undefined || sortField(v.recs[i]!, v.sort) !== sortField(r, v.sort)) return false;
+  }
+  for (const r of changed) {
+    const i = v.index.get(r.id)!;
+    v.recs[i] = r;
+    v.hays[i] = undefined;
+  }
+  return true;
+}
+
+export function filterView(v: SortedView, q: Query): string[] {
+  if (!isFiltered(q)) return v.ids.slice();
+  const tokens = tokenize(q.text);
+  const tags = q.tags.map((t) => t.toLowerCase());
+  const other = q.minRating > 0 || q.flag !== 'any' || tags.length > 0 || q.origin !== 'any' || q.analysed !== 'any' || q.nsfw !== 'any';
+  const { recs, hays, ids } = v;
+  const out: string[] = [];
+  for (let i = 0; i < recs.length; i++) {
+    if (tokens.length) {
+      const h = hays[i] ?? (hays[i] = haystack(recs[i]!));
+      let ok = true;
+      for (const t of tokens) if (!h.includes(t)) { ok = false; break; }
+      if (!ok) continue;
+    }
+    if (other && !matches(recs[i]!, q, [], tags)) continue;
+    out.push(ids[i]!);
+  }
+  return out;
+}
+
+/** Builds haystacks in slices, so the first search after a load is as fast as the rest. */
+export function warmView(v: SortedView, slice = 4000): void {
+  let i = 0;
+  const step = () => {
+    const end = Math.min(v.recs.length, i + slice);
+    for (; i < end; i++) v.hays[i] ??= haystack(v.recs[i]!);
+    if (i < v.recs.length) setTimeout(step, 0);
+  };
+  setTimeout(step, 0);
+}
+
+/** Tag name -> count, most used first (for the tag filter's suggestions). */
+export function tagCounts(records: Iterable<ImageRecord>, limit = 50): { name: string; count: number }[] {
+  const m = new Map<string, number>();
+  for (const r of records) for (const t of r.tags) m.set(t.name, (m.get(t.name) ?? 0) + 1);
+  return [...m].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)).slice(0, limit);
+}

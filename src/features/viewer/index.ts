@@ -1,0 +1,3 @@
+export { Loupe, type LoupeProps } from './components/loupe';
+export { InfoPanel, type InfoPanelProps } from './components/info-panel';
+export { Slideshow } from './components/slideshow';

@@ -1,0 +1,55 @@
+// The library's public API for other features (the analysis queue, the prompt modal).
+// Every write goes through here so the in-memory library (grid, search) hears about it.
+import { imagePool } from '@/lib/workers/image-pool';
+import { mergeAnalysis } from './analysis';
+import { emit, on } from './events';
+import { makeRecord } from './make-record';
+import { getOriginal, getRecord, putImage, putRecords, updateRecord } from './records';
+import type { AnalysisResult, GenerationParams, ImageRecord, Lineage } from './schema';
+
+export { getOriginal, getRecord };
+export type { AnalysisResult };
+
+/**
+ * Writes an analysis result onto a record: caption, NSFW, AI tags replaced, user tags kept.
+ * Idempotent: writing the same result twice leaves the same record. Resolves to the new record,
+ * or undefined when the image was deleted meanwhile (the queue should then drop the job).
+ */
+export async function applyAnalysis(id: string, result: AnalysisResult): Promise<ImageRecord | undefined> {
+  const rec = await updateRecord(id, (r) => mergeAnalysis(r, result));
+  if (rec) emit('updated', [rec]);
+  return rec;
+}
+
+/**
+ * Saves a generated image (PNG/JPEG/WebP blob) into the library with its parameters and lineage.
+ * It gets addedAt = now, so it appears at the top of the grid (default sort: date added, newest first).
+ */
+export async function addGenerated(blob: Blob, params: Omit<GenerationParams, 'source'> & { source?: GenerationParams['source'] }, lineage?: Lineage, name?: string): Promise<ImageRecord> {
+  const img = await imagePool().process(blob, name ?? 'generated.png');
+  const ext = img.mime.split('/')[1] ?? 'png';
+  const record = makeRecord(img, {
+    name: name ?? `atelier-${new Date().toISOString().replace(/[:.]/g, '-')}.${ext === 'jpeg' ? 'jpg' : ext}`,
+    bytes: blob.size,
+    origin: 'generated',
+    params: { ...params, source: params.source ?? 'atelier' },
+    ...(lineage ? { lineage } : {}),
+  });
+  await putImage({ record, original: blob, thumb: img.thumb });
+  emit('added', [record]);
+  return record;
+}
+
+/** Replace whole records (after any edit); one transaction. */
+export async function saveRecords(records: ImageRecord[]): Promise<void> {
+  await putRecords(records);
+  emit('updated', records);
+}
+
+/** Called with the ids of freshly imported images (not generated ones). Returns an unsubscribe. */
+export const onImported = (fn: (ids: string[]) => void) => on('imported', fn);
+/** Called when records are added, changed or removed anywhere. */
+export const onRecordsChanged = (fn: () => void) => {
+  const offs = [on('added', fn), on('updated', fn), on('removed', fn)];
+  return () => offs.forEach((off) => off());
+};

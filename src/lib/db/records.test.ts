@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { createStore, get, keys, type UseStore } from 'idb-keyval';
+import type { ImageRecord } from './schema';
+import type { Stores } from './stores';
+import { deleteImages, loadAllRecords, putImage, putRecords, updateRecord } from './records';
+import { StorageQuotaError, isQuotaError } from './errors';
+import { mergeAnalysis } from './analysis';
+
+let n = 0;
+function freshStores(): Stores {
+  n++;
+  return {
+    meta: createStore(`t${n}-meta`, 'meta'),
+    thumbs: createStore(`t${n}-thumbs`, 'thumbs'),
+    originals: createStore(`t${n}-orig`, 'originals'),
+  };
+}
+
+function quotaFailing(store: UseStore): UseStore {
+  return (mode, cb) => {
+    if (mode === 'readwrite') {
+      const err = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return Promise.reject(err);
+    }
+    return store(mode, cb);
+  };
+}
+
+export function rec(id: string, extra: Partial<ImageRecord> = {}): ImageRecord {
+  return {
+    id, hash: `h-${id}`, name: `${id}.png`, mime: 'image/png', bytes: 10, width: 4, height: 3,
+    addedAt: 1000, origin: 'imported', rating: 0, flag: 'none', tags: [], thumbW: 4, thumbH: 3, ...extra,
+  };
+}
+
+const blob = (s: string) => new Blob([s]);
+
+describe('records storage', () => {
+  it('commits an image to all three stores', async () => {
+    const s = freshStores();
+    await putImage({ record: rec('a'), original: blob('orig'), thumb: blob('th') }, s);
+    expect(await loadAllRecords(s)).toHaveLength(1);
+    expect(await get('a', s.thumbs)).toBeDefined();
+    expect(await get('a', s.originals)).toBeDefined();
+  });
+
+  it('leaves no half-written record when the quota is exceeded on the meta write', async () => {
+    const s = freshStores();
+    const failing = { ...s, meta: quotaFailing(s.meta) };
+    await expect(putImage({ record: rec('b'), original: blob('o'), thumb: blob('t') }, failing)).rejects.toBeInstanceOf(StorageQuotaError);
+    expect(await keys(s.meta)).toEqual([]);
+    expect(await keys(s.thumbs)).toEqual([]);
+    expect(await keys(s.originals)).toEqual([]);
+  });
+
+  it('leaves no half-written record when the quota is exceeded on the thumbnail write', async () => {
+    const s = freshStores();
+    const failing = { ...s, thumbs: quotaFailing(s.thumbs) };
+    const err = await putImage({ record: rec('c'), original: blob('o'), thumb: blob('t') }, failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageQuotaError);
+    expect((err as Error).message).toMatch(/storage is full/i);
+    expect(await keys(s.originals)).toEqual([]);
+    expect(await keys(s.meta)).toEqual([]);
+  });
+
+  it('writes a culled selection in one transaction', async () => {
+    const s = freshStores();
+    let writes = 0;
+    const counting: Stores = { ...s, meta: (mode, cb) => { if (mode === 'readwrite') writes++; return s.meta(mode, cb); } };
+    await putRecords([rec('x', { rating: 3 }), rec('y', { rating: 3 }), rec('z', { rating: 3 })], counting);
+    expect(writes).toBe(1);
+    expect((await loadAllRecords(s)).map((r) => r.rating)).toEqual([3, 3, 3]);
+  });
+
+  it('updates a record atomically and ignores a missing one', async () => {
+    const s = freshStores();
+    await putRecords([rec('u')], s);
+    const next = await updateRecord('u', (r) => ({ ...r, rating: 5 }), s);
+    expect(next?.rating).toBe(5);
+    expect(await updateRecord('missing', (r) => r, s)).toBeUndefined();
+    expect(await keys(s.meta)).toEqual(['u']);
+  });
+
+  it('deletes meta and blobs', async () => {
+    const s = freshStores();
+    await putImage({ record: rec('d'), original: blob('o'), thumb: blob('t') }, s);
+    await deleteImages(['d'], s);
+    expect(await keys(s.meta)).toEqual([]);
+    expect(await keys(s.originals)).toEqual([]);
+  });
+
+  it('recognises quota errors by name and legacy code', () => {
+    expect(isQuotaError(new DOMException('x', 'QuotaExceededError'))).toBe(true);
+    expect(isQuotaError({ code: 22 })).toBe(true);
+    expect(isQuotaError(new Error('other'))).toBe(false);
+  });
+});
+
+describe('mergeAnalysis', () => {
+  it('replaces AI tags, keeps user tags and lets a user tag win over the same AI tag', () => {
+    const r = rec('m', { tags: [{ name: 'cat', source: 'user' }, { name: 'old', source: 'ai' }] });
+    const out = mergeAnalysis(r, { caption: 'a cat', tags: [{ name: 'Cat' }, { name: 'sofa', score: 0.9 }], model: 'tiny', nsfw: { label: 'safe', score: 0.01 } }, 5);
+    expect(out.tags).toEqual([{ name: 'cat', source: 'user' }, { name: 'sofa', source: 'ai', score: 0.9 }]);
+    expect(out.analysis).toEqual({ caption: 'a cat', model: 'tiny', at: 5, nsfw: { label: 'safe', score: 0.01 } });
+    expect(mergeAnalysis(out, { caption: 'a cat', tags: [{ name: 'sofa', score: 0.9 }], model: 'tiny' }, 5).tags).toEqual(out.tags);
+  });
+});
