@@ -1,7 +1,7 @@
 // The one axios instance. Every call to our backend goes through `api` with a path under /v1;
 // calls to extra providers pass their own baseURL and key through `providerConfig`.
 import axios, { type AxiosRequestConfig } from 'axios';
-import { settings, type Provider } from './config';
+import { normalizeBaseUrl, settings, type Provider } from './config';
 import { toApiError } from './errors';
 
 export const api = axios.create({ headers: { Accept: 'application/json' } });
@@ -10,7 +10,8 @@ api.interceptors.request.use((config) => {
   // A call with its own baseURL goes to a provider: our key must not leak to it.
   if (config.baseURL !== undefined) return config;
   const s = settings.get();
-  config.baseURL = s.backendUrl || undefined;
+  // Stored as typed (normalising while typing would eat the slashes of 'http://').
+  config.baseURL = normalizeBaseUrl(s.backendUrl) || undefined;
   if (s.apiKey) config.headers.set('Authorization', `Bearer ${s.apiKey}`);
   return config;
 });
@@ -22,7 +23,7 @@ api.interceptors.response.use(undefined, (err: unknown) => Promise.reject(toApiE
 export function providerConfig(p: Provider, extra: AxiosRequestConfig = {}): AxiosRequestConfig {
   return {
     ...extra,
-    baseURL: p.baseUrl.replace(/\/+$/, ''),
+    baseURL: normalizeBaseUrl(p.baseUrl),
     headers: { ...(extra.headers as Record<string, string> | undefined), ...(p.apiKey ? { Authorization: `Bearer ${p.apiKey}` } : {}) },
   };
 }
@@ -32,5 +33,5 @@ export function backendFetchInit(path: string): { url: string; headers: Record<s
   const s = settings.get();
   const headers: Record<string, string> = {};
   if (s.apiKey) headers.Authorization = `Bearer ${s.apiKey}`;
-  return { url: `${s.backendUrl}${path}`, headers };
+  return { url: `${normalizeBaseUrl(s.backendUrl)}${path}`, headers };
 }

@@ -77,7 +77,6 @@ export function sanitizeSettings(raw: unknown): Settings {
   if (typeof o.autoAnalyze === 'boolean') out.autoAnalyze = o.autoAnalyze;
   if (VRAM_MODES.includes(o.vramMode as VramMode)) out.vramMode = o.vramMode as VramMode;
   if (Array.isArray(o.providers)) out.providers = o.providers.filter(isProvider);
-  out.backendUrl = normalizeBaseUrl(out.backendUrl);
   // A provider that was deleted must not stay selected.
   if (!out.providers.some((p) => p.id === out.visionProvider && p.kind === 'vision')) out.visionProvider = ATELIER;
   if (!out.providers.some((p) => p.id === out.imagesProvider && p.kind === 'images')) out.imagesProvider = ATELIER;

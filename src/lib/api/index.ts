@@ -18,3 +18,4 @@ export { setVramMode } from './endpoints/set-vram-mode';
 export { chatCompletion, type ChatRequest } from './endpoints/chat-completion';
 export { imagesGeneration, type ImagesRequest } from './endpoints/images-generation';
 export { providerModels } from './endpoints/provider-models';
+export { blobToDataUrl, encodeForAnalysis } from './encode-image';

@@ -1,0 +1,26 @@
+// The queue's own IndexedDB database (idb-keyval: one object store per database), apart from
+// the library's stores so that clearing the queue can never touch an image.
+import { createStore, delMany, setMany, values, type UseStore } from 'idb-keyval';
+import type { QueueItem, QueuePersistence } from './types';
+
+export function idbPersistence(store: UseStore = createStore('atelier-analysis-queue', 'items')): QueuePersistence {
+  return {
+    loadAll: () => values<QueueItem>(store),
+    putMany: (items) => setMany(items.map((it) => [it.key, it]), store),
+    deleteMany: (keys) => delMany(keys, store),
+  };
+}
+
+/** In memory, for tests and for browsers where IndexedDB is unavailable. */
+export function memoryPersistence(map = new Map<string, QueueItem>()): QueuePersistence & { map: Map<string, QueueItem> } {
+  return {
+    map,
+    loadAll: async () => [...map.values()].map((it) => structuredClone(it)),
+    putMany: async (items) => {
+      for (const it of items) map.set(it.key, structuredClone(it));
+    },
+    deleteMany: async (keys) => {
+      for (const k of keys) map.delete(k);
+    },
+  };
+}

@@ -1,0 +1,276 @@
+/// <reference types="node" />
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { settings } from '@/lib/api';
+import type { AnalysisResult } from '@/lib/db/schema';
+import { envelope, startFakeBackend, type FakeBackend } from '@/test/fake-backend';
+import { atelierAnalyzer } from '../api/atelier-analyzer';
+import { memoryPersistence } from './idb-persistence';
+import { AnalysisQueue, type SchedulerOptions } from './scheduler';
+import type { QueueItem } from './types';
+
+const ids = (n: number, prefix = 'img') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+/** The library side: counts writes per record and ignores a repeated key, as the real one must. */
+function fakeLibrary() {
+  const writes = new Map<string, string[]>();
+  const applied = new Set<string>();
+  const sink = async (recordId: string, _r: AnalysisResult, key: string) => {
+    if (applied.has(key)) return;
+    applied.add(key);
+    writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
+  };
+  const images = async (id: string) => (id.startsWith('gone') ? undefined : new Blob([id], { type: 'image/png' }));
+  return { writes, sink, images };
+}
+
+let backend: FakeBackend;
+let store: Map<string, QueueItem>;
+let lib: ReturnType<typeof fakeLibrary>;
+const queues: AnalysisQueue[] = [];
+
+function makeQueue(opts: Partial<SchedulerOptions> = {}) {
+  const analyzer = atelierAnalyzer({ images: lib.images });
+  const q = new AnalysisQueue({
+    persistence: memoryPersistence(store),
+    analyzer: () => analyzer,
+    sink: lib.sink,
+    backoffBaseMs: 10,
+    backoffMaxMs: 40,
+    probeMinMs: 20,
+    probeMaxMs: 50,
+    loadCheckMs: 0,
+    ...opts,
+  });
+  queues.push(q);
+  return q;
+}
+
+beforeEach(async () => {
+  backend = await startFakeBackend();
+  settings.set({ backendUrl: backend.url, apiKey: '' });
+  store = new Map();
+  lib = fakeLibrary();
+});
+
+afterEach(async () => {
+  for (const q of queues.splice(0)) q.stop();
+  await backend.close();
+});
+
+function expectEachWrittenOnce(records: string[]) {
+  for (const id of records) expect(lib.writes.get(id), id).toHaveLength(1);
+}
+
+describe('AnalysisQueue', () => {
+  it('analyses every record in batches of at most 16 and writes each result once', async () => {
+    const q = makeQueue();
+    await q.enqueue(ids(40));
+    await q.idle();
+    expect(backend.batches.every((b) => b.length <= 16)).toBe(true);
+    expect(backend.batches.flat().sort()).toEqual(ids(40).sort());
+    expectEachWrittenOnce(ids(40));
+    const snap = q.getSnapshot();
+    expect(snap.done).toBe(40);
+    expect(snap.total).toBe(40);
+  });
+
+  it('sends user-requested work before queued auto work', async () => {
+    backend.latencyMs = 30;
+    const q = makeQueue({ maxConcurrency: 1, initialBatch: 16 });
+    await q.enqueue(ids(48, 'auto'), 'auto');
+    await q.enqueue(['mine1', 'mine2'], 'user');
+    await q.idle();
+    // The first auto batch may already be in flight; the user's batch comes right after it.
+    const userBatch = backend.batches.findIndex((b) => b.includes('mine1'));
+    expect(userBatch).toBeLessThanOrEqual(1);
+    expect(backend.batches[userBatch]).toEqual(['mine1', 'mine2']);
+  });
+
+  it('retries transient 5xx errors with backoff, then succeeds', async () => {
+    backend.onBatch = (_ids, call) => (call < 2 ? { status: 500, body: envelope('boom', 'internal_error', 'server_error') } : undefined);
+    const q = makeQueue();
+    const started = Date.now();
+    await q.enqueue(ids(3));
+    await q.idle();
+    expectEachWrittenOnce(ids(3));
+    // two backoffs: at least base/2 and base (equal jitter) = 5 + 10 ms
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+  });
+
+  it('gives up after maxAttempts transient failures and reports the reason', async () => {
+    backend.onBatch = () => ({ status: 503, body: envelope('GPU on fire', 'internal_error', 'server_error') });
+    const q = makeQueue({ maxAttempts: 3 });
+    await q.enqueue(['a']);
+    await q.idle();
+    const snap = q.getSnapshot();
+    expect(snap.failed).toBe(1);
+    expect(snap.failures[0]).toMatchObject({ recordId: 'a', error: 'GPU on fire', attempts: 3 });
+  });
+
+  it('does not retry a deterministic 4xx, and one bad image does not fail its batch', async () => {
+    let calls = 0;
+    backend.onBatch = (batch) => {
+      calls++;
+      return batch.includes('bad') ? { status: 400, body: envelope('image 0 is not a valid image', 'invalid_image'), headers: { 'x-should-retry': 'false' } } : undefined;
+    };
+    const q = makeQueue();
+    await q.enqueue(['ok1', 'bad', 'ok2']);
+    await q.idle();
+    expectEachWrittenOnce(['ok1', 'ok2']);
+    expect(lib.writes.has('bad')).toBe(false);
+    // one batch call, then each image alone: the bad one is tried exactly once more
+    expect(calls).toBe(4);
+    expect(q.getSnapshot().failures).toEqual([expect.objectContaining({ recordId: 'bad', code: 'invalid_image', attempts: 1 })]);
+  });
+
+  it('fails a record that left the library without calling the backend for it', async () => {
+    const q = makeQueue();
+    await q.enqueue(['gone1', 'here']);
+    await q.idle();
+    expectEachWrittenOnce(['here']);
+    expect(backend.batches.flat()).toEqual(['here']);
+    expect(q.getSnapshot().failures[0]?.recordId).toBe('gone1');
+  });
+
+  it('waits for Retry-After on 429 and halves its concurrency', async () => {
+    const times: number[] = [];
+    backend.onBatch = (_b, call) => {
+      times.push(Date.now());
+      return call === 0 ? { status: 429, body: envelope('queue full', 'queue_full', 'rate_limit_error'), headers: { 'retry-after': '0.3' } } : undefined;
+    };
+    const q = makeQueue({ maxConcurrency: 1 });
+    await q.enqueue(ids(2));
+    await q.idle();
+    expectEachWrittenOnce(ids(2));
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(280);
+    expect(q.getSnapshot().concurrency).toBe(1);
+  });
+
+  it('never has more batches in flight than its limit, and grows only while the backend queue is short', async () => {
+    backend.latencyMs = 20;
+    const q = makeQueue({ maxConcurrency: 3 });
+    await q.enqueue(ids(16 * 12));
+    await q.idle();
+    expect(backend.maxConcurrent).toBeGreaterThan(1);
+    expect(backend.maxConcurrent).toBeLessThanOrEqual(3);
+
+    backend.maxConcurrent = 0;
+    backend.queueDepth = 10; // someone is generating: step aside
+    const q2 = makeQueue({ maxConcurrency: 3 });
+    await q2.enqueue(ids(16 * 6, 'second'));
+    await q2.idle();
+    expect(q2.getSnapshot().concurrency).toBe(1);
+  });
+
+  it('resumes after a reload exactly where it stopped, without writing anything twice', async () => {
+    backend.latencyMs = 25;
+    const first = makeQueue({ maxConcurrency: 2, initialBatch: 8, targetBatchMs: 1e9 });
+    await first.enqueue(ids(100));
+    // Let a few batches finish, then "close the tab" with requests in flight.
+    while (![...store.values()].some((i) => i.state === 'done')) await new Promise((r) => setTimeout(r, 5));
+    first.stop();
+    const doneBefore = [...store.values()].filter((i) => i.state === 'done').length;
+    expect(doneBefore).toBeGreaterThan(0);
+    expect(doneBefore).toBeLessThan(100);
+
+    const second = makeQueue({ maxConcurrency: 2 });
+    await second.start();
+    await second.idle();
+    expectEachWrittenOnce(ids(100));
+    expect(second.getSnapshot()).toMatchObject({ done: 100, total: 100, failed: 0 });
+  });
+
+  it('re-applies a stored but unconfirmed result with the same key after a crash', async () => {
+    const result: AnalysisResult = { caption: 'c', tags: [], model: 'm' };
+    store.set('j1:r1', { key: 'j1:r1', jobId: 'j1', recordId: 'r1', priority: 'user', seq: 0, state: 'resolved', attempts: 0, notBefore: 0, result });
+    // The library already has it (the crash came after the write, before `done` was stored).
+    await lib.sink('r1', result, 'j1:r1');
+    const q = makeQueue();
+    await q.start();
+    await q.idle();
+    expect(lib.writes.get('r1')).toEqual(['j1:r1']);
+    expect(store.get('j1:r1')?.state).toBe('done');
+    expect(backend.batches).toEqual([]);
+  });
+
+  it('pauses when the backend goes away and resumes by itself when it returns', async () => {
+    backend.latencyMs = 15;
+    const q = makeQueue({ maxConcurrency: 1 });
+    await q.enqueue(ids(64));
+    await new Promise((r) => setTimeout(r, 20));
+    await backend.close();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(q.getSnapshot().state).toBe('offline');
+    await backend.restart();
+    await q.idle();
+    expectEachWrittenOnce(ids(64));
+  });
+
+  it('pause holds new batches, resume continues, clear forgets everything', async () => {
+    const q = makeQueue();
+    q.pause();
+    await q.enqueue(ids(5));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(backend.batches).toEqual([]);
+    expect(q.getSnapshot()).toMatchObject({ state: 'paused', pending: 5 });
+    q.resume();
+    await q.idle();
+    expectEachWrittenOnce(ids(5));
+    await q.clear();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(q.getSnapshot().total).toBe(0);
+    expect(store.size).toBe(0);
+  });
+
+  it('does not queue a record twice, and a user request lifts a queued auto item', async () => {
+    const q = makeQueue();
+    q.pause();
+    await q.enqueue(['x', 'y'], 'auto');
+    await q.enqueue(['x'], 'user');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(q.getSnapshot().total).toBe(2);
+    q.resume();
+    await q.idle();
+    expect(backend.batches[0]).toEqual(['x']);
+    expectEachWrittenOnce(['x', 'y']);
+  });
+
+  it('retries failed items on request', async () => {
+    let fail = true;
+    backend.onBatch = () => (fail ? { status: 400, body: envelope('nope', 'invalid_parameter') } : undefined);
+    const q = makeQueue();
+    await q.enqueue(['a']);
+    await q.idle();
+    expect(q.getSnapshot().failed).toBe(1);
+    fail = false;
+    await q.retry();
+    await q.idle();
+    expectEachWrittenOnce(['a']);
+    expect(q.getSnapshot().failed).toBe(0);
+  });
+
+  it('sizes batches to the measured speed: bigger when images are fast, smaller when slow', async () => {
+    backend.latencyMs = 2;
+    const fast = makeQueue({ targetBatchMs: 1_000, initialBatch: 2 });
+    await fast.enqueue(ids(60));
+    await fast.idle();
+    expect(backend.batches[0]).toHaveLength(2);
+    expect(Math.max(...backend.batches.map((b) => b.length))).toBe(16);
+
+    backend.batches = [];
+    backend.latencyMs = 60;
+    const slow = makeQueue({ targetBatchMs: 20, initialBatch: 8, maxConcurrency: 1 });
+    await slow.enqueue(ids(24, 'slow'));
+    await slow.idle();
+    expect(backend.batches[0]).toHaveLength(8);
+    expect(Math.max(...backend.batches.slice(1).map((b) => b.length))).toBeLessThanOrEqual(2);
+  });
+
+  it('backs off exponentially with bounded jitter', () => {
+    const lo = makeQueue({ backoffBaseMs: 100, backoffMaxMs: 1000, random: () => 0 });
+    const hi = makeQueue({ backoffBaseMs: 100, backoffMaxMs: 1000, random: () => 0.999 });
+    expect([1, 2, 3, 4, 5, 6].map((a) => lo.backoff(a))).toEqual([50, 100, 200, 400, 500, 500]);
+    expect(hi.backoff(3)).toBeGreaterThan(399);
+    expect(hi.backoff(3)).toBeLessThanOrEqual(400);
+  });
+});

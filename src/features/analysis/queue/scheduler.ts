@@ -1,0 +1,621 @@
+// The analysis queue: framework-free, persisted, resumable, idempotent.
+//
+// Guarantees, and how they are kept:
+// - Survives reloads and crashes: every state change is written (in order, through one write
+//   chain) before the step that depends on it. A claim is durable before its request goes out;
+//   a result is durable before it is applied; `done` is durable after. On start, claimed items go
+//   back to pending (their request died with the page) and resolved items are applied again.
+// - Never writes a result twice: the library write is keyed by `${jobId}:${recordId}` and the
+//   sink must ignore a key it has already applied (a crash between apply and `done` re-applies).
+// - User-requested work first: two FIFO lanes, 'user' drained before 'auto'.
+// - Never floods the backend: at most `limit` batches in flight; the limit grows by one after a
+//   success while the backend's queue is short, halves on 429 (and waits Retry-After), and drops
+//   to one when the backend's queue is deep.
+// - Transient errors retry with exponential backoff and jitter; deterministic 4xx fail at once
+//   (a batch that fails deterministically is split, so one bad image cannot fail fifteen others).
+// - When the backend is unreachable the queue goes offline, probes with backoff, and resumes.
+import { toApiError, type ApiError } from '@/lib/api';
+import type {
+  Analyzer,
+  AnalyzeOutcome,
+  Failure,
+  Priority,
+  QueueItem,
+  QueuePersistence,
+  QueueSnapshot,
+  QueueState,
+  ResultSink,
+} from './types';
+
+export interface SchedulerOptions {
+  persistence: QueuePersistence;
+  /** a function so that a change of provider in Settings applies to the next batch */
+  analyzer: () => Analyzer;
+  sink: ResultSink;
+  maxConcurrency?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  probeMinMs?: number;
+  probeMaxMs?: number;
+  /** how often to ask the backend for its queue depth while working */
+  loadCheckMs?: number;
+  /** backend jobs waiting above which we keep a single batch in flight */
+  highWater?: number;
+  /**
+   * Batches are as large as the analyzer allows (the backend batches generation across images:
+   * 8 images in one call took a fifth of the time of 8 calls), but a batch should not take much
+   * longer than this, which bounds the work a crash throws away. The size follows the measured
+   * time per image.
+   */
+  targetBatchMs?: number;
+  /** images in the first batch, before any speed is known: small, so the first captions show
+   * quickly and the speed is learnt before 16 images are committed to one call */
+  initialBatch?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+const RATE_WINDOW_MS = 60_000;
+
+export class AnalysisQueue {
+  private readonly o: Required<Omit<SchedulerOptions, 'persistence' | 'analyzer' | 'sink'>>;
+  private readonly persistence: QueuePersistence;
+  private readonly analyzerOf: () => Analyzer;
+  private readonly sink: ResultSink;
+
+  private items = new Map<string, QueueItem>();
+  /** recordId -> key of its active (pending/claimed/resolved) item */
+  private active = new Map<string, string>();
+  private lanes: Record<Priority, string[]> = { user: [], auto: [] };
+  private heads: Record<Priority, number> = { user: 0, auto: 0 };
+  private seq = 0;
+  private loaded: Promise<void> | undefined;
+  private stopped = false;
+  private paused = false;
+  private offline = false;
+  private reason: string | undefined;
+  private cooldownUntil = 0;
+  private limit = 1;
+  private inflight = new Map<number, { keys: string[]; ctrl: AbortController }>();
+  private batchSeq = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private completions: { at: number; n: number }[] = [];
+  private runStartedAt = 0;
+  private lastLoadCheck = 0;
+  /** smoothed ms per image of recent batches */
+  private msPerImage: number | undefined;
+  private listeners = new Set<() => void>();
+  private snap: QueueSnapshot;
+  private emitQueued = false;
+
+  constructor(opts: SchedulerOptions) {
+    this.persistence = opts.persistence;
+    this.analyzerOf = opts.analyzer;
+    this.sink = opts.sink;
+    this.o = {
+      // Two in flight keep the single GPU worker busy (one runs while the next uploads).
+      maxConcurrency: opts.maxConcurrency ?? 2,
+      maxAttempts: opts.maxAttempts ?? 5,
+      backoffBaseMs: opts.backoffBaseMs ?? 1_000,
+      backoffMaxMs: opts.backoffMaxMs ?? 60_000,
+      probeMinMs: opts.probeMinMs ?? 1_000,
+      probeMaxMs: opts.probeMaxMs ?? 15_000,
+      loadCheckMs: opts.loadCheckMs ?? 3_000,
+      highWater: opts.highWater ?? 4,
+      targetBatchMs: opts.targetBatchMs ?? 30_000,
+      initialBatch: opts.initialBatch ?? 4,
+      now: opts.now ?? Date.now,
+      random: opts.random ?? Math.random,
+    };
+    this.snap = this.computeSnapshot();
+  }
+
+  // ---- lifecycle
+
+  /** Load the persisted queue and recover from whatever the last page left behind. */
+  start(): Promise<void> {
+    this.loaded ??= this.recover();
+    return this.loaded;
+  }
+
+  private async recover(): Promise<void> {
+    const stored = await this.persistence.loadAll();
+    stored.sort((a, b) => a.seq - b.seq);
+    const toApply: QueueItem[] = [];
+    const reclaimed: QueueItem[] = [];
+    for (const item of stored) {
+      this.seq = Math.max(this.seq, item.seq + 1);
+      // The request of a claimed item died with the previous page: send it again.
+      if (item.state === 'claimed') {
+        item.state = 'pending';
+        delete item.claimedAt;
+        reclaimed.push(item);
+      }
+      this.items.set(item.key, item);
+      if (item.state === 'pending' || item.state === 'resolved') this.active.set(item.recordId, item.key);
+      if (item.state === 'pending') this.lanes[item.priority].push(item.key);
+      if (item.state === 'resolved') toApply.push(item);
+    }
+    this.runStartedAt = this.o.now();
+    if (reclaimed.length) await this.write(reclaimed);
+    // A result that was stored but maybe not applied: apply it (the sink ignores a repeat key).
+    for (const item of toApply) await this.commit(item);
+    this.pump();
+  }
+
+  /** Stop everything without writing anything more (a page unload; tests use it as a crash). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const { ctrl } of this.inflight.values()) ctrl.abort();
+    this.inflight.clear();
+  }
+
+  // ---- commands
+
+  /** Queue records; 'user' work goes before 'auto' work. Resolves once the items are durable. */
+  async enqueue(recordIds: readonly string[], priority: Priority = 'user'): Promise<void> {
+    await this.start();
+    if (this.active.size === 0) await this.startNewRun();
+    const jobId = `j${this.o.now().toString(36)}${Math.floor(this.o.random() * 1e9).toString(36)}`;
+    const changed: QueueItem[] = [];
+    const dropped: string[] = [];
+    for (const recordId of new Set(recordIds)) {
+      const activeKey = this.active.get(recordId);
+      const existing = activeKey ? this.items.get(activeKey) : undefined;
+      if (existing) {
+        // Already queued: a user request lifts it into the user lane.
+        if (priority === 'user' && existing.priority === 'auto' && existing.state === 'pending') {
+          existing.priority = 'user';
+          this.lanes.user.push(existing.key);
+          changed.push(existing);
+        }
+        continue;
+      }
+      // A failed item for the same record is replaced by the new request.
+      for (const [key, it] of this.items) {
+        if (it.recordId === recordId && it.state === 'failed') {
+          this.items.delete(key);
+          dropped.push(key);
+        }
+      }
+      const item: QueueItem = {
+        key: `${jobId}:${recordId}`,
+        jobId,
+        recordId,
+        priority,
+        seq: this.seq++,
+        state: 'pending',
+        attempts: 0,
+        notBefore: 0,
+      };
+      this.items.set(item.key, item);
+      this.active.set(recordId, item.key);
+      this.lanes[priority].push(item.key);
+      changed.push(item);
+    }
+    if (dropped.length) await this.remove(dropped);
+    await this.write(changed);
+    this.pump();
+  }
+
+  pause(): void {
+    this.paused = true;
+    clearTimeout(this.timer);
+    this.changed();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.cooldownUntil = 0;
+    this.pump();
+  }
+
+  /** Retry failed items (all of them, or the given keys) from scratch. */
+  async retry(keys?: readonly string[]): Promise<void> {
+    await this.start();
+    const changed: QueueItem[] = [];
+    for (const item of this.items.values()) {
+      if (item.state !== 'failed' || (keys && !keys.includes(item.key))) continue;
+      if (this.active.has(item.recordId)) continue;
+      item.state = 'pending';
+      item.attempts = 0;
+      item.notBefore = 0;
+      delete item.error;
+      delete item.errorCode;
+      this.active.set(item.recordId, item.key);
+      this.lanes[item.priority].push(item.key);
+      changed.push(item);
+    }
+    await this.write(changed);
+    this.pump();
+  }
+
+  /** Forget everything: in-flight requests are aborted and their results discarded. */
+  async clear(): Promise<void> {
+    await this.start();
+    for (const { ctrl } of this.inflight.values()) ctrl.abort();
+    this.inflight.clear();
+    const keys = [...this.items.keys()];
+    this.items.clear();
+    this.active.clear();
+    this.lanes = { user: [], auto: [] };
+    this.heads = { user: 0, auto: 0 };
+    this.completions = [];
+    this.cooldownUntil = 0;
+    await this.remove(keys);
+    this.changed();
+  }
+
+  // ---- reading
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): QueueSnapshot => this.snap;
+
+  /** Resolves when nothing is pending or in flight (tests and the benchmark). */
+  async idle(): Promise<void> {
+    await this.start();
+    await this.writes;
+    while (this.active.size > 0 || this.inflight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const off = this.subscribe(() => {
+          if (this.active.size === 0 && this.inflight.size === 0) {
+            off();
+            resolve();
+          }
+        });
+      });
+    }
+    await this.writes;
+  }
+
+  // ---- the loop
+
+  private pump(): void {
+    if (this.stopped || !this.loaded) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.paused || this.offline) return this.changed();
+    const now = this.o.now();
+    if (now < this.cooldownUntil) {
+      this.wakeAt(this.cooldownUntil);
+      return this.changed();
+    }
+    this.reason = undefined;
+    const analyzer = this.analyzerOf();
+    while (this.inflight.size < this.limit) {
+      const batch = this.pickBatch(now, this.batchSize(analyzer));
+      if (batch.length === 0) break;
+      this.runBatch(batch, analyzer);
+    }
+    const next = this.nextWake(now);
+    if (next !== undefined) this.wakeAt(next);
+    this.changed();
+  }
+
+  private wakeAt(at: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.pump(), Math.max(0, at - this.o.now()));
+  }
+
+  /** The earliest backoff deadline among pending items, when nothing is ready now. */
+  private nextWake(now: number): number | undefined {
+    if (this.inflight.size >= this.limit) return undefined;
+    let next: number | undefined;
+    for (const priority of ['user', 'auto'] as const) {
+      const lane = this.lanes[priority];
+      for (let i = this.heads[priority]; i < lane.length; i++) {
+        const it = this.items.get(lane[i]!);
+        if (it?.state === 'pending' && it.notBefore > now) next = Math.min(next ?? Infinity, it.notBefore);
+      }
+    }
+    return next;
+  }
+
+  private pickBatch(now: number, maxBatch: number): QueueItem[] {
+    const batch: QueueItem[] = [];
+    for (const priority of ['user', 'auto'] as const) {
+      const lane = this.lanes[priority];
+      // Taken slots are blanked (never spliced: lanes can hold 50k keys); the head skips them.
+      let head = this.heads[priority];
+      for (let i = head; i < lane.length; i++) {
+        const key = lane[i]!;
+        const it = key ? this.items.get(key) : undefined;
+        if (!it || it.state !== 'pending' || it.priority !== priority) {
+          lane[i] = '';
+          if (i === head) head++;
+          continue;
+        }
+        if (it.notBefore > now) continue;
+        if (it.solo && batch.length > 0) continue;
+        batch.push(it);
+        lane[i] = '';
+        if (i === head) head++;
+        if (it.solo || batch.length >= maxBatch) break;
+      }
+      if (head > 1024 && head * 2 > lane.length) {
+        this.lanes[priority] = lane.slice(head);
+        head = 0;
+      }
+      this.heads[priority] = head;
+      // User work is never mixed with auto work in one call: it should come back first.
+      if (batch.length) return batch;
+    }
+    return batch;
+  }
+
+  private runBatch(batch: QueueItem[], analyzer: Analyzer): void {
+    const id = ++this.batchSeq;
+    const ctrl = new AbortController();
+    const now = this.o.now();
+    for (const it of batch) {
+      it.state = 'claimed';
+      it.claimedAt = now;
+    }
+    this.inflight.set(id, { keys: batch.map((b) => b.key), ctrl });
+    void (async () => {
+      try {
+        // The claim is durable before the request leaves: a crash now means "send again".
+        await this.write(batch);
+        if (this.stopped || ctrl.signal.aborted) return;
+        const started = this.o.now();
+        const outcomes = await analyzer.analyze(
+          batch.map((b) => b.recordId),
+          ctrl.signal,
+        );
+        if (this.stopped || ctrl.signal.aborted) return;
+        this.learnSpeed(batch.length, this.o.now() - started);
+        await this.settle(batch, outcomes);
+        this.onSuccess(analyzer);
+      } catch (err) {
+        if (this.stopped || ctrl.signal.aborted) return;
+        await this.onBatchError(batch, toApiError(err));
+      } finally {
+        this.inflight.delete(id);
+        if (!this.stopped) this.pump();
+      }
+    })();
+  }
+
+  private async settle(batch: QueueItem[], outcomes: AnalyzeOutcome[]): Promise<void> {
+    const resolved: QueueItem[] = [];
+    const others: QueueItem[] = [];
+    batch.forEach((item, i) => {
+      if (!this.items.has(item.key)) return; // cleared meanwhile
+      const out = outcomes[i];
+      if (out?.ok) {
+        item.state = 'resolved';
+        item.result = out.result;
+        resolved.push(item);
+      } else {
+        this.failOrRetry(item, out?.error ?? toApiError(new Error('the backend returned no result for this image')));
+        others.push(item);
+      }
+    });
+    await this.write([...resolved, ...others]);
+    for (const item of resolved) await this.commit(item);
+  }
+
+  /** Apply a stored result to the library, then mark it done. */
+  private async commit(item: QueueItem): Promise<void> {
+    if (this.stopped || !item.result) return;
+    try {
+      if ((await this.sink(item.recordId, item.result, item.key)) === 'gone') {
+        // Deleted while it was analysed: nothing to report, nothing to keep.
+        this.items.delete(item.key);
+        this.active.delete(item.recordId);
+        await this.remove([item.key]);
+        this.changed();
+        return;
+      }
+    } catch (err) {
+      // The record was deleted, or storage is full: nothing to retry automatically.
+      item.state = 'failed';
+      item.error = `could not save the result: ${err instanceof Error ? err.message : String(err)}`;
+      delete item.result;
+      this.active.delete(item.recordId);
+      await this.write([item]);
+      return;
+    }
+    if (this.stopped) return;
+    item.state = 'done';
+    item.doneAt = this.o.now();
+    delete item.result;
+    this.active.delete(item.recordId);
+    this.completions.push({ at: item.doneAt, n: 1 });
+    await this.write([item]);
+  }
+
+  private failOrRetry(item: QueueItem, err: ApiError): void {
+    item.error = err.message;
+    item.errorCode = err.code;
+    if (err.retryable && item.attempts + 1 < this.o.maxAttempts) {
+      item.attempts++;
+      item.state = 'pending';
+      item.notBefore = this.o.now() + this.backoff(item.attempts);
+      this.lanes[item.priority].push(item.key);
+    } else {
+      item.attempts++;
+      item.state = 'failed';
+      this.active.delete(item.recordId);
+    }
+  }
+
+  private requeue(items: QueueItem[], patch: Partial<QueueItem> = {}): void {
+    for (const it of items) {
+      if (!this.items.has(it.key)) continue;
+      Object.assign(it, patch, { state: 'pending' });
+      delete it.claimedAt;
+      this.lanes[it.priority].push(it.key);
+    }
+  }
+
+  private async onBatchError(batch: QueueItem[], err: ApiError): Promise<void> {
+    const live = batch.filter((b) => this.items.has(b.key));
+    if (err.offline) {
+      // Not the images' fault: no attempt is counted.
+      this.requeue(live);
+      this.goOffline(err.message);
+    } else if (err.status === 429) {
+      this.requeue(live);
+      this.limit = Math.max(1, Math.floor(this.limit / 2));
+      const wait = err.retryAfterMs ?? this.backoff(1);
+      this.cooldownUntil = Math.max(this.cooldownUntil, this.o.now() + wait);
+      this.reason = `backend busy: ${err.message}`;
+    } else if (!err.retryable && live.length > 1) {
+      // Find the image at fault: send each alone.
+      this.requeue(live, { solo: true });
+    } else {
+      if (err.retryable) this.limit = Math.max(1, Math.floor(this.limit / 2));
+      for (const it of live) this.failOrRetry(it, err);
+    }
+    await this.write(live);
+  }
+
+  /** Images per call: the analyzer's maximum, or fewer while images are slow. */
+  batchSize(analyzer: Analyzer): number {
+    const wanted = this.msPerImage ? Math.floor(this.o.targetBatchMs / this.msPerImage) : this.o.initialBatch;
+    return Math.max(1, Math.min(analyzer.maxBatch, wanted));
+  }
+
+  private learnSpeed(images: number, ms: number): void {
+    const per = ms / Math.max(1, images);
+    this.msPerImage = this.msPerImage === undefined ? per : 0.7 * this.msPerImage + 0.3 * per;
+  }
+
+  private onSuccess(analyzer: Analyzer): void {
+    const now = this.o.now();
+    if (!analyzer.queueDepth || now - this.lastLoadCheck < this.o.loadCheckMs) {
+      if (!analyzer.queueDepth) this.limit = Math.min(this.o.maxConcurrency, this.limit + 1);
+      return;
+    }
+    this.lastLoadCheck = now;
+    const ctrl = new AbortController();
+    analyzer
+      .queueDepth(ctrl.signal)
+      .then((depth) => {
+        if (depth === undefined) return;
+        // Other work (a person generating) is waiting: step aside to one batch at a time.
+        this.limit = depth > this.o.highWater ? 1 : Math.min(this.o.maxConcurrency, this.limit + 1);
+        this.pump();
+      })
+      .catch(() => undefined);
+  }
+
+  private goOffline(reason: string): void {
+    if (this.offline) return;
+    this.offline = true;
+    this.reason = reason;
+    this.limit = 1;
+    this.changed();
+    let delay = this.o.probeMinMs;
+    const probe = async () => {
+      if (this.stopped || !this.offline) return;
+      const ctrl = new AbortController();
+      try {
+        await this.analyzerOf().probe(ctrl.signal);
+        this.offline = false;
+        this.reason = undefined;
+        this.pump();
+      } catch {
+        delay = Math.min(this.o.probeMaxMs, delay * 2);
+        setTimeout(() => void probe(), delay);
+      }
+    };
+    setTimeout(() => void probe(), delay);
+  }
+
+  /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
+  backoff(attempt: number): number {
+    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+    return ceiling / 2 + this.o.random() * (ceiling / 2);
+  }
+
+  private async startNewRun(): Promise<void> {
+    // The last run finished: its done items only fed the counters.
+    const done = [...this.items.values()].filter((it) => it.state === 'done').map((it) => it.key);
+    for (const key of done) this.items.delete(key);
+    this.completions = [];
+    this.runStartedAt = this.o.now();
+    await this.remove(done);
+  }
+
+  // ---- persistence (one ordered chain, so a later state never lands before an earlier one)
+
+  private write(items: QueueItem[]): Promise<void> {
+    if (items.length === 0 || this.stopped) return this.writes;
+    const copies = items.map((it) => ({ ...it }));
+    this.writes = this.writes.then(() => this.persistence.putMany(copies)).catch((err) => console.error('analysis queue: write failed', err));
+    this.changed();
+    return this.writes;
+  }
+
+  private remove(keys: string[]): Promise<void> {
+    if (keys.length === 0 || this.stopped) return this.writes;
+    this.writes = this.writes.then(() => this.persistence.deleteMany(keys)).catch((err) => console.error('analysis queue: delete failed', err));
+    return this.writes;
+  }
+
+  // ---- snapshot
+
+  private changed(): void {
+    if (this.emitQueued) return;
+    this.emitQueued = true;
+    queueMicrotask(() => {
+      this.emitQueued = false;
+      this.snap = this.computeSnapshot();
+      for (const l of this.listeners) l();
+    });
+  }
+
+  private computeSnapshot(): QueueSnapshot {
+    let done = 0;
+    let failed = 0;
+    let pending = 0;
+    const current: string[] = [];
+    const failures: Failure[] = [];
+    for (const it of this.items.values()) {
+      if (it.state === 'done') done++;
+      else if (it.state === 'failed') {
+        failed++;
+        failures.push({ key: it.key, recordId: it.recordId, error: it.error ?? 'failed', attempts: it.attempts, ...(it.errorCode ? { code: it.errorCode } : {}) });
+      } else if (it.state === 'claimed' || it.state === 'resolved') current.push(it.recordId);
+      else pending++;
+    }
+    const now = this.o.now();
+    const from = Math.max(now - RATE_WINDOW_MS, this.runStartedAt);
+    this.completions = this.completions.filter((c) => c.at >= now - RATE_WINDOW_MS);
+    const recent = this.completions.reduce((s, c) => s + c.n, 0);
+    const span = Math.max(1_000, now - from);
+    const rate = recent > 0 ? (recent * 1000) / span : 0;
+    const remaining = pending + current.length;
+    let state: QueueState = 'idle';
+    if (this.paused) state = 'paused';
+    else if (this.offline) state = 'offline';
+    else if (remaining > 0 && this.inflight.size === 0 && (now < this.cooldownUntil || pending > 0)) state = 'waiting';
+    else if (remaining > 0) state = 'running';
+    const snap: QueueSnapshot = {
+      state,
+      total: this.items.size,
+      done,
+      failed,
+      pending,
+      inflight: current.length,
+      current: current.slice(0, 16),
+      rate,
+      etaMs: rate > 0 && remaining > 0 ? (remaining / rate) * 1000 : undefined,
+      requests: this.inflight.size,
+      concurrency: this.limit,
+      failures: failures.slice(0, 200),
+    };
+    if (this.reason) snap.reason = this.reason;
+    if (state === 'waiting' && this.cooldownUntil > now) snap.resumeAt = this.cooldownUntil;
+    return snap;
+  }
+}

@@ -1,0 +1,92 @@
+import { describeError } from '@/lib/api';
+import { Button } from '@/components/ui/button';
+import { ProgressBar } from '@/components/ui/form';
+import { generationJobs } from '../generation-service';
+import type { GenerationJob } from '../jobs/job-runner';
+
+function phaseText(j: GenerationJob): string {
+  switch (j.phase) {
+    case 'submitting':
+      return 'Sending…';
+    case 'queued':
+      return j.position && j.position > 0 ? `Queued · position ${j.position}` : 'Queued';
+    case 'loading':
+      return 'Loading the model…';
+    case 'running':
+      return j.step !== undefined && j.steps ? `Step ${j.step} of ${j.steps}` : 'Running…';
+    case 'decoding':
+      return 'Decoding…';
+    case 'saving':
+      return 'Saving to the library…';
+    case 'done':
+      return `Done · ${j.savedIds.length} image${j.savedIds.length === 1 ? '' : 's'} added to the library`;
+    case 'cancelled':
+      return 'Cancelled';
+    case 'error':
+      return 'Failed';
+  }
+}
+
+function progressOf(j: GenerationJob): number {
+  switch (j.phase) {
+    case 'running':
+      return j.step !== undefined && j.steps ? 10 + (80 * j.step) / j.steps : 10;
+    case 'decoding':
+    case 'saving':
+      return 95;
+    case 'done':
+      return 100;
+    case 'loading':
+      return 5;
+    default:
+      return 0;
+  }
+}
+
+const ACTIVE = new Set(['submitting', 'queued', 'loading', 'running', 'decoding', 'saving']);
+
+/** Live progress of generation jobs, with cancel; errors carry the backend's message. */
+export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOpen?: (id: string) => void }) {
+  if (jobs.length === 0) return null;
+  return (
+    <ul className="flex flex-col gap-2" data-testid="generation-jobs">
+      {jobs.map((j) => (
+        <li key={j.localId} className="rounded-md border border-neutral-800 bg-neutral-950/60 px-3 py-2" data-testid="generation-job" data-phase={j.phase}>
+          <div className="flex items-center gap-3">
+            <div className="min-w-0 flex-1">
+              <div className="flex items-baseline gap-2 text-xs">
+                <span className="font-medium capitalize text-neutral-200">{j.action}</span>
+                <span className={j.phase === 'error' ? 'text-red-300' : 'text-neutral-400'} data-testid="generation-job-phase">
+                  {phaseText(j)}
+                </span>
+              </div>
+              <div className="truncate text-xs text-neutral-500" title={j.request.prompt}>
+                {j.request.prompt || '(no prompt)'}
+              </div>
+            </div>
+            {ACTIVE.has(j.phase) && j.phase !== 'saving' && (
+              <Button variant="ghost" onClick={() => void generationJobs().cancel(j.localId)} data-testid="generation-cancel">
+                Cancel
+              </Button>
+            )}
+            {j.phase === 'done' && onOpen && j.savedIds[0] && (
+              <Button variant="ghost" onClick={() => onOpen(j.savedIds[0]!)}>
+                Open
+              </Button>
+            )}
+          </div>
+          {ACTIVE.has(j.phase) && (
+            <div className="mt-2">
+              <ProgressBar value={progressOf(j)} max={100} />
+            </div>
+          )}
+          {j.error && (
+            <p className="mt-2 text-xs text-red-300" role="alert" data-testid="generation-error">
+              {describeError(j.error)}
+            </p>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
+import { JobRunner, type JobDeps } from './job-runner';
+
+const PNG_B64 = btoa('png-bytes');
+const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters: { steps: 2, guidance_scale: 5, width: 64, height: 64, scheduler: 'euler' }, timings: {} };
+
+function deps(events: JobEventData[], opts: Partial<JobDeps> = {}) {
+  const saved: { params: unknown; lineage: unknown; type: string }[] = [];
+  const phases: string[] = [];
+  const d: JobDeps = {
+    createJob: async () => ({ id: 'job_1', object: 'job', status: 'queued', position: 2 }),
+    jobEvents: async function* () {
+      for (const ev of events) yield ev;
+    },
+    getJob: async () => ({ id: 'job_1', status: 'done', result }) as JobSummary,
+    cancelJob: async () => undefined,
+    save: async (blob, params, lineage) => {
+      saved.push({ params, lineage, type: blob.type });
+      return `rec${saved.length}`;
+    },
+    pollMs: 1,
+    ...opts,
+  };
+  return { d, saved, phases };
+}
+
+describe('JobRunner', () => {
+  it('follows queued, loading and steps, then saves every image with its seed and lineage', async () => {
+    const { d, saved } = deps([
+      { type: 'queued', position: 1 },
+      { type: 'loading' },
+      { type: 'step', step: 1, steps: 2 },
+      { type: 'step', step: 2, steps: 2 },
+      { type: 'decoding' },
+      { type: 'done', result },
+    ]);
+    const runner = new JobRunner(d);
+    const seen: string[] = [];
+    runner.subscribe(() => {
+      const j = runner.getSnapshot()[0]!;
+      seen.push(j.phase === 'running' ? `step ${j.step}/${j.steps}` : j.phase);
+    });
+    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', image: 'data:x', strength: 0.3 }, 'enhance', 'src1');
+    expect(job.phase).toBe('done');
+    expect(job.savedIds).toEqual(['rec1', 'rec2']);
+    expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'loading', 'step 1/2', 'step 2/2', 'decoding', 'saving', 'done']);
+    expect(saved[1]).toEqual({
+      params: { prompt: 'fox', negativePrompt: 'blur', seed: 8, model: 'tiny-sdxl', steps: 2, guidance: 5, width: 64, height: 64, sampler: 'euler', strength: 0.3 },
+      lineage: { sourceId: 'src1', action: 'enhance' },
+      type: 'image/png',
+    });
+  });
+
+  it('fetches the result from the job when the done event carries none', async () => {
+    const { d, saved } = deps([{ type: 'done' }]);
+    const job = await new JobRunner(d).submit({ prompt: 'x' }, 'generate');
+    expect(job.phase).toBe('done');
+    expect(saved).toHaveLength(2);
+  });
+
+  it("shows the backend's error from an error event", async () => {
+    const { d } = deps([{ type: 'error', error: { message: 'CUDA out of memory', type: 'server_error', code: 'out_of_memory' } }]);
+    const job = await new JobRunner(d).submit({ prompt: 'x' }, 'generate');
+    expect(job.phase).toBe('error');
+    expect(job.error?.code).toBe('out_of_memory');
+    expect(job.error?.hint).toMatch(/Low/);
+  });
+
+  it('falls back to polling when the event stream breaks', async () => {
+    const { d, saved } = deps([], {
+      jobEvents: async function* () {
+        yield { type: 'step', step: 1, steps: 4 };
+        throw new ApiError('network', { offline: true, retryable: true });
+      },
+    });
+    const job = await new JobRunner(d).submit({ prompt: 'x' }, 'generate');
+    expect(job.phase).toBe('done');
+    expect(saved).toHaveLength(2);
+  });
+
+  it('cancel calls DELETE on the backend and ends as cancelled, saving nothing', async () => {
+    let cancelled = false;
+    const { d, saved } = deps([], {
+      cancelJob: async () => {
+        cancelled = true;
+      },
+      jobEvents: async function* (_id, signal) {
+        yield { type: 'step', step: 1, steps: 50 };
+        await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+      },
+    });
+    const runner = new JobRunner(d);
+    const done = runner.submit({ prompt: 'x' }, 'generate');
+    await new Promise((r) => setTimeout(r, 5));
+    await runner.cancel(runner.getSnapshot()[0]!.localId);
+    const job = await done;
+    expect(cancelled).toBe(true);
+    expect(job.phase).toBe('cancelled');
+    expect(saved).toHaveLength(0);
+  });
+});

@@ -1,0 +1,223 @@
+// Generation jobs, framework-free: submit to POST /v1/jobs, follow GET /v1/jobs/{id}/events,
+// cancel with DELETE, and save each finished image into the library with its lineage.
+// If the event stream drops, the runner falls back to polling the job so no result is lost.
+import { ApiError, cancelJob, createJob, getJob, jobEvents, toApiError, type GenerateRequest, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
+import type { GenerationParams, Lineage } from '@/lib/db/schema';
+
+export type JobPhase = 'submitting' | 'queued' | 'loading' | 'running' | 'decoding' | 'saving' | 'done' | 'error' | 'cancelled';
+
+export interface GenerationJob {
+  /** our id, stable from the click (the backend's id arrives later) */
+  localId: string;
+  jobId?: string;
+  phase: JobPhase;
+  position?: number;
+  step?: number;
+  steps?: number;
+  request: GenerateRequest;
+  action: Lineage['action'];
+  sourceId?: string;
+  error?: ApiError;
+  /** library ids of the saved images */
+  savedIds: string[];
+  startedAt: number;
+  finishedAt?: number;
+}
+
+export interface JobDeps {
+  createJob: typeof createJob;
+  jobEvents: typeof jobEvents;
+  getJob: typeof getJob;
+  cancelJob: typeof cancelJob;
+  /** save one image; resolves to its new library id */
+  save: (blob: Blob, params: Omit<GenerationParams, 'source'>, lineage: Lineage | undefined) => Promise<string>;
+  pollMs?: number;
+}
+
+export function b64ToBlob(b64: string, mime = 'image/png'): Blob {
+  const comma = b64.startsWith('data:') ? b64.indexOf(',') : -1;
+  if (comma >= 0) mime = b64.slice(5, b64.indexOf(';'));
+  const bin = atob(comma >= 0 ? b64.slice(comma + 1) : b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Blob([bytes], { type: mime });
+}
+
+/** The parameters stored on a generated image: what was asked, and the seed actually used. */
+export function paramsOf(req: GenerateRequest, res: GenerateResponse, seed: number): Omit<GenerationParams, 'source'> {
+  const used = res.parameters as Partial<Record<string, unknown>>;
+  const num = (k: string, fallback: number | null | undefined) => (typeof used[k] === 'number' ? (used[k] as number) : fallback ?? undefined);
+  const p: Omit<GenerationParams, 'source'> = { prompt: req.prompt, seed, model: res.model };
+  const neg = req.negative_prompt ?? (typeof used.negative_prompt === 'string' ? used.negative_prompt : undefined);
+  if (neg) p.negativePrompt = neg;
+  const steps = num('steps', req.steps);
+  if (steps !== undefined) p.steps = steps;
+  const guidance = num('guidance_scale', req.guidance_scale);
+  if (guidance !== undefined) p.guidance = guidance;
+  const width = num('width', req.width);
+  if (width !== undefined) p.width = width;
+  const height = num('height', req.height);
+  if (height !== undefined) p.height = height;
+  const sampler = typeof used.scheduler === 'string' ? used.scheduler : req.scheduler ?? undefined;
+  if (sampler) p.sampler = sampler;
+  if (req.image && req.strength != null) p.strength = req.strength;
+  return p;
+}
+
+const TERMINAL: JobPhase[] = ['done', 'error', 'cancelled'];
+
+export class JobRunner {
+  private jobs: GenerationJob[] = [];
+  private listeners = new Set<() => void>();
+  private aborts = new Map<string, AbortController>();
+  private seq = 0;
+
+  constructor(private readonly deps: JobDeps) {}
+
+  subscribe = (l: () => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  getSnapshot = (): readonly GenerationJob[] => this.jobs;
+
+  /** Start a job; resolves when it ends (done, error or cancelled) with its final state. */
+  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string): Promise<GenerationJob> {
+    const localId = `g${++this.seq}`;
+    const ctrl = new AbortController();
+    this.aborts.set(localId, ctrl);
+    this.put({ localId, phase: 'submitting', request, action, savedIds: [], startedAt: Date.now(), ...(sourceId ? { sourceId } : {}) });
+    try {
+      const created = await this.deps.createJob(request, ctrl.signal);
+      this.patch(localId, { jobId: created.id, phase: 'queued', position: created.position });
+      const result = await this.follow(localId, created.id, ctrl.signal);
+      if (!result) return this.get(localId);
+      this.patch(localId, { phase: 'saving' });
+      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
+      const savedIds: string[] = [];
+      for (const img of result.data) {
+        const mime = request.output_format === 'jpeg' ? 'image/jpeg' : request.output_format === 'webp' ? 'image/webp' : 'image/png';
+        savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mime), paramsOf(request, result, img.seed), lineage));
+      }
+      this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
+    } catch (err) {
+      const e = toApiError(err);
+      const cancelled = e.code === 'cancelled' || ctrl.signal.aborted;
+      this.patch(localId, cancelled ? { phase: 'cancelled', finishedAt: Date.now() } : { phase: 'error', error: e, finishedAt: Date.now() });
+    } finally {
+      this.aborts.delete(localId);
+    }
+    return this.get(localId);
+  }
+
+  /** Cancel on the backend (stops the GPU at the next step), then stop listening. */
+  async cancel(localId: string): Promise<void> {
+    const job = this.get(localId);
+    if (!job || TERMINAL.includes(job.phase)) return;
+    try {
+      if (job.jobId) await this.deps.cancelJob(job.jobId);
+    } finally {
+      this.aborts.get(localId)?.abort();
+    }
+  }
+
+  /** Forget finished jobs. */
+  clearFinished(): void {
+    this.jobs = this.jobs.filter((j) => !TERMINAL.includes(j.phase));
+    this.emit();
+  }
+
+  private async follow(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | undefined> {
+    try {
+      for await (const ev of this.deps.jobEvents(jobId, signal)) {
+        const done = this.onEvent(localId, ev);
+        if (done === 'done') return ev.result ?? (await this.resultOf(jobId, signal));
+        if (done === 'end') return undefined;
+      }
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.code === 'cancelled' || signal.aborted) throw e;
+      // The stream broke (proxy timeout, network blip): the job goes on, so poll it.
+    }
+    return this.poll(localId, jobId, signal);
+  }
+
+  private onEvent(localId: string, ev: JobEventData): 'done' | 'end' | undefined {
+    switch (ev.type) {
+      case 'queued':
+        this.patch(localId, { phase: 'queued', ...(ev.position !== undefined ? { position: ev.position } : {}) });
+        return undefined;
+      case 'started':
+      case 'loading':
+        this.patch(localId, { phase: 'loading' });
+        return undefined;
+      case 'step': {
+        const steps = ev.steps ?? ev.total;
+        this.patch(localId, { phase: 'running', ...(ev.step !== undefined ? { step: ev.step } : {}), ...(steps !== undefined ? { steps } : {}) });
+        return undefined;
+      }
+      case 'decoding':
+        this.patch(localId, { phase: 'decoding' });
+        return undefined;
+      case 'done':
+        return 'done';
+      case 'cancelled':
+        this.patch(localId, { phase: 'cancelled', finishedAt: Date.now() });
+        return 'end';
+      case 'error': {
+        const err = ev.error ?? { message: ev.message ?? 'generation failed' };
+        this.patch(localId, { phase: 'error', error: new ApiError(err.message, { ...(err.code ? { code: err.code } : {}), ...(err.type ? { type: err.type } : {}) }), finishedAt: Date.now() });
+        return 'end';
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async resultOf(jobId: string, signal: AbortSignal): Promise<GenerateResponse> {
+    const job = await this.deps.getJob(jobId, signal);
+    if (!job.result) throw new ApiError('the job finished without a result');
+    return job.result;
+  }
+
+  private async poll(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | undefined> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
+      if (signal.aborted) throw new ApiError('Cancelled', { code: 'cancelled' });
+      let job: JobSummary;
+      try {
+        job = await this.deps.getJob(jobId, signal);
+      } catch (err) {
+        if (toApiError(err).retryable) continue;
+        throw err;
+      }
+      if (job.last_event) this.onEvent(localId, job.last_event as JobEventData);
+      if (job.status === 'done') return job.result ?? this.resultOf(jobId, signal);
+      if (job.status === 'cancelled') {
+        this.patch(localId, { phase: 'cancelled', finishedAt: Date.now() });
+        return undefined;
+      }
+      if (job.status === 'error') {
+        throw new ApiError(job.error?.message ?? 'generation failed', { code: job.error?.code ?? undefined });
+      }
+    }
+  }
+
+  private get(localId: string): GenerationJob {
+    return this.jobs.find((j) => j.localId === localId)!;
+  }
+
+  private put(job: GenerationJob) {
+    this.jobs = [job, ...this.jobs];
+    this.emit();
+  }
+
+  private patch(localId: string, patch: Partial<GenerationJob>) {
+    this.jobs = this.jobs.map((j) => (j.localId === localId && !TERMINAL.includes(j.phase) ? { ...j, ...patch } : j));
+    this.emit();
+  }
+
+  private emit() {
+    for (const l of this.listeners) l();
+  }
+}

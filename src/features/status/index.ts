@@ -1,0 +1,3 @@
+// Public surface of the status feature. Pass the analysis panel as children to show queue throughput.
+export { StatusDashboard } from './components/status-dashboard';
+export { statusPoller } from './status-service';

@@ -1,0 +1,34 @@
+// Images go to the backend as data URLs, downscaled first: vision models look at a few hundred
+// pixels (Moondream: 378) and img2img resizes to the requested size, so sending a 24 MP original
+// only costs upload time and memory.
+const MAX_SIDE = 1024;
+
+export async function blobToDataUrl(blob: Blob): Promise<string> {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let binary = '';
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  return `data:${blob.type || 'application/octet-stream'};base64,${btoa(binary)}`;
+}
+
+/** Downscale in the browser when the platform can; otherwise send the bytes as they are. */
+export async function encodeForAnalysis(blob: Blob, maxSide = MAX_SIDE): Promise<string> {
+  if (typeof createImageBitmap === 'function' && typeof OffscreenCanvas === 'function') {
+    try {
+      const bmp = await createImageBitmap(blob);
+      const scale = Math.min(1, maxSide / Math.max(bmp.width, bmp.height));
+      if (scale < 1 || !/^image\/(jpeg|png|webp)$/.test(blob.type)) {
+        const w = Math.max(1, Math.round(bmp.width * scale));
+        const h = Math.max(1, Math.round(bmp.height * scale));
+        const canvas = new OffscreenCanvas(w, h);
+        canvas.getContext('2d')?.drawImage(bmp, 0, 0, w, h);
+        bmp.close();
+        return blobToDataUrl(await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 }));
+      }
+      bmp.close();
+    } catch {
+      // Not decodable here (HEIC, SVG...): let the backend decide.
+    }
+  }
+  return blobToDataUrl(blob);
+}

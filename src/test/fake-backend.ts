@@ -1,0 +1,113 @@
+/// <reference types="node" />
+// A small stand-in for the Atelier backend, for unit tests in Node: the routes the analysis
+// queue and the job client use, with knobs for failures, latency and queue depth.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeBackend {
+  url: string;
+  port: number;
+  /** every /v1/analyze/batch call: the images it carried */
+  batches: string[][];
+  /** most /v1/analyze/batch requests in flight at once */
+  maxConcurrent: number;
+  /** queued jobs reported by /v1/status */
+  queueDepth: number;
+  /** per call: return a response to override the default success */
+  onBatch?: (images: string[], call: number) => { status: number; body: unknown; headers?: Record<string, string> } | undefined;
+  latencyMs: number;
+  close(): Promise<void>;
+  /** listen again on the same port (a backend restart) */
+  restart(): Promise<void>;
+  server: Server;
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(payload));
+}
+
+/** The image's identity in tests: the data URL payload is the record id, base64-encoded. */
+export function idOfImage(dataUrl: string): string {
+  return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64').toString('utf8');
+}
+
+export async function startFakeBackend(port = 0): Promise<FakeBackend> {
+  let inflight = 0;
+  let calls = 0;
+  const fake: FakeBackend = {
+    url: '',
+    port: 0,
+    batches: [],
+    maxConcurrent: 0,
+    queueDepth: 0,
+    latencyMs: 5,
+    server: undefined as unknown as Server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        fake.server.closeAllConnections();
+        fake.server.close(() => resolve());
+      }),
+    restart: () => listen(fake.port),
+  };
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    const counted = url === '/v1/analyze/batch';
+    if (counted) inflight++;
+    fake.maxConcurrent = Math.max(fake.maxConcurrent, inflight);
+    try {
+      await new Promise((r) => setTimeout(r, fake.latencyMs));
+      if (req.method === 'GET' && url === '/v1/models') {
+        return send(res, 200, { object: 'list', data: [{ id: 'tiny-vlm', object: 'model', created: 0, owned_by: 'atelier', type: 'vision', downloaded: true, loaded: true }] });
+      }
+      if (req.method === 'GET' && url === '/v1/status') {
+        return send(res, 200, { device: { type: 'cpu' }, models: [], queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) } });
+      }
+      if (req.method === 'POST' && url === '/v1/analyze/batch') {
+        const b = (await body(req)) as { images: string[] };
+        const ids = b.images.map(idOfImage);
+        const call = calls++;
+        const override = fake.onBatch?.(ids, call);
+        if (override) return send(res, override.status, override.body, override.headers);
+        fake.batches.push(ids);
+        return send(res, 200, {
+          model: 'tiny-vlm',
+          object: 'list',
+          timings: {},
+          data: ids.map((id, index) => ({ index, caption: `a picture of ${id}`, tags: [{ name: 'test', score: 0.9 }, { name: id }], nsfw: { label: 'sfw', score: 0.01 } })),
+        });
+      }
+      send(res, 404, { error: { message: `no route ${req.method} ${url}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+    } catch {
+      // the client went away mid-request (a test "closed the tab")
+    } finally {
+      if (counted) inflight--;
+    }
+  };
+
+  function listen(p: number): Promise<void> {
+    fake.server = createServer((req, res) => void handler(req, res));
+    return new Promise((resolve) => {
+      fake.server.listen(p, '127.0.0.1', () => {
+        fake.port = (fake.server.address() as AddressInfo).port;
+        fake.url = `http://127.0.0.1:${fake.port}`;
+        resolve();
+      });
+    });
+  }
+
+  await listen(port);
+  return fake;
+}
+
+export function envelope(message: string, code: string, type = 'invalid_request_error') {
+  return { error: { message, type, param: null, code } };
+}
