@@ -24,7 +24,7 @@ export default defineConfig({
   webServer: process.env.E2E_NO_SERVER
     ? undefined
     : {
-        command: 'npx vite build && npx vite preview --port 4173 --strictPort',
+        command: '(test -f dist/index.html || npx vite build) && npx vite preview --port 4173 --strictPort',
         url: baseURL,
         reuseExistingServer: !process.env.CI,
         timeout: 180_000,

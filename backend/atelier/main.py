@@ -99,8 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    # Middleware runs outermost-last-added: CORS, then the body limit, then the key check, so that
-    # 401 and 413 answers carry CORS headers and an oversized body is refused before anything reads it.
+    # The last added runs first: CORS, then the key check, then the body limit, so that 401 and 413
+    # answers carry CORS headers. The body limit sits inside the key check because that one is a
+    # BaseHTTPMiddleware, which would wrap the limit's error in an ExceptionGroup; it reads no body.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_body_mb * 1024 * 1024))
+
     @app.middleware("http")
     async def api_key_guard(request: Request, call_next):
         if settings.api_key and request.url.path.startswith("/v1") and request.method != "OPTIONS":
@@ -109,8 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if not hmac.compare_digest(auth.encode(), f"Bearer {settings.api_key}".encode()):
                 return error_response(Unauthorized("missing or wrong API key: send 'Authorization: Bearer <ATELIER_API_KEY>'"))
         return await call_next(request)
-
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_body_mb * 1024 * 1024))
 
     if settings.cors_origins:
         app.add_middleware(

@@ -7,7 +7,7 @@ BaseHTTPMiddleware reads the body:
 - a body without one (chunked transfer encoding, or a lying header) is counted as it streams in,
   and the read that crosses the limit fails: the app never holds more than the limit in memory.
 
-The overflow is raised as an HTTPException subclass because FastAPI re-raises those from its body
+The overflow is raised as a FastAPI HTTPException subclass because FastAPI re-raises those from its body
 parsing (anything else becomes "error parsing the body", a 400); core/errors.py, the one
 translator, turns it into the envelope. If it escapes the routes instead (a multipart parser,
 a middleware), this middleware answers itself, through the same translator.
@@ -16,7 +16,7 @@ a middleware), this middleware answers itself, through the same translator.
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
+from fastapi.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atelier.core.errors import PayloadTooLarge, error_response
@@ -30,7 +30,7 @@ class BodyTooLarge(HTTPException):
 def _too_large_message(max_bytes: int, got: int | None) -> str:
     size = f"{got:,} bytes" if got is not None else f"more than {max_bytes:,} bytes"
     return (f"request body is {size}; the limit is {max_bytes:,} bytes (ATELIER_MAX_BODY_MB="
-            f"{max_bytes / 1024 / 1024:g}). Send smaller images, or fewer per request")
+            f"{max_bytes / 1024 / 1024:.3g}). Send smaller images, or fewer per request")
 
 
 def _unwrap(exc: BaseException) -> BodyTooLarge | None:

@@ -23,8 +23,15 @@ MAX_REDIRECTS = 3
 
 def is_public_address(ip: str) -> bool:
     addr = ipaddress.ip_address(ip)
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        elif addr.sixtofour is not None and not is_public_address(str(addr.sixtofour)):
+            return False  # 2002:7f00:1:: is 6to4 for 127.0.0.1: judged by the address it carries
+        elif addr.teredo is not None and not all(is_public_address(str(a)) for a in addr.teredo):
+            return False
+        elif addr.is_site_local:  # fec0::/10, deprecated but still routed by some stacks
+            return False
     return addr.is_global and not (addr.is_multicast or addr.is_reserved or addr.is_link_local)
 
 
@@ -67,7 +74,8 @@ async def _fetch(url: str, max_bytes: int, param: str) -> bytes:
             scheme, host, port, ip = await _checked_address(url, param)
             parts = urlsplit(url)
             target = parts._replace(netloc=f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}").geturl()
-            headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "Accept": "image/*"}
+            # identity: a compressed body could inflate far past the size limit within one chunk.
+            headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "Accept": "image/*", "Accept-Encoding": "identity"}
             # Connect to the address we checked; TLS still verifies the certificate for `host`.
             extensions = {"sni_hostname": host} if scheme == "https" else {}
             async with client.stream("GET", target, headers=headers, extensions=extensions) as resp:
@@ -84,8 +92,12 @@ async def _fetch(url: str, max_bytes: int, param: str) -> bytes:
                     raise PayloadTooLarge(
                         f"the remote image is {int(declared):,} bytes; the limit is {max_bytes:,} "
                         "(ATELIER_REMOTE_IMAGE_MAX_MB)", param=param)
+                encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise InvalidImage(f"the image server sent a {encoding!r}-encoded body although asked for "
+                                       "none; send the image as a data URL instead", param=param)
                 buf = bytearray()
-                async for chunk in resp.aiter_bytes():
+                async for chunk in resp.aiter_raw():
                     buf.extend(chunk)
                     if len(buf) > max_bytes:
                         raise PayloadTooLarge(

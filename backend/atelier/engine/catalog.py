@@ -133,7 +133,13 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
                         cls = json.loads(index.read_text()).get("_class_name", "")
                     except (OSError, ValueError):
                         cls = ""
-                    if "StableDiffusionXL" in cls:
+                    pickled = _pickle_only_weights(real)
+                    if pickled:
+                        # The loader asks for safetensors only, so this would fail at load time with a
+                        # 500; refuse it up front with the same 400 as a .ckpt file, naming the file.
+                        refused[model_id.lower()] = (rel / pickled).as_posix()
+                        refused[rel.as_posix().lower()] = (rel / pickled).as_posix()
+                    elif "StableDiffusionXL" in cls:
                         specs.append(_user_spec(model_id, str(real), (rel.as_posix() + "/",), created))
                     else:
                         log.info("ignoring %s: %s is not an SDXL pipeline", p, cls or "unknown pipeline")
@@ -150,6 +156,21 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
 
     walk(root, 0)
     return specs, refused
+
+
+def _pickle_only_weights(folder: Path) -> str | None:
+    """The first pickle weight file of a diffusers folder component (unet/, vae/...) that has no
+    .safetensors beside it, as a path inside the folder; None when every component is safe."""
+    try:
+        parts = sorted(p for p in folder.iterdir() if p.is_dir())
+        for part in parts:
+            files = sorted(f for f in part.iterdir() if f.is_file())
+            pickles = [f for f in files if f.suffix.lower() in PICKLE_SUFFIXES]
+            if pickles and not any(f.suffix.lower() == ".safetensors" for f in files):
+                return f"{part.name}/{pickles[0].name}"
+    except OSError:
+        return None
+    return None
 
 
 def _user_spec(model_id: str, source: str, aliases: tuple[str, ...], created: int) -> ModelSpec:

@@ -237,6 +237,14 @@ class VLMModel:
             self._hf_messages(conv.messages), add_generation_prompt=True, tokenize=False)
         inputs = self._inputs([prompt], [conv.images])
         prompt_len = inputs["input_ids"].shape[1]
+        # A prompt past the context window does not fail: its prefill grows quadratically and one
+        # 1 MB request would hold the GPU worker for many minutes. Refuse it, as vLLM does. (The
+        # completion is bounded apart, by MAX_TOKENS_LIMIT in the chat service.)
+        context = getattr(self.model.config.get_text_config(), "max_position_embeddings", None)
+        if context and prompt_len > context:
+            raise InvalidParameter(
+                f"this model's maximum context length is {context} tokens; the messages take {prompt_len}: "
+                "shorten the conversation", param="messages")
 
         # 2. stream text through the stop-sequence trimmer; stop on cancel or a stop sequence
         trimmer = StopTrimmer(params.stop)
