@@ -26,7 +26,7 @@ export default defineConfig({
     : {
         command: '(test -f dist/index.html || npx vite build) && npx vite preview --port 4173 --strictPort',
         url: baseURL,
-        reuseExistingServer: !process.env.CI,
+        reuseExistingServer: false, // vite preview indexes dist/ at start: a reused one serves a stale build
         timeout: 180_000,
       },
 });

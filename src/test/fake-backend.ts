@@ -16,6 +16,14 @@ export interface FakeBackend {
   /** per call: return a response to override the default success */
   onBatch?: (images: string[], call: number) => { status: number; body: unknown; headers?: Record<string, string> } | undefined;
   latencyMs: number;
+  /**
+   * Model downloads: `downloadPlan[id]` is what the download does once started — the bytes it
+   * reports at each GET, then `done` (or an error). `downloadStartError` makes POST fail at once.
+   */
+  downloadPlan: Record<string, { total: number; steps: number[]; fail?: { message: string; code: string } }>;
+  downloadStartError?: { status: number; body: unknown };
+  /** download requests, as 'POST id' / 'GET id' */
+  downloadCalls: string[];
   close(): Promise<void>;
   /** listen again on the same port (a backend restart) */
   restart(): Promise<void>;
@@ -42,6 +50,8 @@ export function idOfImage(dataUrl: string): string {
 export async function startFakeBackend(port = 0): Promise<FakeBackend> {
   let inflight = 0;
   let calls = 0;
+  /** model id -> GETs answered since the download started */
+  const downloads = new Map<string, number>();
   const fake: FakeBackend = {
     url: '',
     port: 0,
@@ -49,6 +59,8 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
     maxConcurrent: 0,
     queueDepth: 0,
     latencyMs: 5,
+    downloadPlan: {},
+    downloadCalls: [],
     server: undefined as unknown as Server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -70,6 +82,25 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
       }
       if (req.method === 'GET' && url === '/v1/status') {
         return send(res, 200, { device: { type: 'cpu' }, models: [], queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) } });
+      }
+      const dl = /^\/v1\/models\/([^/]+)\/download$/.exec(url);
+      if (dl) {
+        const id = decodeURIComponent(dl[1]!);
+        fake.downloadCalls.push(`${req.method} ${id}`);
+        const plan = fake.downloadPlan[id];
+        if (!plan) return send(res, 404, envelope(`Model '${id}' is not in the catalog.`, 'model_not_found'));
+        const progress = (state: string, bytes: number, error: unknown = null) => ({ object: 'model.download', model: id, state, bytes_done: bytes, bytes_total: plan.total, files_total: 3, repos: [`org/${id}`], error, started_at: 1, finished_at: null });
+        if (req.method === 'POST') {
+          if (fake.downloadStartError) return send(res, fake.downloadStartError.status, fake.downloadStartError.body);
+          downloads.set(id, 0);
+          return send(res, 202, progress('running', 0));
+        }
+        const polls = downloads.get(id);
+        if (polls === undefined) return send(res, 200, progress('idle', 0));
+        downloads.set(id, polls + 1);
+        if (polls < plan.steps.length) return send(res, 200, progress('running', plan.steps[polls]!));
+        if (plan.fail) return send(res, 200, progress('error', plan.steps.at(-1) ?? 0, { ...plan.fail, type: 'server_error', param: null }));
+        return send(res, 200, progress('done', plan.total));
       }
       if (req.method === 'POST' && url === '/v1/analyze/batch') {
         const b = (await body(req)) as { images: string[] };

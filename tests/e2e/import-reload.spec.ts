@@ -52,12 +52,10 @@ function problems(k: Keys) {
 
 const CLEAN = { recordsWithoutThumb: [], recordsWithoutOriginal: [], orphanThumbs: [], orphanOriginals: [] };
 
-// TODO(issue 9): src/lib/db has no start-up sweep of blobs whose `meta` record was never written.
 // records.ts writes originals, then thumbs, then meta (the commit marker), so an interruption can
-// strand blobs but never a record; a real mid-import reload strands some in about 1 run of 3.
-// Until the sweep lands, orphan blobs are reported as an annotation in the first test and the
-// second test is a known failure. Set this to true with the sweep: both then enforce it.
-const ORPHAN_SWEEP = false;
+// strand blobs but never a record; the library store sweeps such blobs after it opens
+// (sweepOrphans, under the same Web Lock as imports). Both tests enforce that.
+const ORPHAN_SWEEP = true;
 
 /** Wait until the library has finished its initial load after a (re)load. */
 async function libraryReady(page: Page) {

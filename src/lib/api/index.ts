@@ -18,4 +18,6 @@ export { setVramMode } from './endpoints/set-vram-mode';
 export { chatCompletion, type ChatRequest } from './endpoints/chat-completion';
 export { imagesGeneration, type ImagesRequest } from './endpoints/images-generation';
 export { providerModels } from './endpoints/provider-models';
+export { startDownload } from './endpoints/start-download';
+export { getDownload } from './endpoints/get-download';
 export { blobToDataUrl, encodeForAnalysis } from './encode-image';

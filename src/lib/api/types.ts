@@ -21,6 +21,7 @@ export type AnalyzeBatchResponse = Schemas['AnalyzeBatchResult'];
 export type AnalyzeResult = Schemas['BatchItem'];
 export type ChatCompletionResponse = Schemas['ChatCompletion'];
 export type VramModeRequest = Schemas['ModeRequest'];
+export type DownloadProgress = Schemas['DownloadProgress'];
 
 /** The OpenAI error object inside an envelope, a batch item or an SSE error event. */
 export interface WireError {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createStore, get, keys, type UseStore } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import type { Stores } from './stores';
-import { deleteImages, loadAllRecords, putImage, putRecords, updateRecord } from './records';
+import { deleteImages, loadAllRecords, putImage, putRecords, sweepOrphans, updateRecord } from './records';
 import { StorageQuotaError, isQuotaError } from './errors';
 import { mergeAnalysis } from './analysis';
 
@@ -103,5 +103,23 @@ describe('mergeAnalysis', () => {
     expect(out.tags).toEqual([{ name: 'cat', source: 'user' }, { name: 'sofa', source: 'ai', score: 0.9 }]);
     expect(out.analysis).toEqual({ caption: 'a cat', model: 'tiny', at: 5, nsfw: { label: 'safe', score: 0.01 } });
     expect(mergeAnalysis(out, { caption: 'a cat', tags: [{ name: 'sofa', score: 0.9 }], model: 'tiny' }, 5).tags).toEqual(out.tags);
+  });
+});
+
+describe('sweepOrphans', () => {
+  it('removes blobs whose record was never committed and keeps committed images whole', async () => {
+    const stores = freshStores();
+    await putImage({ record: rec('kept'), original: new Blob(['o']), thumb: new Blob(['t']) }, stores);
+    // what a crash between the blob writes and the meta write leaves behind
+    const { set } = await import('idb-keyval');
+    await set('crashed', new Blob(['o']), stores.originals);
+    await set('crashed', new Blob(['t']), stores.thumbs);
+    await set('crashed-2', new Blob(['o']), stores.originals);
+
+    expect(await sweepOrphans(stores)).toBe(3);
+    expect(await keys(stores.originals)).toEqual(['kept']);
+    expect(await keys(stores.thumbs)).toEqual(['kept']);
+    expect(await get('kept', stores.meta)).toBeDefined();
+    expect(await sweepOrphans(stores)).toBe(0);
   });
 });

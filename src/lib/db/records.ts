@@ -1,4 +1,4 @@
-import { clear, del, delMany, get, getMany, setMany, update, values } from 'idb-keyval';
+import { clear, del, delMany, get, getMany, keys, setMany, update, values } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
@@ -18,18 +18,44 @@ export async function putImage(img: NewImage, stores: Stores = defaultStores()):
   await putImages([img], stores);
 }
 
+// Blob writes and their commit run under one Web Lock (shared by every tab of the origin), and so
+// does the orphan sweep: the sweep can never mistake an in-flight import's blobs for orphans.
+const WRITE_LOCK = 'atelier-library-write';
+
+async function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  return locks ? await locks.request(WRITE_LOCK, fn) : fn();
+}
+
 /** Commit several images with one transaction per store (bulk import, seeding). */
 export async function putImages(imgs: NewImage[], stores: Stores = defaultStores()): Promise<void> {
   if (imgs.length === 0) return;
   const ids = imgs.map((i) => i.record.id);
-  try {
-    await setMany(imgs.map((i) => [i.record.id, i.original]), stores.originals);
-    await setMany(imgs.map((i) => [i.record.id, i.thumb]), stores.thumbs);
-    await setMany(imgs.map((i) => [i.record.id, i.record]), stores.meta);
-  } catch (err) {
-    await Promise.allSettled([delMany(ids, stores.originals), delMany(ids, stores.thumbs), delMany(ids, stores.meta)]);
-    throw isQuotaError(err) ? new StorageQuotaError(err) : err;
-  }
+  await withWriteLock(async () => {
+    try {
+      await setMany(imgs.map((i) => [i.record.id, i.original]), stores.originals);
+      await setMany(imgs.map((i) => [i.record.id, i.thumb]), stores.thumbs);
+      await setMany(imgs.map((i) => [i.record.id, i.record]), stores.meta);
+    } catch (err) {
+      await Promise.allSettled([delMany(ids, stores.originals), delMany(ids, stores.thumbs), delMany(ids, stores.meta)]);
+      throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+    }
+  });
+}
+
+/**
+ * Remove blobs whose record was never committed: a page closed or crashed between the blob
+ * writes and the meta write of putImages(). Returns how many blobs were removed.
+ */
+export function sweepOrphans(stores: Stores = defaultStores()): Promise<number> {
+  return withWriteLock(async () => {
+    const committed = new Set(await keys(stores.meta));
+    const [thumbKeys, originalKeys] = await Promise.all([keys(stores.thumbs), keys(stores.originals)]);
+    const orphanThumbs = thumbKeys.filter((k) => !committed.has(k));
+    const orphanOriginals = originalKeys.filter((k) => !committed.has(k));
+    await Promise.all([delMany(orphanThumbs, stores.thumbs), delMany(orphanOriginals, stores.originals)]);
+    return orphanThumbs.length + orphanOriginals.length;
+  });
 }
 
 /** Write changed records in ONE transaction (culling a whole selection is one write). */

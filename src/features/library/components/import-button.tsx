@@ -4,7 +4,7 @@ import { FolderIcon, ImageIcon, UploadIcon } from '@/components/ui/icons';
 import { library } from '../stores/library-store';
 import { itemsFromFiles } from '../utils/collect-files';
 
-const ACCEPT = 'image/*,.png,.jpg,.jpeg,.webp,.gif,.avif,.bmp';
+const ACCEPT = 'image/*,.png,.jpg,.jpeg,.webp,.gif,.avif,.bmp,.xmp';
 
 /** Import from the file picker or a folder. Inputs stay in the DOM so tests can set files on them. */
 export function ImportButton({ variant = 'secondary' }: { variant?: 'primary' | 'secondary' }) {

@@ -2,7 +2,7 @@ import { useSyncExternalStore } from 'react';
 import { getMany } from 'idb-keyval';
 import { emit, on } from '@/lib/db/events';
 import { saveRecords } from '@/lib/db/library-api';
-import { deleteImages, loadAllRecordsPaged, putImages } from '@/lib/db/records';
+import { deleteImages, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
 import { loadHead, saveHead } from '@/lib/db/head-cache';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { defaultStores } from '@/lib/db/stores';
@@ -200,6 +200,8 @@ export function createLibraryStore() {
         markReady();
         performance.mark?.('atelier:ready');
         refreshTags();
+        // After the first paint: drop blobs an interrupted import left without their record.
+        setTimeout(() => void sweepOrphans().catch((err: unknown) => console.warn("orphan sweep failed", err)), 500);
       } catch (err) {
         set({ status: 'error', notice: { kind: 'error', text: `Could not open the library: ${(err as Error).message}` } });
       }

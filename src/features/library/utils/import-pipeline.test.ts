@@ -3,6 +3,8 @@ import { StorageQuotaError } from '@/lib/db/errors';
 import type { NewImage } from '@/lib/db/records';
 import type { ProcessedImage } from '@/lib/workers/protocol';
 import { runImport, type ImportItem } from './import-pipeline';
+import { buildXmp } from './xmp';
+import { makeRecord } from '@/lib/db/make-record';
 
 const item = (name: string, content: string, type = 'image/png'): ImportItem => ({ name, file: new Blob([content], { type }) });
 
@@ -56,5 +58,31 @@ describe('import pipeline', () => {
     );
     expect(p.cancelled).toBe(true);
     expect(p.done).toBeLessThan(10);
+  });
+
+  it('applies XMP sidecars (NAME.xmp and NAME.ext.xmp) and does not report them as files', async () => {
+    const committed: NewImage[] = [];
+    const exported = buildXmp({ ...makeRecord(await fakeProcess(new Blob(['x'])), { name: 'x.png', bytes: 1, origin: 'imported' }), rating: 4, tags: [{ name: 'sea', source: 'ai' }, { name: 'boat', source: 'user' }] });
+    const lr = '<x:xmpmeta><rdf:RDF><rdf:Description><xmp:Rating>-1</xmp:Rating><dc:subject><rdf:Bag><rdf:li>blurry</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>';
+    const inDir = (it: ImportItem, path: string): ImportItem => ({ ...it, path });
+    const p = await runImport(
+      [
+        item('a.png', 'A'),
+        item('a.xmp', exported, 'application/rdf+xml'),
+        item('B.JPG.xmp', lr, ''),
+        item('b.jpg', 'B', 'image/jpeg'),
+        item('c.png', 'C'),
+        inDir(item('a.png', 'A2'), 'sub'), // same name elsewhere: not a.xmp's image
+        item('orphan.xmp', exported, ''),
+      ],
+      { process: fakeProcess, commit: async (imgs) => void committed.push(...imgs), knownHashes: new Map() },
+      { concurrency: 2 },
+    );
+    expect(p).toMatchObject({ total: 4, done: 4, imported: 4, skipped: [] });
+    const byKey = new Map(committed.map((c) => [`${c.record.path ?? ''}/${c.record.name}`, c.record]));
+    expect(byKey.get('/a.png')).toMatchObject({ rating: 4, flag: 'none', tags: [{ name: 'sea', source: 'user' }, { name: 'boat', source: 'user' }] });
+    expect(byKey.get('/b.jpg')).toMatchObject({ rating: 0, flag: 'reject', tags: [{ name: 'blurry', source: 'user' }] });
+    expect(byKey.get('/c.png')).toMatchObject({ rating: 0, flag: 'none', tags: [] });
+    expect(byKey.get('sub/a.png')).toMatchObject({ rating: 0, tags: [] });
   });
 });

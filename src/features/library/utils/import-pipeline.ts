@@ -4,6 +4,7 @@ import { makeRecord } from '@/lib/db/make-record';
 import type { ImageRecord } from '@/lib/db/schema';
 import type { ProcessedImage } from '@/lib/workers/protocol';
 import { looksLikeImage } from '@/lib/workers/sniff';
+import { parseXmp } from './xmp';
 
 export interface ImportItem {
   file: Blob;
@@ -39,16 +40,53 @@ export interface ImportDeps {
   now?(): number;
 }
 
+const isSidecar = (name: string) => /\.xmp$/i.test(name);
+const sidecarKey = (path: string | undefined, name: string) => `${path ?? ''}\u0000${name.toLowerCase()}`;
+
+/** Sidecars by folder and name; the rest are the files to import. */
+function splitSidecars(items: ImportItem[]): { files: ImportItem[]; sidecars: Map<string, Blob> } {
+  const sidecars = new Map<string, Blob>();
+  const files: ImportItem[] = [];
+  for (const it of items) {
+    if (isSidecar(it.name)) sidecars.set(sidecarKey(it.path, it.name), it.file);
+    else files.push(it);
+  }
+  return { files, sidecars };
+}
+
+/** `NAME.ext.xmp` (darktable, digiKam) or `NAME.xmp` (Lightroom, our export) next to the image. */
+function sidecarOf(item: ImportItem, sidecars: Map<string, Blob>): Blob | undefined {
+  if (!sidecars.size) return undefined;
+  const dot = item.name.lastIndexOf('.');
+  return sidecars.get(sidecarKey(item.path, `${item.name}.xmp`)) ?? (dot > 0 ? sidecars.get(sidecarKey(item.path, `${item.name.slice(0, dot)}.xmp`)) : undefined);
+}
+
+/** Applies a sidecar's keywords (as user tags), rating and flag to a new record. */
+export async function applySidecar(record: ImageRecord, sidecar: Blob): Promise<ImageRecord> {
+  let x: ReturnType<typeof parseXmp>;
+  try {
+    x = parseXmp(await sidecar.text());
+  } catch {
+    return record; // an unreadable sidecar never costs the image
+  }
+  const have = new Set(record.tags.map((t) => t.name.toLowerCase()));
+  const tags = [...record.tags, ...x.tags.filter((t) => !have.has(t.toLowerCase())).map((name) => ({ name, source: 'user' as const }))];
+  return { ...record, tags, ...(x.rating !== undefined ? { rating: x.rating } : {}), ...(x.flag ? { flag: x.flag } : {}) };
+}
+
 export const importRate = (p: ImportProgress) => (p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0);
 
 /**
  * Runs items through the worker pool, drops duplicates by content hash, and commits finished
  * images in batches (one transaction per store per batch). Never throws: every file ends up
  * imported, a duplicate, or skipped with a reason. addedAt decreases (sub-ms) in input order, so
- * the first file of an import comes first under the default "newest first" sort.
+ * the first file of an import comes first under the default "newest first" sort. An XMP sidecar
+ * next to an image (NAME.xmp or NAME.ext.xmp) gives it its keywords, rating and flag.
  */
-export async function runImport(items: ImportItem[], deps: ImportDeps, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<ImportProgress> {
+export async function runImport(input: ImportItem[], deps: ImportDeps, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<ImportProgress> {
   const now = deps.now ?? (() => Date.now());
+  // XMP sidecars are read into their image's record, never imported or reported on their own.
+  const { files: items, sidecars } = splitSidecars(input);
   const startedAt = now();
   const p: ImportProgress = { total: items.length, done: 0, imported: 0, duplicates: 0, skipped: [], bytes: 0, startedAt, elapsedMs: 0, finished: false, cancelled: false };
   let lastReport = 0;
@@ -104,7 +142,9 @@ export async function runImport(items: ImportItem[], deps: ImportDeps, opts: { s
           p.skipped.push({ name: item.name, reason: `duplicate of ${dupOf}` });
         } else {
           deps.knownHashes.set(img.hash, item.name);
-          const record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
+          let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
+          const sidecar = sidecarOf(item, sidecars);
+          if (sidecar) record = await applySidecar(record, sidecar);
           ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
           void flush();
         }

@@ -1,4 +1,4 @@
-import type { ImageRecord } from '@/lib/db/schema';
+import type { Flag, ImageRecord, Rating } from '@/lib/db/schema';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -38,4 +38,55 @@ export function buildXmp(r: ImageRecord): string {
   if (r.params?.prompt) parts.push(`   <atelier:Prompt>${esc(r.params.prompt)}</atelier:Prompt>`);
   parts.push(`  </rdf:Description>`, ` </rdf:RDF>`, `</x:xmpmeta>`, `<?xpacket end="w"?>`);
   return parts.join('\n') + '\n';
+}
+
+export interface XmpSidecar {
+  /** dc:subject keywords */
+  tags: string[];
+  /** xmp:Rating clamped to 0-5 (undefined when absent; -1 gives 0 with flag 'reject') */
+  rating?: Rating;
+  flag?: Flag;
+}
+
+const unesc = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&amp;/g, '&');
+
+/** A property in attribute form (`xmp:Rating="3"`) or element form (`<xmp:Rating>3</xmp:Rating>`). */
+function prop(xml: string, qname: string): string | undefined {
+  const q = qname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const attr = new RegExp(`[\\s"']${q}\\s*=\\s*(["'])([^"']*)\\1`).exec(xml);
+  if (attr) return unesc(attr[2]!).trim();
+  const el = new RegExp(`<${q}(?:\\s[^>]*)?>([^<]*)</${q}>`).exec(xml);
+  return el ? unesc(el[1]!).trim() : undefined;
+}
+
+/**
+ * Reads back what buildXmp writes, and the same fields from digiKam / Lightroom / darktable
+ * sidecars: dc:subject keywords, xmp:Rating (-1 = rejected) and atelier:Flag. A string parser,
+ * not DOMParser (absent in workers and in Node); anything it cannot read is left out.
+ */
+export function parseXmp(xml: string): XmpSidecar {
+  const out: XmpSidecar = { tags: [] };
+  const subject = /<dc:subject(?:\s[^>]*)?>([\s\S]*?)<\/dc:subject>/.exec(xml);
+  if (subject) {
+    for (const li of subject[1]!.matchAll(/<rdf:li(?:\s[^>]*)?>([\s\S]*?)<\/rdf:li>/g)) {
+      const name = unesc(li[1]!).trim();
+      if (name && !out.tags.includes(name)) out.tags.push(name);
+    }
+  }
+  const rating = Number(prop(xml, 'xmp:Rating') ?? prop(xml, 'xap:Rating') ?? NaN);
+  if (Number.isFinite(rating)) {
+    if (rating < 0) out.flag = 'reject';
+    out.rating = Math.max(0, Math.min(5, Math.round(rating))) as Rating;
+  }
+  const flag = prop(xml, 'atelier:Flag');
+  if (flag === 'pick' || flag === 'reject' || flag === 'none') out.flag = flag;
+  return out;
 }

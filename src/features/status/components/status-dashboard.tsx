@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { Fragment, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { cancelJob, describeError, settings, setVramMode, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
 import { Button } from '@/components/ui/button';
-import { statusPoller } from '../status-service';
+import { modelDownloads, statusPoller } from '../status-service';
+import type { DownloadView } from '../stores/downloads';
 import { deviceBytes, formatBytes } from '../utils/bytes';
 
 const PALETTE = ['bg-amber-400', 'bg-sky-400', 'bg-violet-400', 'bg-emerald-400', 'bg-rose-400', 'bg-teal-300'];
@@ -68,6 +69,40 @@ function MemoryBar({ status }: { status: StatusResponse }) {
   );
 }
 
+/** Progress bar (or the failure) of a model download, under the model's row. */
+function DownloadRow({ view, onRetry, onDismiss }: { view: DownloadView; onRetry(): void; onDismiss(): void }) {
+  const p = view.progress;
+  const total = p?.bytes_total ?? 0;
+  const done = p?.bytes_done ?? 0;
+  const pct = total > 0 ? Math.min(100, (done / total) * 100) : 0;
+  if (view.phase === 'error') {
+    return (
+      <div className="flex items-start gap-3 rounded-md border border-red-500/30 bg-red-500/10 px-3 py-2 text-red-200" role="alert" data-testid="download-error">
+        <span className="flex-1 leading-relaxed">
+          <span className="font-medium text-red-100">Download failed: </span>
+          {view.error}
+        </span>
+        <Button variant="ghost" onClick={onRetry}>
+          Retry
+        </Button>
+        <Button variant="ghost" onClick={onDismiss} aria-label="Dismiss">
+          ✕
+        </Button>
+      </div>
+    );
+  }
+  return (
+    <div className="flex items-center gap-3" data-testid="download-progress">
+      <div className="h-2 flex-1 overflow-hidden rounded-full bg-neutral-800" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)}>
+        <div className={`h-full rounded-full bg-amber-400 transition-[width] duration-500 ${total > 0 ? '' : 'w-1/4 animate-pulse'}`} style={total > 0 ? { width: `${pct}%` } : undefined} />
+      </div>
+      <span className="w-48 text-right font-mono text-neutral-300">
+        {view.phase === 'done' ? 'Downloaded' : view.phase === 'starting' ? 'Starting…' : total > 0 ? `${formatBytes(done)} / ${formatBytes(total)} · ${pct.toFixed(0)}%` : `${formatBytes(done)}`}
+      </span>
+    </div>
+  );
+}
+
 function jobLine(j: JobSummary): string {
   const ev = j.last_event as JobEventData | null | undefined;
   if (ev?.type === 'step' && ev.step !== undefined) return `step ${ev.step} of ${ev.steps ?? ev.total ?? '?'}`;
@@ -78,6 +113,8 @@ function jobLine(j: JobSummary): string {
 export function StatusDashboard({ children }: { children?: ReactNode }) {
   const poller = statusPoller();
   const state = useSyncExternalStore(poller.subscribe, poller.getSnapshot);
+  const downloads = modelDownloads();
+  const dl = useSyncExternalStore(downloads.subscribe, downloads.getSnapshot);
   const [actionError, setActionError] = useState<string>();
   const [busy, setBusy] = useState<string>();
   const completed = useRef<{ at: number; n: number }[]>([]);
@@ -193,8 +230,13 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                 </tr>
               </thead>
               <tbody className="divide-y divide-neutral-800/70">
-                {s.models.map((m: ModelStatus) => (
-                  <tr key={m.id} data-testid="status-model-row">
+                {s.models.map((m: ModelStatus) => {
+                  const d = dl[m.id];
+                  // A finished download shows until /v1/status reports the model on disk.
+                  const showDownload = d && (d.phase !== 'done' || m.state === 'not_downloaded');
+                  return (
+                  <Fragment key={m.id}>
+                  <tr data-testid="status-model-row">
                     <td className="py-1.5 pr-2">
                       <div className="text-neutral-100">{m.id}</div>
                       <div className="text-neutral-500">{m.kind}</div>
@@ -204,15 +246,35 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                     </td>
                     <td className="text-neutral-400">{[m.dtype, m.quantization].filter(Boolean).join(' · ') || '—'}</td>
                     <td className="text-right font-mono text-neutral-300">{formatBytes(Object.values(m.bytes ?? {}).reduce((a, b) => a + b, 0) || null)}</td>
-                    <td className="w-20 text-right">
+                    <td className="w-24 text-right">
                       {LOADED.has(m.state) && (
                         <Button variant="ghost" disabled={!!busy} onClick={() => void act(`unload:${m.id}`, () => unloadModel(m.id))}>
                           {busy === `unload:${m.id}` ? '…' : 'Unload'}
                         </Button>
                       )}
+                      {m.state === 'not_downloaded' && (
+                        <Button
+                          variant="ghost"
+                          data-testid="download-model"
+                          disabled={d?.phase === 'starting' || d?.phase === 'running' || d?.phase === 'done'}
+                          title="Fetch this model into the backend's Hugging Face cache"
+                          onClick={() => void downloads.start(m.id)}
+                        >
+                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : 'Download'}
+                        </Button>
+                      )}
                     </td>
                   </tr>
-                ))}
+                  {showDownload && (
+                    <tr className="border-t-0!" data-testid="status-model-download">
+                      <td colSpan={5} className="pb-2.5 pt-0.5">
+                        <DownloadRow view={d} onRetry={() => void downloads.start(m.id)} onDismiss={() => downloads.clear(m.id)} />
+                      </td>
+                    </tr>
+                  )}
+                  </Fragment>
+                  );
+                })}
               </tbody>
             </table>
           </Card>
