@@ -183,7 +183,8 @@ export function App() {
   );
 
   let main: React.ReactNode;
-  if (s.view === 'status') main = <Suspense fallback={null}><StatusSlot /></Suspense>;
+  // the status page shows the analysis queue's throughput beside the backend's own figures
+  if (s.view === 'status') main = <Suspense fallback={null}><StatusSlot><AnalysisPanelSlot /></StatusSlot></Suspense>;
   else if (s.view === 'settings') main = <Suspense fallback={null}><SettingsSlot /></Suspense>;
   else if (s.status === 'loading') main = <div className="flex h-full items-center justify-center text-sm text-neutral-500">Opening library…</div>;
   else if (s.byId.size === 0) main = <EmptyLibrary />;

@@ -1,4 +1,4 @@
-import { lazy, type ComponentType } from 'react';
+import { lazy, type ComponentType, type ReactNode } from 'react';
 
 // Slots for the AI features (issue 7), loaded lazily. import.meta.glob resolves to nothing for a
 // module that does not exist yet, so the shell builds and runs with or without them; each slot
@@ -34,7 +34,7 @@ function slot<P extends object>(feature: Feature, names: string[], what: string)
   });
 }
 
-export const StatusSlot = slot<object>('status', ['StatusView', 'StatusDashboard'], 'Status');
+export const StatusSlot = slot<{ children?: ReactNode }>('status', ['StatusView', 'StatusDashboard'], 'Status');
 export const SettingsSlot = slot<object>('settings', ['SettingsView', 'SettingsPanel'], 'Settings');
 export const AnalysisPanelSlot = slot<object>('analysis', ['AnalysisPanel'], 'Analysis');
 export const AnalysisIndicatorSlot = slot<{ onClick?: () => void }>('analysis', ['AnalysisIndicator'], 'Analysis');

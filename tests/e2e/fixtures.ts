@@ -1,34 +1,8 @@
-// Real image files for the end-to-end tests, encoded here (no fixtures checked in).
-import { crc32, deflateSync } from 'node:zlib';
-
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
-  return out;
-}
+// Real image files for the end-to-end tests, encoded by scripts/lib/fixtures.mjs (no fixtures checked in).
+import { png } from '../../scripts/lib/fixtures.mjs';
 
 /** An RGB PNG with a gradient (seeded so every file has different bytes) and tEXt chunks. */
-export function makePng(width: number, height: number, seed: number, text: Record<string, string> = {}): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = y * (width * 3 + 1) + 1 + x * 3;
-      raw[o] = (x * 255) / width;
-      raw[o + 1] = (y * 255) / height;
-      raw[o + 2] = (seed * 53) % 256;
-    }
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const texts = Object.entries(text).map(([k, v]) => chunk('tEXt', Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'utf8')])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...texts, chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
+export const makePng: (width: number, height: number, seed: number, text?: Record<string, string>) => Buffer = png;
 
 export const A1111 = `a lighthouse on a cliff at dusk, oil painting
 Negative prompt: blurry, lowres

@@ -162,6 +162,16 @@ describe('AnalysisQueue', () => {
     expect(q2.getSnapshot().concurrency).toBe(1);
   });
 
+  it('keeps only the first call small until the speed is known: calls sent beside it are full', async () => {
+    backend.latencyMs = 30;
+    const q = makeQueue({ maxConcurrency: 2, initialBatch: 4, targetBatchMs: 1e9 });
+    await q.enqueue(ids(36));
+    await q.idle();
+    expect(backend.batches.slice(0, 2).map((b) => b.length)).toEqual([4, 16]);
+    expect(backend.batches).toHaveLength(3); // 4 + 16 + 16, not 4 + 4 + 16 + 12
+    expectEachWrittenOnce(ids(36));
+  });
+
   it('resumes after a reload exactly where it stopped, without writing anything twice', async () => {
     backend.latencyMs = 25;
     const first = makeQueue({ maxConcurrency: 2, initialBatch: 8, targetBatchMs: 1e9 });
