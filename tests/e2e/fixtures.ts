@@ -1,8 +1,10 @@
 // Real image files for the end-to-end tests, encoded by scripts/lib/fixtures.mjs (no fixtures checked in).
 import { png } from '../../scripts/lib/fixtures.mjs';
 
-/** An RGB PNG with a gradient (seeded so every file has different bytes) and tEXt chunks. */
-export const makePng: (width: number, height: number, seed: number, text?: Record<string, string>) => Buffer = png;
+/** An RGB PNG with a smooth gradient (seeded so every file has different bytes) and tEXt chunks. */
+export function makePng(width: number, height: number, seed: number, text: Record<string, string> = {}): Buffer {
+  return png(width, height, seed, text, { smooth: true });
+}
 
 export const A1111 = `a lighthouse on a cliff at dusk, oil painting
 Negative prompt: blurry, lowres
