@@ -43,7 +43,7 @@ start: install build ## serve UI + API on http://$ATELIER_HOST:$ATELIER_PORT
 	$(PY) -m atelier
 
 dev: install ## API with the tiny models + Vite dev server with hot reload
-	ATELIER_MODELS=tiny $(PY) -m atelier & npx vite --port 5173; kill %1
+	ATELIER_MODELS=tiny $(PY) -m atelier & pid=$$!; trap 'kill $$pid' EXIT; npx vite --port 5173
 
 # --- tests
 chromium: ## install Debian's Chromium for the browser tests when missing
