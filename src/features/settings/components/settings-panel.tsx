@@ -17,6 +17,23 @@ function Field({ name, children, hint }: { name: string; children: React.ReactNo
   );
 }
 
+/** A default-model picker: "Server default" plus the catalog's models of one kind. */
+function ModelField({ title, models, value, onChange }: { title: string; models: ModelCard[]; value: string; onChange: (id: string) => void }) {
+  return (
+    <Field name={title}>
+      <select className={input} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Server default</option>
+        {models.map((m) => (
+          <option key={m.id} value={m.id}>
+            {m.id}
+            {m.downloaded ? '' : ' (not downloaded)'}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function Result({ r, testId }: { r: ConnectionResult | 'pending' | undefined; testId?: string }) {
   if (!r) return null;
   if (r === 'pending') return <span className="text-xs text-neutral-400" data-testid={testId}>Testing…</span>;
@@ -112,28 +129,8 @@ export function SettingsPanel() {
       </section>
 
       <section className="grid grid-cols-2 gap-3">
-        <Field name="Default vision model">
-          <select className={input} value={s.visionModel} onChange={(e) => settings.set({ visionModel: e.target.value })}>
-            <option value="">Server default</option>
-            {models.filter((m) => m.type === 'vision').map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.id}
-                {m.downloaded ? '' : ' (not downloaded)'}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field name="Default generation model">
-          <select className={input} value={s.generationModel} onChange={(e) => settings.set({ generationModel: e.target.value })}>
-            <option value="">Server default</option>
-            {models.filter((m) => m.type === 'generation').map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.id}
-                {m.downloaded ? '' : ' (not downloaded)'}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <ModelField title="Default vision model" models={models.filter((m) => m.type === 'vision')} value={s.visionModel} onChange={(visionModel) => settings.set({ visionModel })} />
+        <ModelField title="Default generation model" models={models.filter((m) => m.type === 'generation')} value={s.generationModel} onChange={(generationModel) => settings.set({ generationModel })} />
       </section>
 
       <section className="flex flex-col gap-2">
