@@ -12,9 +12,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # --- tiny models and a served app, shared by the vision, chat and analysis tests -------------
 import base64  # noqa: E402
 import io  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -46,33 +43,16 @@ def client(tiny_settings):
         yield c
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(tiny_settings):
     """The app served by a real uvicorn on a free loopback port: for the official clients."""
-    import uvicorn
+    from servers import serve
 
     from atelier.main import create_app
 
     app = create_app(tiny_settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:
-        if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield {"url": f"http://127.0.0.1:{port}", "app": app}
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield {"url": url, "app": app}
 
 
 def png_data_url(size=(48, 40), color=(200, 60, 30)) -> str:
