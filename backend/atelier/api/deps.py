@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +11,7 @@ from atelier.core.config import Settings
 from atelier.engine.catalog import Catalog
 from atelier.engine.manager import ModelManager
 from atelier.engine.worker import GPUWorker
+from atelier.gallery.analyze.stats import AnalysisStats
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Services:
     catalog: Catalog
     manager: ModelManager
     worker: GPUWorker
+    analysis: AnalysisStats = field(default_factory=AnalysisStats)
 
 
 def get_services(request: Request) -> Services:

@@ -354,7 +354,7 @@ class ModelManager:
                 except Exception:  # noqa: BLE001 - a status page must not fail on one model
                     downloaded = False
                 row.update(state="on_disk" if downloaded else "not_downloaded", dtype=None, quantization=None,
-                           offload=None, bytes={}, last_used=None, expires_at=None)
+                           offload=None, bytes={}, last_used=None, expires_at=None, planned=self._planned(spec))
             else:
                 state = {"gpu": "on_gpu", "offloaded": "offloaded", "ram": "in_ram"}[e.tier]
                 if dev.type == "cpu" and e.tier == "gpu":
@@ -376,6 +376,16 @@ class ModelManager:
             "models": models,
             "last_plan": list(self.last_plan),
         }
+
+    def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
+        """How the planner would place a model that is not loaded, in the current mode, with its
+        sizes from configs: what loading it will cost before anyone loads it."""
+        try:
+            p = self.plan_for(spec)
+        except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
+            return None
+        return {**placement_dict(p.placement), "gpu_bytes": p.model_gpu_bytes, "ram_bytes": p.model_ram_bytes,
+                "fits": p.fits}
 
     # --- internals (worker thread, under the lock)
 

@@ -16,11 +16,13 @@ router = APIRouter(tags=["status"])
 async def get_status(services: ServicesDep) -> dict[str, Any]:
     """Device (VRAM, or RAM on a CPU-only machine), configured and effective VRAM mode, every catalog
     model's state (not_downloaded | on_disk | in_ram | on_gpu | offloaded) with dtype, quantisation,
-    bytes per device, last use and expiry, and the GPU queue."""
+    bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
+    (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches."""
     return {
         "object": "status",
         "version": __version__,
         "models_catalog": services.settings.models,
         **services.manager.status(),
         "queue": services.worker.snapshot(),
+        "analysis": services.analysis.snapshot(),
     }

@@ -4,6 +4,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from atelier.gallery.analyze.nsfw import NsfwDetector
+from atelier.gallery.analyze.stats import AnalysisStats
 from atelier.gallery.analyze.tags import parse_tags
 from conftest import png_data_url
 
@@ -80,6 +81,29 @@ def test_batch_loads_the_model_once(client):
         del family.load
     assert r.status_code == 200 and len(r.json()["data"]) == 5
     assert loads == [spec.id]
+
+
+def test_status_reports_each_vision_models_measured_speed(client):
+    before = client.get("/v1/status").json()["analysis"].get("tiny-vlm", {"images": 0, "batches": 0})
+    r = client.post("/v1/analyze/batch", json={"images": [png_data_url()] * 3, "tasks": ["caption"],
+                                                  "caption_length": "short"})
+    assert r.status_code == 200, r.text
+    after = client.get("/v1/status").json()["analysis"]["tiny-vlm"]
+    assert after["images"] == before["images"] + 3 and after["batches"] == before["batches"] + 1
+    # the loading time is not the model's speed
+    assert 0 < after["ms_per_image"] <= r.json()["timings"]["total_ms"]
+    assert "model_ms" in r.json()["timings"]
+
+
+def test_analysis_speed_is_a_moving_average_per_image():
+    stats = AnalysisStats()
+    stats.record("m", 4, 400.0)  # 100 ms per image
+    assert stats.snapshot()["m"]["ms_per_image"] == 100.0
+    stats.record("m", 2, 400.0)  # 200 ms per image moves the average by its weight
+    snap = stats.snapshot()["m"]
+    assert snap["ms_per_image"] == 130.0 and snap["images"] == 6 and snap["batches"] == 2
+    stats.record("m", 0, 50.0)  # nothing analysed: no speed to learn
+    assert stats.snapshot()["m"]["batches"] == 2 and "other" not in stats.snapshot()
 
 
 def test_batch_over_the_limit_is_refused(client):

@@ -45,6 +45,18 @@ def test_status_reports_device_mode_models_and_queue(app_client):
     assert body["ram_cache"]["budget_bytes"] > 0
 
 
+def test_status_tells_how_a_model_not_loaded_would_be_placed(app_client):
+    client, _ = app_client
+    row = next(m for m in client.get("/v1/status").json()["models"] if m["id"] == "a")
+    assert row["state"] == "on_disk" and row["bytes"] == {}
+    planned = row["planned"]
+    assert planned["gpu_bytes"] > 0 and planned["fits"] is True
+    placement = client.post("/v1/model/switch", json={"model_id": "a"}).json()["placement"]
+    assert {k: planned[k] for k in placement} == placement
+    loaded = next(m for m in client.get("/v1/status").json()["models"] if m["id"] == "a")
+    assert "planned" not in loaded
+
+
 def test_switch_preloads_with_timings_then_unload_frees(app_client):
     client, mgr = app_client
     r = client.post("/v1/model/switch", json={"model_id": "a"})

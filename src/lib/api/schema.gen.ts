@@ -287,7 +287,8 @@ export interface paths {
          * Get Status
          * @description Device (VRAM, or RAM on a CPU-only machine), configured and effective VRAM mode, every catalog
          *     model's state (not_downloaded | on_disk | in_ram | on_gpu | offloaded) with dtype, quantisation,
-         *     bytes per device, last use and expiry, and the GPU queue.
+         *     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
+         *     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
          */
         get: operations["get_status_v1_status_get"];
         put?: never;

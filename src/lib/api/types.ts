@@ -64,6 +64,8 @@ export interface ModelStatus {
   bytes?: Record<string, number>;
   last_used?: number | null;
   expires_at?: number | null;
+  /** a model not loaded: how the planner would place it now, and its size from configs */
+  planned?: { dtype: string; quantization: string; offload: string; gpu_bytes: number; ram_bytes: number; fits: boolean } | null;
 }
 
 export interface StatusResponse {
@@ -73,4 +75,6 @@ export interface StatusResponse {
   mode?: { configured?: string; effective?: string; reason?: string; pending?: string | null } | string;
   models: ModelStatus[];
   queue?: { running?: JobSummary | null; queued?: JobSummary[]; max_queue?: number; completed?: number };
+  /** per vision model: its measured speed (moving average) and the work it has done */
+  analysis?: Record<string, { ms_per_image: number; images: number; batches: number; last_at?: number }>;
 }

@@ -170,10 +170,13 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
             for r in results:  # a retry after an out-of-memory error starts clean
                 r.data.clear()
                 r.error = None
+            t_work = time.perf_counter()
             _model_tasks(model, p, images, results, timings, ctx)
+            timings["model_ms"] = _ms(t_work)
 
         # run() recovers once from an out-of-memory error (evict, tile, drop a mode, retry).
         services.manager.run(p.spec, with_model, Task(kind="vision", batch=len(images)))
+        services.analysis.record(p.spec.id, len(images), timings["model_ms"])
 
     if p.nsfw:
         t0 = time.perf_counter()

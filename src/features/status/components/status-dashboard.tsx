@@ -244,8 +244,21 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                     <td>
                       <span className={`rounded-full px-2 py-0.5 ${STATE_TONE[m.state] ?? 'bg-neutral-800'}`}>{m.state.replace(/_/g, ' ')}</span>
                     </td>
-                    <td className="text-neutral-400">{[m.dtype, m.quantization].filter(Boolean).join(' · ') || '—'}</td>
-                    <td className="text-right font-mono text-neutral-300">{formatBytes(Object.values(m.bytes ?? {}).reduce((a, b) => a + b, 0) || null)}</td>
+                    {m.planned && !LOADED.has(m.state) ? (
+                      <>
+                        <td className="text-neutral-500 italic" title="How it would load in the current VRAM mode">
+                          {[m.planned.dtype, m.planned.quantization !== 'none' && m.planned.quantization, m.planned.offload !== 'none' && `${m.planned.offload} offload`].filter(Boolean).join(' · ')}
+                        </td>
+                        <td className="text-right font-mono text-neutral-500" data-testid="status-model-planned" title="Estimated from the model's configs">
+                          ≈ {formatBytes(m.planned.gpu_bytes || m.planned.ram_bytes)}
+                        </td>
+                      </>
+                    ) : (
+                      <>
+                        <td className="text-neutral-400">{[m.dtype, m.quantization].filter(Boolean).join(' · ') || '—'}</td>
+                        <td className="text-right font-mono text-neutral-300">{formatBytes(Object.values(m.bytes ?? {}).reduce((a, b) => a + b, 0) || null)}</td>
+                      </>
+                    )}
                     <td className="w-24 text-right">
                       {LOADED.has(m.state) && (
                         <Button variant="ghost" disabled={!!busy} onClick={() => void act(`unload:${m.id}`, () => unloadModel(m.id))}>
