@@ -13,6 +13,8 @@ export interface FakeBackend {
   maxConcurrent: number;
   /** queued jobs reported by /v1/status */
   queueDepth: number;
+  /** the vision model's measured speed reported by /v1/status (none: a model that never ran) */
+  msPerImage?: number;
   /** per call: return a response to override the default success */
   onBatch?: (images: string[], call: number) => { status: number; body: unknown; headers?: Record<string, string> } | undefined;
   latencyMs: number;
@@ -81,7 +83,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
         return send(res, 200, { object: 'list', data: [{ id: 'tiny-vlm', object: 'model', created: 0, owned_by: 'atelier', type: 'vision', downloaded: true, loaded: true }] });
       }
       if (req.method === 'GET' && url === '/v1/status') {
-        return send(res, 200, { device: { type: 'cpu' }, models: [], queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) } });
+        return send(res, 200, { device: { type: 'cpu' }, models: [], queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
       }
       const dl = /^\/v1\/models\/([^/]+)\/download$/.exec(url);
       if (dl) {

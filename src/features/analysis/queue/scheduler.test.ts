@@ -172,6 +172,23 @@ describe('AnalysisQueue', () => {
     expectEachWrittenOnce(ids(36));
   });
 
+  it("sizes the first call from the backend's measured speed when it has one", async () => {
+    backend.msPerImage = 50; // fast: a full batch fits the target time
+    const fast = makeQueue({ maxConcurrency: 1, initialBatch: 4, targetBatchMs: 10_000 });
+    await fast.enqueue(ids(32));
+    await fast.idle();
+    expect(backend.batches.map((b) => b.length)).toEqual([16, 16]);
+    fast.stop();
+
+    backend.batches = [];
+    backend.msPerImage = 2_500; // slow: 4 images per call keep each call near the target
+    const slow = makeQueue({ maxConcurrency: 1, initialBatch: 8, targetBatchMs: 10_000 });
+    await slow.enqueue(ids(8, 'slow'));
+    await slow.idle();
+    expect(backend.batches[0]).toHaveLength(4);
+    expectEachWrittenOnce(ids(8, 'slow'));
+  });
+
   it('resumes after a reload exactly where it stopped, without writing anything twice', async () => {
     backend.latencyMs = 25;
     const first = makeQueue({ maxConcurrency: 2, initialBatch: 8, targetBatchMs: 1e9 });

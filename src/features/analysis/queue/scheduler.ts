@@ -52,6 +52,8 @@ export interface SchedulerOptions {
   /** images in the first batch, before any speed is known: small, so the first captions show
    * quickly and the speed is learnt before 16 images are committed to one call */
   initialBatch?: number;
+  /** how long the first batch waits for the backend's measured speed before going without it */
+  speedAskMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -86,6 +88,9 @@ export class AnalysisQueue {
   private lastLoadCheck = 0;
   /** smoothed ms per image of recent batches */
   private msPerImage: number | undefined;
+  /** the analyzer whose speed the backend was asked for (once per analyzer), and the pending ask */
+  private speedAskedOf: Analyzer | undefined;
+  private speedAsk: Promise<void> | undefined;
   private listeners = new Set<() => void>();
   private snap: QueueSnapshot;
   private emitQueued = false;
@@ -106,6 +111,7 @@ export class AnalysisQueue {
       highWater: opts.highWater ?? 4,
       targetBatchMs: opts.targetBatchMs ?? 30_000,
       initialBatch: opts.initialBatch ?? 4,
+      speedAskMs: opts.speedAskMs ?? 1_500,
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };
@@ -289,6 +295,7 @@ export class AnalysisQueue {
     }
     this.reason = undefined;
     const analyzer = this.analyzerOf();
+    if (this.askSpeed(analyzer)) return this.changed();
     while (this.inflight.size < this.limit) {
       const batch = this.pickBatch(now, this.batchSize(analyzer));
       if (batch.length === 0) break;
@@ -479,15 +486,50 @@ export class AnalysisQueue {
   }
 
   /**
-   * Images per call: the analyzer's maximum, or fewer while images are slow. Before the speed is
-   * known, only the first call is small (its captions show quickly); calls sent beside it are
-   * full, since every extra call costs a model pass (measured: 8 images in one call took a fifth
-   * of 8 single calls).
+   * Images per call: the analyzer's maximum, or fewer while images are slow. The speed comes from
+   * this page's own calls or, before its first, from the backend's measurements. When neither
+   * knows it (a model that never ran), only the first call is small (its captions show quickly);
+   * calls sent beside it are full, since every extra call costs a model pass (measured: 8 images
+   * in one call took a fifth of 8 single calls).
    */
   batchSize(analyzer: Analyzer): number {
     const unknown = this.inflight.size === 0 ? this.o.initialBatch : analyzer.maxBatch;
     const wanted = this.msPerImage ? Math.floor(this.o.targetBatchMs / this.msPerImage) : unknown;
     return Math.max(1, Math.min(analyzer.maxBatch, wanted));
+  }
+
+  /**
+   * Before the first batch for an analyzer, ask the backend how fast the model is (it has timed
+   * its own work, for every client): a fast model then gets full batches from the first call, a
+   * slow one small batches. True while the answer is awaited (at most `speedAskMs`).
+   */
+  private askSpeed(analyzer: Analyzer): boolean {
+    if (this.speedAsk) return true;
+    if (this.speedAskedOf === analyzer || !analyzer.speed || !this.hasReadyWork()) return false;
+    this.speedAskedOf = analyzer;
+    this.msPerImage = undefined;
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), this.o.speedAskMs);
+    this.speedAsk = analyzer
+      .speed(ctrl.signal)
+      .then((ms) => {
+        if (ms !== undefined && this.msPerImage === undefined) this.msPerImage = ms;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        this.speedAsk = undefined;
+        this.pump();
+      });
+    return true;
+  }
+
+  private hasReadyWork(): boolean {
+    for (const priority of ['user', 'auto'] as const) {
+      const lane = this.lanes[priority];
+      for (let i = this.heads[priority]; i < lane.length; i++) if (lane[i]) return true;
+    }
+    return false;
   }
 
   private learnSpeed(images: number, ms: number): void {
