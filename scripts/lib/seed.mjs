@@ -18,15 +18,25 @@ export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThum
     });
   const meta = await open('atelier-meta', 'meta');
   const thumbs = await open('atelier-thumbs', 'thumbs');
-  // one tiny shared thumbnail keeps 100k seeding fast
-  const c = new OffscreenCanvas(96, 72);
-  const ctx = c.getContext('2d');
-  const g = ctx.createLinearGradient(0, 0, 96, 72);
-  g.addColorStop(0, '#334155');
-  g.addColorStop(1, '#b45309');
-  ctx.fillStyle = g;
-  ctx.fillRect(0, 0, 96, 72);
-  const thumb = await c.convertToBlob({ type: 'image/webp', quality: 0.7 });
+  // Thumbnails the size imports make (384 px long edge, WebP), a few distinct ones shared
+  // round-robin: decoding and scaling cost what real ones do, while 100k stay quick to seed.
+  const variants = [];
+  for (let v = 0; v < 8; v++) {
+    const c = new OffscreenCanvas(384, 288);
+    const ctx = c.getContext('2d');
+    const g = ctx.createLinearGradient(0, 0, 384, 288);
+    g.addColorStop(0, `hsl(${v * 45} 45% 30%)`);
+    g.addColorStop(1, `hsl(${v * 45 + 120} 60% 55%)`);
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, 384, 288);
+    for (let s = 0; s < 6; s++) {
+      ctx.fillStyle = `hsl(${(v * 45 + s * 50) % 360} 55% ${35 + s * 6}% / 0.7)`;
+      ctx.beginPath();
+      ctx.arc(40 + ((s * 67 + v * 31) % 300), 40 + ((s * 43 + v * 17) % 210), 20 + s * 9, 0, Math.PI * 2);
+      ctx.fill();
+    }
+    variants.push(await c.convertToBlob({ type: 'image/webp', quality: 0.75 }));
+  }
   const words = ['harbour', 'mountain', 'portrait', 'street', 'forest', 'sunset', 'cat', 'city', 'beach', 'snow', 'night', 'macro'];
   const now = Date.now();
   const t0 = performance.now();
@@ -43,9 +53,9 @@ export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThum
         rating: k % 6, flag: k % 13 === 0 ? 'pick' : k % 17 === 0 ? 'reject' : 'none',
         tags: [{ name: w1, source: 'ai' }, { name: w2, source: 'ai' }],
         analysis: k % 3 === 0 ? { caption: `a ${w1} scene with ${w2} light, photo ${k}`, model: 'seed', at: now } : undefined,
-        thumbW: 96, thumbH: 72,
+        thumbW: 384, thumbH: 288,
       }]);
-      th.push([id, thumb]);
+      th.push([id, variants[k % variants.length]]);
     }
     await Promise.all([putAll(meta, 'meta', recs), withThumbs ? putAll(thumbs, 'thumbs', th) : null]);
   }

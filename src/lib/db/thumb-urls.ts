@@ -4,8 +4,18 @@ import { getThumbs } from './records';
 // releases it when its row leaves the window; released URLs wait in a small LRU (scrolling
 // back is instant) and are revoked when they fall out, so memory stays bounded however far
 // the user scrolls. Reads are batched: one getMany per animation frame.
+//
+// During a fling faster than the machine can read, decode and draw thumbnails, reads wait:
+// cells that only fly past never cost a read, and the ones the scroll stops on load at once.
 
 const LRU_SIZE = 400;
+/** new cells per second above which thumbnail reads wait for the scroll to slow */
+export const MAX_CELL_RATE = 300;
+/** how long after the last too-fast scroll step the reads resume */
+const SETTLE_MS = 90;
+let holdUntil = 0;
+const now = () => globalThis.performance?.now() ?? Date.now();
+const raf = (f: () => void) => (globalThis.requestAnimationFrame ?? ((g: () => void) => setTimeout(g, 16)))(f);
 
 interface Entry {
   url: string;
@@ -19,8 +29,14 @@ const waiting = new Map<string, ((url: string | null) => void)[]>();
 let scheduled = false;
 
 function flush() {
+  const hold = holdUntil - now();
+  if (hold > 0) {
+    setTimeout(() => raf(flush), hold);
+    return;
+  }
   scheduled = false;
   const ids = [...waiting.keys()];
+  if (ids.length === 0) return;
   const cbs = ids.map((id) => waiting.get(id)!);
   waiting.clear();
   getThumbs(ids).then(
@@ -81,12 +97,19 @@ export function acquireThumbUrl(id: string, onUrl: (url: string | null) => void)
     waiting.set(id, list);
     if (!scheduled) {
       scheduled = true;
-      (globalThis.requestAnimationFrame ?? ((f: () => void) => setTimeout(f, 16)))(flush);
+      raf(flush);
     }
   }
   return () => {
     if (released) return;
     released = true;
+    // Gone before its read: skip the read.
+    const list = waiting.get(id);
+    if (list) {
+      const rest = list.filter((cb) => cb !== take);
+      if (rest.length) waiting.set(id, rest);
+      else waiting.delete(id);
+    }
     const e = entries.get(id);
     if (e && e.refs > 0) {
       e.refs--;
@@ -97,6 +120,11 @@ export function acquireThumbUrl(id: string, onUrl: (url: string | null) => void)
       }
     }
   };
+}
+
+/** The grid reports how fast cells come into view while it scrolls (cells per second). */
+export function noteCellRate(cellsPerSecond: number) {
+  if (cellsPerSecond > MAX_CELL_RATE) holdUntil = now() + SETTLE_MS;
 }
 
 /** Drops cached URLs of deleted images. */

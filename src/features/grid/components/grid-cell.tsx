@@ -1,7 +1,7 @@
-import { memo, useState, type MouseEvent } from 'react';
+import { memo, useRef, type MouseEvent } from 'react';
 import type { ImageRecord } from '@/lib/db/schema';
-import { FlagIcon, RejectIcon, SparklesIcon, StarIcon } from '@/components/ui/icons';
-import { useThumbUrl } from '@/components/ui/use-thumb-url';
+import { FlagIcon, RejectIcon, SparklesIcon } from '@/components/ui/icons';
+import { useThumbInto } from '@/components/ui/use-thumb-url';
 
 export interface CellHandlers {
   onClick(id: string, mods: { shift: boolean; toggle: boolean }): void;
@@ -9,8 +9,8 @@ export interface CellHandlers {
 }
 
 export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers }) {
-  const url = useThumbUrl(rec.id);
-  const [loaded, setLoaded] = useState(false);
+  const img = useRef<HTMLImageElement>(null);
+  useThumbInto(img, rec.id);
   const onClick = (e: MouseEvent) => handlers.onClick(rec.id, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
   const rejected = rec.flag === 'reject';
   return (
@@ -26,27 +26,22 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
       title={rec.name}
       onClick={onClick}
       onDoubleClick={() => handlers.onOpen(rec.id)}
-      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
+      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
       style={{ width: size, height: size }}
     >
-      {!loaded && <div className="absolute inset-2 rounded bg-neutral-800/60" />}
-      {url && (
-        <img
-          src={url}
-          alt=""
-          draggable={false}
-          decoding="async"
-          onLoad={() => setLoaded(true)}
-          className={`h-full w-full object-contain ${loaded ? (rejected ? 'opacity-40 grayscale' : '') : 'opacity-0'} ${blur ? 'scale-110 blur-xl' : ''}`}
-        />
-      )}
+      <img
+        ref={img}
+        alt=""
+        draggable={false}
+        decoding="async"
+        className={`peer absolute inset-0 h-full w-full object-contain opacity-0 ${rejected ? 'grayscale data-loaded:opacity-40' : 'data-loaded:opacity-100'} ${blur ? 'scale-110 blur-xl' : ''}`}
+      />
+      <div className="absolute inset-2 -z-10 rounded bg-neutral-800/60 peer-data-loaded:hidden" />
       {blur && <span className="absolute inset-0 flex items-center justify-center text-[10px] font-semibold tracking-widest text-neutral-300 uppercase">NSFW</span>}
       {(rec.rating > 0 || rec.flag !== 'none' || rec.origin === 'generated') && (
       <div className="pointer-events-none absolute inset-x-1 bottom-1 flex items-end justify-between">
-        <span className={`flex gap-px rounded bg-black/60 text-amber-300 ${rec.rating ? 'px-1 py-0.5' : ''}`} data-testid="cell-rating">
-          {Array.from({ length: rec.rating }, (_, i) => (
-            <StarIcon key={i} size={11} filled />
-          ))}
+        <span className={`rounded bg-black/60 text-[11px] leading-none tracking-tight text-amber-300 ${rec.rating ? 'px-1 py-0.5' : ''}`} data-testid="cell-rating" aria-label={rec.rating ? `${rec.rating} stars` : undefined}>
+          {rec.rating > 0 && (size >= 130 ? '★'.repeat(rec.rating) : `${rec.rating}★`)}
         </span>
         <span className={`flex items-center gap-1 rounded bg-black/60 ${rec.flag !== 'none' || rec.origin === 'generated' ? 'px-1 py-0.5' : ''}`}>
           {rec.origin === 'generated' && <SparklesIcon size={12} className="text-violet-300" aria-label="generated" />}

@@ -3,6 +3,7 @@ import { List, useListRef, type RowComponentProps } from 'react-window';
 import type { ImageRecord } from '@/lib/db/schema';
 import { useElementSize } from '@/components/ui/use-element-size';
 import { absoluteTop, computeLayout, positionFor, rebase, revealRow, scrollFraction, segmentRange, segmentsFor, type ScrollPos } from '../utils/grid-layout';
+import { noteCellRate } from '@/lib/db/thumb-urls';
 import { GridCell, type CellHandlers } from './grid-cell';
 
 export interface ImageGridProps {
@@ -105,10 +106,17 @@ export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, o
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [focus]);
 
+  const lastScroll = useRef({ top: 0, at: 0, segment: 0 });
   const onScroll = (e: UIEvent<HTMLDivElement>) => {
     if (pendingTop.current !== null) return;
     const el = e.currentTarget;
     const cur = posRef.current;
+    const t = e.timeStamp;
+    const prev = lastScroll.current;
+    if (prev.segment === cur.segment && t > prev.at) {
+      noteCellRate(((Math.abs(el.scrollTop - prev.top) / layout.rowHeight) * layout.columns * 1000) / Math.max(8, t - prev.at));
+    }
+    lastScroll.current = { top: el.scrollTop, at: t, segment: cur.segment };
     const next = rebase({ segment: cur.segment, top: el.scrollTop }, segments, layout.rowCount, layout.rowHeight, el.clientHeight);
     if (next.segment !== cur.segment) jump(next);
     else {
