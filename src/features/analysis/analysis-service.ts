@@ -1,14 +1,21 @@
 // Composition of the queue for the app: IndexedDB persistence, the analyzer chosen in Settings
 // (our /v1/analyze/batch or an OpenAI-compatible provider), and the library as the result sink.
+// One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
+// missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { applyAnalysis, getOriginal, onImported } from '@/lib/db/library-api';
+import { applyAnalysis, getOriginal, getRecord, onImported } from '@/lib/db/library-api';
+import { emit } from '@/lib/db/events';
+import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
 import { chatAnalyzer } from './api/chat-analyzer';
 import { idbPersistence } from './queue/idb-persistence';
+import { pickElection, type LockManagerLike, type PageEventsLike, type StorageLike } from './queue/leader';
 import { AnalysisQueue } from './queue/scheduler';
-import type { Analyzer } from './queue/types';
+import { broadcastChannel, CHANNEL_NAME, SharedQueue } from './queue/shared-queue';
+import type { Analyzer, QueuePersistence } from './queue/types';
 
-let queue: AnalysisQueue | undefined;
+let queue: SharedQueue | undefined;
+let persistence: QueuePersistence | undefined;
 let analyzerCache: { key: string; analyzer: Analyzer } | undefined;
 
 function currentAnalyzer(): Analyzer {
@@ -24,12 +31,47 @@ function currentAnalyzer(): Analyzer {
   return analyzerCache.analyzer;
 }
 
-/** The app's one analysis queue. */
-export function analysisQueue(): AnalysisQueue {
-  queue ??= new AnalysisQueue({
-    persistence: idbPersistence(),
-    analyzer: currentAnalyzer,
-    sink: async (id, result) => ((await applyAnalysis(id, result)) ? undefined : 'gone'),
+function localStore(): StorageLike | undefined {
+  try {
+    return typeof localStorage === 'undefined' ? undefined : localStorage;
+  } catch {
+    return undefined; // storage blocked
+  }
+}
+
+/** Another tab (the leader) wrote results onto these records: show them here too. */
+async function reloadRecords(ids: string[]): Promise<void> {
+  const recs = (await Promise.all(ids.map((id) => getRecord(id).catch(() => undefined)))).filter((r): r is ImageRecord => !!r);
+  if (recs.length) emit('updated', recs);
+}
+
+/**
+ * The app's one analysis queue, shared by all its tabs: the AnalysisQueue's methods, run by
+ * whichever tab leads (see queue/shared-queue.ts).
+ */
+export function analysisQueue(): SharedQueue {
+  queue ??= new SharedQueue({
+    // A fresh queue each time this tab becomes the leader; it resumes from the persisted items.
+    create: () =>
+      new AnalysisQueue({
+        persistence: (persistence ??= idbPersistence()),
+        analyzer: currentAnalyzer,
+        sink: async (id, result) => {
+          if (!(await applyAnalysis(id, result))) return 'gone';
+          queue?.announceApplied(id);
+        },
+      }),
+    onApplied: (ids) => void reloadRecords(ids),
+    election: (id) =>
+      pickElection({
+        id,
+        // navigator.locks exists only in secure contexts (https, localhost), not on http://192.168…
+        locks: typeof navigator === 'undefined' ? undefined : (navigator as { locks?: LockManagerLike }).locks,
+        storage: localStore(),
+        channel: typeof BroadcastChannel !== 'undefined',
+        events: typeof window === 'undefined' ? undefined : (window as PageEventsLike),
+      }),
+    channel: () => (typeof BroadcastChannel === 'undefined' ? undefined : broadcastChannel(CHANNEL_NAME)),
   });
   return queue;
 }

@@ -5,6 +5,7 @@ import { ProgressBar } from '@/components/ui/form';
 import { PauseIcon, PlayIcon, TrashIcon } from '@/components/ui/icons';
 import { analysisQueue } from '../analysis-service';
 import { useAnalysisQueue } from '../hooks/use-analysis-queue';
+import { useQueueRole } from '../hooks/use-queue-role';
 import { useRecordNames } from '../hooks/use-record-names';
 import type { QueueSnapshot } from '../queue/types';
 import { formatDuration, formatRate } from '../utils/format';
@@ -34,11 +35,12 @@ export function AnalysisPanel({ heading }: { heading?: string } = {}) {
   const auto = useSyncExternalStore(settings.subscribe, () => settings.get().autoAnalyze);
   const names = useRecordNames([...snap.current, ...snap.failures.slice(0, 50).map((f) => f.recordId)]);
   const q = analysisQueue();
+  const role = useQueueRole();
   const label = STATE_LABEL[snap.state];
   const remaining = snap.pending + snap.inflight;
 
   return (
-    <section className="flex flex-col gap-4 text-sm" data-testid="analysis-panel" aria-label="Analysis queue">
+    <section className="flex flex-col gap-4 text-sm" data-testid="analysis-panel" data-role={role} aria-label="Analysis queue">
       <header className="flex items-center gap-3">
         {heading && <h2 className="text-sm font-semibold text-neutral-100">{heading}</h2>}
         <span className={`rounded-full px-2 py-0.5 text-xs ${label.tone}`} data-testid="analysis-state">
@@ -59,6 +61,12 @@ export function AnalysisPanel({ heading }: { heading?: string } = {}) {
           </Button>
         </div>
       </header>
+
+      {role === 'follower' && (
+        <p className="text-xs text-neutral-500" data-testid="analysis-elsewhere">
+          Running in another tab of Atelier; the controls here act on it.
+        </p>
+      )}
 
       {snap.reason && (snap.state === 'offline' || snap.state === 'waiting') && (
         <p className="rounded-md border border-amber-500/30 bg-amber-500/10 px-3 py-2 text-xs text-amber-200" role="status">
