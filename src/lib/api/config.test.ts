@@ -29,6 +29,21 @@ describe('settings store', () => {
     expect(normalizeBaseUrl(' http://gpu-box:8080// ')).toBe('http://gpu-box:8080');
   });
 
+  it("takes another tab's changes from the storage event, without writing them back", () => {
+    const storage = memoryStorage();
+    const events = new EventTarget();
+    const here = createSettingsStore(storage, events as unknown as Window);
+    const other = createSettingsStore(storage);
+    let calls = 0;
+    here.subscribe(() => calls++);
+    other.set({ backendUrl: 'http://gpu-box:8080', visionModel: 'moondream-2' });
+    events.dispatchEvent(Object.assign(new Event('storage'), { key: 'unrelated' }));
+    expect(calls).toBe(0);
+    events.dispatchEvent(Object.assign(new Event('storage'), { key: 'atelier.settings.v1' }));
+    expect(here.get()).toMatchObject({ backendUrl: 'http://gpu-box:8080', visionModel: 'moondream-2' });
+    expect(calls).toBe(1);
+  });
+
   it('notifies subscribers and stops after unsubscribe', () => {
     const store = createSettingsStore(memoryStorage());
     let calls = 0;

@@ -95,9 +95,18 @@ export interface SettingsStore {
   subscribe(listener: () => void): () => void;
 }
 
-export function createSettingsStore(storage?: KeyValue): SettingsStore {
+/**
+ * `events`: where another tab's changes are heard (window's `storage` event): the tab running the
+ * analysis queue must use the backend and provider chosen in any tab.
+ */
+export function createSettingsStore(storage?: KeyValue, events?: Pick<Window, 'addEventListener'>): SettingsStore {
   let state = load();
   const listeners = new Set<() => void>();
+  events?.addEventListener('storage', (e: StorageEvent) => {
+    if (e.key !== STORAGE_KEY && e.key !== null) return; // null: storage cleared
+    state = load();
+    for (const l of listeners) l();
+  });
 
   function load(): Settings {
     try {
@@ -142,7 +151,7 @@ function browserStorage(): KeyValue | undefined {
 }
 
 /** The app's one settings store (localStorage in the browser, memory in Node tests). */
-export const settings: SettingsStore = createSettingsStore(browserStorage());
+export const settings: SettingsStore = createSettingsStore(browserStorage(), typeof window === 'undefined' ? undefined : window);
 
 export function providerById(s: Settings, id: string): Provider | undefined {
   return s.providers.find((p) => p.id === id);

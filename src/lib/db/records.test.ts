@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createStore, get, keys, type UseStore } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import type { Stores } from './stores';
-import { deleteImages, loadAllRecords, putImage, putRecords, sweepOrphans, updateRecord } from './records';
+import { deleteImages, loadAllRecords, putImage, putImages, putRecords, sweepOrphans, updateRecord } from './records';
 import { StorageQuotaError, isQuotaError } from './errors';
 import { mergeAnalysis } from './analysis';
 
@@ -116,10 +116,43 @@ describe('sweepOrphans', () => {
     await set('crashed', new Blob(['t']), stores.thumbs);
     await set('crashed-2', new Blob(['o']), stores.originals);
 
-    expect(await sweepOrphans(stores)).toBe(3);
+    expect(await sweepOrphans(stores, { settleMs: 0 })).toBe(3);
     expect(await keys(stores.originals)).toEqual(['kept']);
     expect(await keys(stores.thumbs)).toEqual(['kept']);
     expect(await get('kept', stores.meta)).toBeDefined();
-    expect(await sweepOrphans(stores)).toBe(0);
+    expect(await sweepOrphans(stores, { settleMs: 0 })).toBe(0);
+  });
+
+  it('without Web Locks, spares the blobs of an import that commits while the sweep waits', async () => {
+    expect((globalThis.navigator as Navigator | undefined)?.locks).toBeUndefined(); // as on http://192.168.x.y
+    const stores = freshStores();
+    const { set } = await import('idb-keyval');
+    await set('crashed', new Blob(['o']), stores.originals);
+    // another tab's import: blobs written, its meta write still to come
+    await set('in-flight', new Blob(['o']), stores.originals);
+    await set('in-flight', new Blob(['t']), stores.thumbs);
+    const sweep = sweepOrphans(stores, { settleMs: 50 });
+    await new Promise((r) => setTimeout(r, 10));
+    await set('in-flight', rec('in-flight'), stores.meta);
+    // and blobs that appear after the sweep looked are not its business either
+    await set('later', new Blob(['o']), stores.originals);
+    expect(await sweep).toBe(1);
+    expect((await keys(stores.originals)).sort()).toEqual(['in-flight', 'later']);
+    expect(await keys(stores.thumbs)).toEqual(['in-flight']);
+  });
+
+  it('without Web Locks, runs this tab\'s imports one at a time', async () => {
+    const base = freshStores();
+    const log: string[] = [];
+    // each transaction takes a little while and logs which image it writes
+    const traced = (id: string, part: keyof Stores): UseStore => async (mode, cb) => {
+      log.push(`${part}:${id}`);
+      await new Promise((r) => setTimeout(r, 5));
+      return base[part](mode, cb);
+    };
+    const put = (id: string) =>
+      putImages([{ record: rec(id), original: new Blob([id]), thumb: new Blob([id]) }], { meta: traced(id, 'meta'), thumbs: traced(id, 'thumbs'), originals: traced(id, 'originals') });
+    await Promise.all([put('a'), put('b')]);
+    expect(log).toEqual(['originals:a', 'thumbs:a', 'meta:a', 'originals:b', 'thumbs:b', 'meta:b']);
   });
 });

@@ -20,11 +20,21 @@ export async function putImage(img: NewImage, stores: Stores = defaultStores()):
 
 // Blob writes and their commit run under one Web Lock (shared by every tab of the origin), and so
 // does the orphan sweep: the sweep can never mistake an in-flight import's blobs for orphans.
+// navigator.locks exists only in secure contexts (https, localhost): on plain http over a LAN
+// address a promise chain serialises this tab's writes, and the sweep waits (see sweepOrphans).
 const WRITE_LOCK = 'atelier-library-write';
+let localChain: Promise<unknown> = Promise.resolve();
+
+function webLocks(): LockManager | undefined {
+  return (globalThis.navigator as Navigator | undefined)?.locks;
+}
 
 async function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  return locks ? await locks.request(WRITE_LOCK, fn) : fn();
+  const locks = webLocks();
+  if (locks) return await locks.request(WRITE_LOCK, fn);
+  const run = localChain.then(fn, fn);
+  localChain = run.catch(() => undefined);
+  return run;
 }
 
 /** Commit several images with one transaction per store (bulk import, seeding). */
@@ -46,15 +56,30 @@ export async function putImages(imgs: NewImage[], stores: Stores = defaultStores
 /**
  * Remove blobs whose record was never committed: a page closed or crashed between the blob
  * writes and the meta write of putImages(). Returns how many blobs were removed.
+ *
+ * Without Web Locks another tab's import cannot be excluded, so the blobs found without a record
+ * are only candidates: after `settleMs` (far longer than one commit takes) the ones that still
+ * have no record are removed, and an import that was in flight has committed meanwhile.
  */
-export function sweepOrphans(stores: Stores = defaultStores()): Promise<number> {
-  return withWriteLock(async () => {
+export async function sweepOrphans(stores: Stores = defaultStores(), { settleMs = 30_000 }: { settleMs?: number } = {}): Promise<number> {
+  const orphans = async () => {
     const committed = new Set(await keys(stores.meta));
     const [thumbKeys, originalKeys] = await Promise.all([keys(stores.thumbs), keys(stores.originals)]);
-    const orphanThumbs = thumbKeys.filter((k) => !committed.has(k));
-    const orphanOriginals = originalKeys.filter((k) => !committed.has(k));
-    await Promise.all([delMany(orphanThumbs, stores.thumbs), delMany(orphanOriginals, stores.originals)]);
-    return orphanThumbs.length + orphanOriginals.length;
+    return { thumbs: thumbKeys.filter((k) => !committed.has(k)), originals: originalKeys.filter((k) => !committed.has(k)) };
+  };
+  let candidates: Set<IDBValidKey> | undefined;
+  if (!webLocks()) {
+    const first = await orphans();
+    if (first.thumbs.length + first.originals.length === 0) return 0;
+    candidates = new Set([...first.thumbs, ...first.originals]);
+    await new Promise((r) => setTimeout(r, settleMs));
+  }
+  return withWriteLock(async () => {
+    const found = await orphans();
+    const thumbs = candidates ? found.thumbs.filter((k) => candidates.has(k)) : found.thumbs;
+    const originals = candidates ? found.originals.filter((k) => candidates.has(k)) : found.originals;
+    await Promise.all([delMany(thumbs, stores.thumbs), delMany(originals, stores.originals)]);
+    return thumbs.length + originals.length;
   });
 }
 
