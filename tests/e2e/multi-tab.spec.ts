@@ -65,14 +65,9 @@ async function importFiles(page: Page, files: { name: string; mimeType: string; 
   await page.getByTestId('import-dismiss').click().catch(() => undefined);
 }
 
-/**
- * The library opened, and its orphan sweep (500 ms later) is over. Without navigator.locks the
- * sweep does not exclude an import (records.ts withWriteLock runs unlocked), and one that overlaps
- * the first import deletes blobs whose record is not committed yet: wait it out.
- */
+/** The library opened (without Web Locks its orphan sweep now waits before removing anything). */
 async function libraryReady(page: Page) {
   await page.waitForFunction(() => (window as unknown as { __atelier?: { library: { getState(): { status: string } } } }).__atelier?.library.getState().status === 'ready');
-  await page.waitForTimeout(1_500);
 }
 
 async function openAnalysisPanel(page: Page) {
