@@ -56,6 +56,20 @@ def test_nf4_placement_quantizes_the_unet_through_quantization_config_and_shrink
     assert nf4.generate(SDXLRequest(prompt="x", width=64, height=64, steps=2, seeds=[1])).images
 
 
+@pytest.mark.parametrize("quant", ["none", "nf4"])
+def test_float16_placement_stays_float16_in_every_part(tiny_dir, quant):
+    """from_pipe() (img2img/inpaint entry points) must not cast the shared modules: its default
+    torch_dtype is float32, which made a float16 SDXL float32 (2x its VRAM) and, with NF4, left a
+    float32 VAE beside a float16 UNet."""
+    model = FAMILY.load(_spec(str(tiny_dir)), Placement(dtype=torch.float16, quant=quant))
+    for pipe in (model.pipe, model.img2img, model.inpaint):
+        for name in ("vae", "text_encoder"):
+            dtypes = {p.dtype for p in getattr(pipe, name).parameters()}
+            assert dtypes == {torch.float16}, f"{name}: {dtypes}"
+    floats = {p.dtype for p in model.pipe.unet.parameters() if p.dtype.is_floating_point}
+    assert floats == {torch.float16}
+
+
 def test_estimates_match_loaded_bytes_and_sdxl_published_sizes(tiny_dir):
     model = FAMILY.load(_spec(str(tiny_dir)), Placement())
     loaded = module_bytes_by_device(model.modules())["cpu"]

@@ -392,9 +392,11 @@ class SDXLModel:
         self.spec = spec
         self.placement = placement
         self.pipe = pipe
-        # from_pipe shares the modules (no copy): three entry points, one set of weights.
-        self.img2img = StableDiffusionXLImg2ImgPipeline.from_pipe(pipe)
-        self.inpaint = StableDiffusionXLInpaintPipeline.from_pipe(pipe)
+        # from_pipe shares the modules (no copy): three entry points, one set of weights. torch_dtype=None:
+        # its default (float32) would cast the shared modules in place (float16 SDXL silently becomes float32;
+        # with NF4 the VAE and CLIP-L become float32 beside a float16 UNet and decoding fails).
+        self.img2img = StableDiffusionXLImg2ImgPipeline.from_pipe(pipe, torch_dtype=None)
+        self.inpaint = StableDiffusionXLInpaintPipeline.from_pipe(pipe, torch_dtype=None)
         for p in (self.img2img, self.inpaint):
             p.set_progress_bar_config(disable=True)
         self._scheduler_config = dict(pipe.scheduler.config)
