@@ -133,7 +133,7 @@ VISION = vp.Task(kind="vision")
 # the GPU beside it, and the effective mode.
 TABLE = [
     # card, mode,       effective,  sdxl quant, offload,      moondream kept beside sdxl
-    (4, "auto", "low", "nf4", "sequential", False),
+    (4, "auto", "low", "none", "sequential", False),  # float16 weights in RAM, a layer at a time
     (6, "auto", "low", "nf4", "model", False),
     (8, "auto", "low", "nf4", "model", False),
     (12, "auto", "balanced", "nf4", "none", True),
@@ -259,6 +259,22 @@ def test_a_card_too_small_for_anything_still_gets_the_lowest_rung_and_says_so(sd
     p = vp.plan(model_id="a", kind="generation", footprint=sdxl, task=T1024, device=dev, mode="auto")
     assert not p.fits and p.placement.offload == "sequential"
     assert "DOES NOT FIT" in p.log[-1]
+
+
+@pytest.mark.parametrize("kind", ["generation", "vision"])
+def test_no_rung_offloads_4bit_weights_layer_by_layer(kind):
+    """accelerate's per-layer cpu_offload fails on bitsandbytes weights: a sequential rung must
+    keep plain float16 weights (found by the CPU smoke run of scripts/bench_gpu.py)."""
+    for mode, ladders in vp.LADDERS.items():
+        for rung in ladders[kind]:
+            assert not (rung.offload == "sequential" and rung.quant != "none"), (mode, rung.label())
+
+
+def test_the_smallest_cards_get_float16_layer_offload_for_vision(moondream):
+    dev = vp.DeviceInfo("cuda", "sim", 1 * GiB, 1 * GiB - CONTEXT)
+    p = vp.plan(model_id="md", kind="vision", footprint=moondream, task=vp.Task(kind="vision"), device=dev, mode="low")
+    assert (p.placement.quant, p.placement.offload) == ("none", "sequential")
+    assert p.model_gpu_bytes < 0.2 * moondream.total_bytes(torch.float16)
 
 
 def test_cpu_plan_keeps_the_ram_cache_under_budget(sdxl):

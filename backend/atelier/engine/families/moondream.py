@@ -239,6 +239,8 @@ class MoondreamFamily:
         if quant is not None:
             kwargs["quantization_config"] = quant
             kwargs["device_map"] = {"": 0} if placement.device == "cuda" else "cpu"
+        elif placement.offload != "none" and placement.device == "cuda":
+            kwargs["device_map"] = {"": "cpu"}  # weights stay in RAM; hooks move each layer in (below)
         else:
             kwargs["device_map"] = {"": placement.device if placement.device != "cuda" else 0}
         try:
@@ -247,6 +249,11 @@ class MoondreamFamily:
             raise ModelLoadFailed(f"could not load {spec.id}: {exc}; {self.download_hint(spec)}") from exc
         if hasattr(hf, "eval"):
             hf.eval()
+        if quant is None and placement.offload != "none" and placement.device == "cuda":
+            # One model, so "model" and "sequential" offload are the same thing here (as in vlm.py).
+            from accelerate import cpu_offload
+
+            cpu_offload(hf, execution_device=torch.device("cuda"))
         log.info("loaded %s@%s (%s, %s, quant=%s)", spec.source, spec.revision, placement.device,
                  placement.dtype, placement.quant)
         return MoondreamModel(spec, placement, hf)

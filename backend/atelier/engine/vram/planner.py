@@ -114,8 +114,12 @@ LADDERS: dict[Effective, dict[str, tuple[Rung, ...]]] = {
         "vision": (Rung(FP16, "none", "none"), Rung(FP16, "nf4", "none")),
     },
     "low": {
-        "generation": (Rung(FP16, "nf4", "model", True, True), Rung(FP16, "nf4", "sequential", True, True)),
-        "vision": (Rung(FP16, "nf4", "none"), Rung(FP16, "nf4", "sequential")),
+        # Sequential offload hooks every leaf module with accelerate's cpu_offload, which fails on
+        # bitsandbytes weights ("Cannot copy out of meta tensor"): the last resorts keep float16
+        # weights in RAM and move each layer in when it runs. Model offload moves whole parts
+        # with .to(), which 4-bit weights support.
+        "generation": (Rung(FP16, "nf4", "model", True, True), Rung(FP16, "none", "sequential", True, True)),
+        "vision": (Rung(FP16, "nf4", "none"), Rung(FP16, "none", "sequential")),
     },
 }
 # How many models of each kind may stay on the GPU beside the one being loaded (None: while they fit).
