@@ -87,7 +87,19 @@ describe('hashing and sniffing', () => {
     const bytes = new TextEncoder().encode('abc');
     const expected = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
     expect(await hashBytes(bytes)).toBe(expected);
-    expect(await hashBytes(bytes, undefined)).toBe(expected);
+    expect(await hashBytes(bytes, null)).toBe(expected);
+  });
+
+  it('falls back when there is no crypto.subtle, or it refuses, and agrees on large input', async () => {
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 2654435761) >>> 24);
+    const viaSubtle = await hashBytes(bytes);
+    const refusing = { digest: () => Promise.reject(new DOMException('insecure', 'NotSupportedError')) } as unknown as SubtleCrypto;
+    let used = false;
+    const spying = { digest: (...a: Parameters<SubtleCrypto['digest']>) => ((used = true), crypto.subtle.digest(...a)) } as unknown as SubtleCrypto;
+    expect(await hashBytes(bytes, null)).toBe(viaSubtle);
+    expect(await hashBytes(bytes, refusing)).toBe(viaSubtle);
+    expect(await hashBytes(bytes, spying)).toBe(viaSubtle);
+    expect(used).toBe(true);
   });
 
   it('sniffs formats from magic bytes, not names', () => {

@@ -41,12 +41,97 @@ describe('import pipeline', () => {
     const p = await runImport(
       Array.from({ length: 10 }, (_, i) => item(`${i}.png`, `c${i}`)),
       { process: fakeProcess, commit: async () => { calls++; if (calls > 1) throw new StorageQuotaError(new DOMException('full', 'QuotaExceededError')); }, knownHashes: known },
-      { concurrency: 1 },
+      { concurrency: 1, commitMs: 0 },
     );
     expect(p.imported).toBe(1);
     expect(p.quotaError).toMatch(/storage is full/i);
     expect(p.skipped.some((s) => s.reason === 'storage full')).toBe(true);
     expect(known.size).toBe(1); // the failed image's hash is free again
+  });
+
+  it('a batch the quota refuses is skipped whole, and its hashes are free again', async () => {
+    const known = new Map<string, string>();
+    const batches: string[][] = [];
+    const p = await runImport(
+      Array.from({ length: 9 }, (_, i) => item(`${i}.png`, `q${i}`)),
+      {
+        process: fakeProcess,
+        commit: async (imgs) => {
+          batches.push(imgs.map((i) => i.record.name));
+          if (batches.length > 1) throw new StorageQuotaError(new DOMException('full', 'QuotaExceededError'));
+        },
+        knownHashes: known,
+      },
+      { concurrency: 1, commitMs: 60_000, commitBatch: 3 },
+    );
+    expect(batches[0]).toEqual(['0.png', '1.png', '2.png']);
+    expect(p.imported).toBe(3);
+    expect(p.skipped.filter((s) => s.reason === 'storage full').map((s) => s.name)).toEqual(batches.slice(1).flat());
+    expect(batches[1]).toEqual(['3.png', '4.png', '5.png']);
+    expect([...known.keys()].sort()).toEqual(['h:q0', 'h:q1', 'h:q2']);
+  });
+
+  it('commits images that finish close together in one batch, at most commitBatch at a time', async () => {
+    const sizes: number[] = [];
+    const p = await runImport(
+      Array.from({ length: 10 }, (_, i) => item(`${i}.png`, `b${i}`)),
+      { process: fakeProcess, commit: async (imgs) => void sizes.push(imgs.length), knownHashes: new Map() },
+      { concurrency: 2, commitMs: 60_000, commitBatch: 4 },
+    );
+    expect(p.imported).toBe(10);
+    expect(sizes).toEqual([4, 4, 2]); // the last, short batch is committed when the files run out
+  });
+
+  it('commits a waiting image after commitMs while later files still decode', async () => {
+    const events: string[] = [];
+    await runImport(
+      Array.from({ length: 4 }, (_, i) => item(`${i}.png`, `s${i}`)),
+      {
+        process: async (f) => {
+          const img = await fakeProcess(f);
+          events.push(`decoded ${img.hash}`);
+          await new Promise((r) => setTimeout(r, 40));
+          return img;
+        },
+        commit: async (imgs) => void events.push(`commit ${imgs.length}`),
+        knownHashes: new Map(),
+      },
+      { concurrency: 1, commitMs: 10, commitBatch: 100 },
+    );
+    // each image is committed before the next one finishes decoding, not all at the end
+    expect(events).toEqual(['decoded h:s0', 'decoded h:s1', 'commit 1', 'decoded h:s2', 'commit 1', 'decoded h:s3', 'commit 1', 'commit 1']);
+  });
+
+  it('reports progress at most once per reportMs, plus after each commit and at the end', async () => {
+    let t = 0;
+    const reports: { at: number; done: number; imported: number; finished: boolean }[] = [];
+    const committed: number[] = [];
+    const p = await runImport(
+      Array.from({ length: 20 }, (_, i) => item(`${i}.png`, `r${i}`)),
+      {
+        process: async (f) => {
+          t += 10;
+          return fakeProcess(f);
+        },
+        commit: async (imgs) => void committed.push(imgs.length),
+        knownHashes: new Map(),
+        onProgress: (r) => reports.push({ at: r.elapsedMs, done: r.done, imported: r.imported, finished: r.finished }),
+        now: () => t,
+      },
+      { concurrency: 1, reportMs: 50, commitMs: 60_000, commitBatch: 10 },
+    );
+    expect(p.imported).toBe(20);
+    expect(committed).toEqual([10, 10]);
+    // 200 ms of fake time for 20 files: a handful of reports, not one per file
+    expect(reports.length).toBeGreaterThanOrEqual(4);
+    expect(reports.length).toBeLessThanOrEqual(7);
+    reports.forEach((r, i) => {
+      const prev = reports[i - 1];
+      // only a commit (imported moved) or the end may come sooner than reportMs after the last one
+      if (prev && r.imported === prev.imported && !r.finished) expect(r.at - prev.at).toBeGreaterThanOrEqual(50);
+      if (prev) expect(r.imported).toBeGreaterThanOrEqual(prev.imported);
+    });
+    expect(reports.at(-1)).toMatchObject({ done: 20, imported: 20, finished: true });
   });
 
   it('cancels', async () => {

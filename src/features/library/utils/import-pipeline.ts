@@ -76,15 +76,40 @@ export async function applySidecar(record: ImageRecord, sidecar: Blob): Promise<
 
 export const importRate = (p: ImportProgress) => (p.elapsedMs > 0 ? (p.done / p.elapsedMs) * 1000 : 0);
 
+export interface ImportOptions {
+  signal?: AbortSignal;
+  /** files in flight at once */
+  concurrency?: number;
+  /** at most one progress report per this many ms, besides the one after each commit */
+  reportMs?: number;
+  /** a finished image waits at most this long for others to share its commit */
+  commitMs?: number;
+  /** commit at once when this many images are waiting */
+  commitBatch?: number;
+}
+
+// Every progress report and every commit repaints part of the page (the progress card, the grid
+// taking in new cells, their thumbnails), and on a small machine that work competes with the
+// decoding for the same cores. A few updates a second look just as live and leave the cores to
+// the decoder: on 2 cores (scripts/bench_grid.mjs) per-image commits and 10 reports a second kept
+// the import near 0.55x the raw decode rate, these settings near 0.7x.
+const REPORT_MS = 500;
+const COMMIT_MS = 500;
+const COMMIT_BATCH = 32;
+
 /**
  * Runs items through the worker pool, drops duplicates by content hash, and commits finished
- * images in batches (one transaction per store per batch). Never throws: every file ends up
- * imported, a duplicate, or skipped with a reason. addedAt decreases (sub-ms) in input order, so
- * the first file of an import comes first under the default "newest first" sort. An XMP sidecar
- * next to an image (NAME.xmp or NAME.ext.xmp) gives it its keywords, rating and flag.
+ * images in batches (one transaction per store per batch) while the next ones decode. Never
+ * throws: every file ends up imported, a duplicate, or skipped with a reason. addedAt decreases
+ * (sub-ms) in input order, so the first file of an import comes first under the default "newest
+ * first" sort. An XMP sidecar next to an image (NAME.xmp or NAME.ext.xmp) gives it its keywords,
+ * rating and flag.
  */
-export async function runImport(input: ImportItem[], deps: ImportDeps, opts: { signal?: AbortSignal; concurrency?: number } = {}): Promise<ImportProgress> {
+export async function runImport(input: ImportItem[], deps: ImportDeps, opts: ImportOptions = {}): Promise<ImportProgress> {
   const now = deps.now ?? (() => Date.now());
+  const reportMs = opts.reportMs ?? REPORT_MS;
+  const commitMs = opts.commitMs ?? COMMIT_MS;
+  const commitBatch = Math.max(1, opts.commitBatch ?? COMMIT_BATCH);
   // XMP sidecars are read into their image's record, never imported or reported on their own.
   const { files: items, sidecars } = splitSidecars(input);
   const startedAt = now();
@@ -92,38 +117,44 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: { s
   let lastReport = 0;
   const report = (force = false) => {
     p.elapsedMs = now() - startedAt;
-    if (force || p.elapsedMs - lastReport > 100) {
+    if (force || p.elapsedMs - lastReport >= reportMs) {
       lastReport = p.elapsedMs;
       deps.onProgress?.({ ...p, skipped: [...p.skipped] });
     }
   };
   const stopped = () => opts.signal?.aborted || p.quotaError !== undefined;
 
-  let ready: { img: NewImage; hash: string }[] = [];
-  let flushing: Promise<void> | null = null;
-  const flush = (): Promise<void> => {
-    if (flushing) return flushing;
-    flushing = (async () => {
-      while (ready.length) {
-        const batch = ready;
-        ready = [];
-        try {
-          await deps.commit(batch.map((b) => b.img));
-          p.imported += batch.length;
-          deps.onCommitted?.(batch.map((b) => b.img.record));
-        } catch (err) {
-          for (const b of batch) {
-            deps.knownHashes.delete(b.hash);
-            p.skipped.push({ name: b.img.record.name, reason: err instanceof StorageQuotaError ? 'storage full' : `not saved: ${(err as Error).message}` });
-          }
-          if (err instanceof StorageQuotaError) p.quotaError = err.message;
-        }
-        report();
+  const commit = async (batch: { img: NewImage; hash: string }[]) => {
+    try {
+      await deps.commit(batch.map((b) => b.img));
+      p.imported += batch.length;
+      deps.onCommitted?.(batch.map((b) => b.img.record));
+    } catch (err) {
+      for (const b of batch) {
+        deps.knownHashes.delete(b.hash);
+        p.skipped.push({ name: b.img.record.name, reason: err instanceof StorageQuotaError ? 'storage full' : `not saved: ${(err as Error).message}` });
       }
-    })().finally(() => {
-      flushing = null;
-    });
-    return flushing;
+      if (err instanceof StorageQuotaError) p.quotaError = err.message;
+    }
+    // "imported" moves only here: report it now, in step with the grid taking in the batch
+    report(true);
+  };
+  // Batches commit one after another, in order, while the workers go on decoding.
+  let ready: { img: NewImage; hash: string }[] = [];
+  let committed: Promise<void> = Promise.resolve();
+  let commitTimer: ReturnType<typeof setTimeout> | undefined;
+  const commitReady = () => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    if (!ready.length) return;
+    const batch = ready;
+    ready = [];
+    committed = committed.then(() => commit(batch));
+  };
+  const enqueue = (entry: { img: NewImage; hash: string }) => {
+    ready.push(entry);
+    if (ready.length >= commitBatch || commitMs <= 0) commitReady();
+    else commitTimer ??= setTimeout(commitReady, commitMs);
   };
 
   let next = 0;
@@ -145,8 +176,7 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: { s
           let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
           const sidecar = sidecarOf(item, sidecars);
           if (sidecar) record = await applySidecar(record, sidecar);
-          ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
-          void flush();
+          enqueue({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
         }
         p.bytes += item.file.size;
       } catch (err) {
@@ -157,7 +187,8 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: { s
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  while (flushing || ready.length) await flush();
+  commitReady();
+  await committed;
   p.cancelled = !!opts.signal?.aborted;
   p.current = undefined;
   p.finished = true;
