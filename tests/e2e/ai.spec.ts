@@ -183,37 +183,40 @@ test('cancel a job: it ends cancelled and adds nothing', async ({ page }) => {
   expect((await records(page)).filter((r) => r.origin === 'generated')).toHaveLength(0);
 });
 
+/** More images than one analysis call takes, so that a queue can be caught half-way. */
+const QUEUE_N = 40;
+
 test('reload in the middle of the queue and see it resume', async ({ page }) => {
   const counter = countResults(page);
   await page.goto(BASE);
-  await importFiles(page, pngs(12, 'reload'));
+  await importFiles(page, pngs(QUEUE_N, 'reload'));
   await openAnalysisPanel(page);
-  // Wait until some, not all, are done (the first batch is small while the queue learns the speed).
-  await expect(page.getByTestId('analysis-progress')).toHaveText(/^[1-9]\d* of 12 analysed$/, { timeout: 180_000 });
-  expect((await page.getByTestId('analysis-progress').textContent())?.startsWith('12 of')).toBe(false);
+  // Wait until some, not all, are done: more images than one batch takes (16 once the speed is known).
+  await expect(page.getByTestId('analysis-progress')).toHaveText(new RegExp(`^[1-9]\\d* of ${QUEUE_N} analysed$`), { timeout: 180_000 });
+  expect((await page.getByTestId('analysis-progress').textContent())?.startsWith(`${QUEUE_N} of`)).toBe(false);
   await page.reload();
-  await waitAnalysed(page, 12);
+  await waitAnalysed(page, QUEUE_N);
   const recs = await records(page);
-  expect(recs.filter((r) => r.analysis)).toHaveLength(12);
+  expect(recs.filter((r) => r.analysis)).toHaveLength(QUEUE_N);
   // Results of requests cut by the reload were never delivered; every delivered one was applied once.
-  expect(counter.delivered).toBe(12);
+  expect(counter.delivered).toBe(QUEUE_N);
 });
 
 test('kill and restart the backend in the middle of the queue: every image analysed exactly once', async ({ page }) => {
   const counter = countResults(page);
   await page.goto(BASE);
-  await importFiles(page, pngs(12, 'crash'));
+  await importFiles(page, pngs(QUEUE_N, 'crash'));
   await openAnalysisPanel(page);
-  await expect(page.getByTestId('analysis-progress')).toHaveText(/^[1-9]\d* of 12 analysed$/, { timeout: 180_000 });
+  await expect(page.getByTestId('analysis-progress')).toHaveText(new RegExp(`^[1-9]\\d* of ${QUEUE_N} analysed$`), { timeout: 180_000 });
 
   await killBackend();
   await expect(page.getByTestId('analysis-state')).toHaveText('Backend offline', { timeout: 30_000 });
   await startBackend();
   // No click: the queue finds the backend again by itself.
-  await waitAnalysed(page, 12);
+  await waitAnalysed(page, QUEUE_N);
 
   const recs = await records(page);
-  expect(recs.filter((r) => r.analysis)).toHaveLength(12);
-  expect(counter.delivered).toBe(12);
+  expect(recs.filter((r) => r.analysis)).toHaveLength(QUEUE_N);
+  expect(counter.delivered).toBe(QUEUE_N);
   await expect(page.getByTestId('analysis-failures')).toHaveCount(0);
 });

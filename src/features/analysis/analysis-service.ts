@@ -3,7 +3,7 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { applyAnalysis, getOriginal, getRecord, onImported } from '@/lib/db/library-api';
+import { applyAnalysis, getOriginal, getRecord, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
@@ -17,6 +17,9 @@ import type { Analyzer, QueuePersistence } from './queue/types';
 let queue: SharedQueue | undefined;
 let persistence: QueuePersistence | undefined;
 let analyzerCache: { key: string; analyzer: Analyzer } | undefined;
+/** this tab's queue while it leads, and whether this tab is importing */
+let local: AnalysisQueue | undefined;
+let importing = false;
 
 function currentAnalyzer(): Analyzer {
   const s = settings.get();
@@ -53,14 +56,17 @@ export function analysisQueue(): SharedQueue {
   queue ??= new SharedQueue({
     // A fresh queue each time this tab becomes the leader; it resumes from the persisted items.
     create: () =>
-      new AnalysisQueue({
+      (local = new AnalysisQueue({
         persistence: (persistence ??= idbPersistence()),
         analyzer: currentAnalyzer,
         sink: async (id, result) => {
           if (!(await applyAnalysis(id, result))) return 'gone';
           queue?.announceApplied(id);
         },
-      }),
+        // Imports are queued as they commit (durably: a reload loses none), but analysed once the
+        // import ends: decoding the originals again meanwhile slowed the import by a fifth.
+        holdAuto: () => importing,
+      })),
     onApplied: (ids) => void reloadRecords(ids),
     election: (id) =>
       pickElection({
@@ -83,10 +89,17 @@ export function analysisQueue(): SharedQueue {
 export function startAnalysis(): () => void {
   const q = analysisQueue();
   void q.start();
-  const off = onImported((ids) => {
+  const offImported = onImported((ids) => {
     if (settings.get().autoAnalyze && ids.length) void q.enqueue(ids, 'auto');
   });
-  return off;
+  const offImporting = onImporting((now) => {
+    importing = now;
+    if (!now) local?.wake();
+  });
+  return () => {
+    offImported();
+    offImporting();
+  };
 }
 
 /** Re-analyse a selection (user work: goes before queued imports). AI tags are replaced, user tags kept. */

@@ -48,6 +48,8 @@ export async function saveRecords(records: ImageRecord[]): Promise<void> {
 
 /** Called with the ids of freshly imported images (not generated ones). Returns an unsubscribe. */
 export const onImported = (fn: (ids: string[]) => void) => on('imported', fn);
+/** Called when an import starts (true) and ends (false). Returns an unsubscribe. */
+export const onImporting = (fn: (importing: boolean) => void) => on('importing', fn);
 /** Called when records are added, changed or removed anywhere. */
 export const onRecordsChanged = (fn: () => void) => {
   const offs = [on('added', fn), on('updated', fn), on('removed', fn)];

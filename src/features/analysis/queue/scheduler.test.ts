@@ -172,6 +172,20 @@ describe('AnalysisQueue', () => {
     expectEachWrittenOnce(ids(36));
   });
 
+  it('holds auto work while told to (an import runs), never user work, and goes on when woken', async () => {
+    let hold = true;
+    const q = makeQueue({ holdAuto: () => hold });
+    await q.enqueue(ids(3, 'auto'), 'auto');
+    await q.enqueue(ids(2, 'user'), 'user');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(backend.batches.flat().sort()).toEqual(ids(2, 'user').map((id) => expect.stringContaining(id)));
+    expect(q.getSnapshot()).toMatchObject({ state: 'waiting', pending: 3, reason: 'waits for the import to finish' });
+    hold = false;
+    q.wake();
+    await q.idle();
+    expectEachWrittenOnce([...ids(3, 'auto'), ...ids(2, 'user')]);
+  });
+
   it("sizes the first call from the backend's measured speed when it has one", async () => {
     backend.msPerImage = 50; // fast: a full batch fits the target time
     const fast = makeQueue({ maxConcurrency: 1, initialBatch: 4, targetBatchMs: 10_000 });

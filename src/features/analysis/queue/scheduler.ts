@@ -54,6 +54,12 @@ export interface SchedulerOptions {
   initialBatch?: number;
   /** how long the first batch waits for the backend's measured speed before going without it */
   speedAskMs?: number;
+  /**
+   * True while 'auto' work should wait (an import is running: decoding its originals again for
+   * analysis would slow the import on the same cores). User work is never held. Call wake()
+   * when it turns false.
+   */
+  holdAuto?: () => boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -112,6 +118,7 @@ export class AnalysisQueue {
       targetBatchMs: opts.targetBatchMs ?? 30_000,
       initialBatch: opts.initialBatch ?? 4,
       speedAskMs: opts.speedAskMs ?? 1_500,
+      holdAuto: opts.holdAuto ?? (() => false),
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };
@@ -211,6 +218,11 @@ export class AnalysisQueue {
     this.paused = true;
     clearTimeout(this.timer);
     this.changed();
+  }
+
+  /** Look for work again (a hold was lifted). */
+  wake(): void {
+    this.pump();
   }
 
   resume(): void {
@@ -328,6 +340,10 @@ export class AnalysisQueue {
   private pickBatch(now: number, maxBatch: number): QueueItem[] {
     const batch: QueueItem[] = [];
     for (const priority of ['user', 'auto'] as const) {
+      if (priority === 'auto' && this.o.holdAuto()) {
+        if (batch.length === 0 && this.inflight.size === 0 && this.hasReadyWork()) this.reason = 'waits for the import to finish';
+        break;
+      }
       const lane = this.lanes[priority];
       // Taken slots are blanked (never spliced: lanes can hold 50k keys); the head skips them.
       let head = this.heads[priority];

@@ -15,7 +15,7 @@ export function ImportProgressCard() {
   const eta = rate > 0 && !p.finished ? Math.ceil(left / rate) : 0;
   const failed = p.skipped.length - p.duplicates;
   return (
-    <div className="fixed bottom-12 left-4 z-30 w-96 rounded-xl border border-neutral-800 bg-neutral-900/95 p-4 text-sm shadow-2xl backdrop-blur" data-testid="import-progress" data-finished={p.finished} data-imported={p.imported} data-skipped={p.skipped.length}>
+    <div className="fixed bottom-12 left-4 z-30 w-96 rounded-xl border border-neutral-800 bg-neutral-900 p-4 text-sm shadow-2xl" data-testid="import-progress" data-finished={p.finished} data-imported={p.imported} data-skipped={p.skipped.length}>
       <div className="mb-2 flex items-center justify-between">
         <span className="font-medium text-neutral-100">
           {p.finished ? (p.cancelled ? 'Import cancelled' : p.quotaError ? 'Import stopped: storage full' : 'Import finished') : `Importing ${p.done.toLocaleString()} of ${p.total.toLocaleString()}`}

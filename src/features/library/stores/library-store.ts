@@ -306,6 +306,7 @@ export function createLibraryStore() {
       const knownHashes = new Map<string, string>();
       for (const r of state.byId.values()) knownHashes.set(r.hash, r.name);
       const pool = imagePool();
+      emit('importing', true);
       const progress = await runImport(
         items,
         {
@@ -319,7 +320,7 @@ export function createLibraryStore() {
           onProgress: (p) => set({ importProgress: p }),
         },
         { signal: importCtrl.signal, concurrency: pool.size * 2 },
-      );
+      ).finally(() => emit('importing', false));
       importCtrl = null;
       set({ importProgress: progress });
       if (progress.quotaError) set({ notice: { kind: 'error', text: progress.quotaError } });
