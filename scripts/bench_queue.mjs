@@ -5,7 +5,8 @@
 //   node scripts/bench_queue.mjs [--images 32] [--rounds 3] [--out docs/bench-queue.json]
 //
 // The tiny random-weight VLM writes garbage of varying length and a batch lasts as long as its
-// longest caption, so single runs are noisy: rounds alternate direct and UI and the medians count.
+// longest caption, and 2 shared cores add their own noise: rounds (5) alternate direct and UI and
+// the medians count.
 //
 // Starts its own backend (ATELIER_MODELS=tiny, serving dist/ or ATELIER_UI_DIR: build first) unless
 // BENCH_BASE_URL points at a running one. Chromium: /usr/bin/chromium via playwright-core.
@@ -23,7 +24,7 @@ const arg = (name, fallback) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const N = Number(arg('images', '32'));
-const ROUNDS = Number(arg('rounds', '3'));
+const ROUNDS = Number(arg('rounds', '5'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const BATCH = 16;
 const PORT = Number(process.env.BENCH_PORT ?? 8098);

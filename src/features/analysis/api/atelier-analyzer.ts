@@ -63,12 +63,13 @@ export function atelierAnalyzer(opts: { images: ImageSource; model?: () => strin
       return s.queue?.queued?.length;
     },
     async speed(signal) {
-      const stats = Object.entries((await getStatus(signal)).analysis ?? {});
+      const status = await getStatus(signal);
+      const stats = Object.entries(status.analysis ?? {});
       const model = opts.model?.();
       // Without a chosen model the backend uses its default: the one it used last.
       const hit = model ? stats.find(([id]) => id === model) : stats.sort((a, b) => (b[1].last_at ?? 0) - (a[1].last_at ?? 0))[0];
       const ms = hit?.[1].ms_per_image;
-      return typeof ms === 'number' && ms > 0 ? ms : undefined;
+      return { ...(typeof ms === 'number' && ms > 0 ? { msPerImage: ms } : {}), ...(status.queue?.queued ? { queued: status.queue.queued.length } : {}) };
     },
   };
 }

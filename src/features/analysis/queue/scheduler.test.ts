@@ -203,6 +203,24 @@ describe('AnalysisQueue', () => {
     expectEachWrittenOnce(ids(8, 'slow'));
   });
 
+  it('sends two calls at once from the start when the backend knows its speed and its queue is short', async () => {
+    backend.msPerImage = 50;
+    backend.latencyMs = 60;
+    const q = makeQueue({ maxConcurrency: 2, targetBatchMs: 10_000, loadCheckMs: 60_000 });
+    await q.enqueue(ids(32));
+    await q.idle();
+    expect(backend.batches.map((b) => b.length)).toEqual([16, 16]);
+    expect(backend.maxConcurrent).toBe(2);
+
+    backend.batches = [];
+    backend.maxConcurrent = 0;
+    backend.queueDepth = 10; // busy with other work: one at a time
+    const busy = makeQueue({ maxConcurrency: 2, targetBatchMs: 10_000, loadCheckMs: 60_000 });
+    await busy.enqueue(ids(32, 'busy'));
+    await busy.idle();
+    expect(backend.maxConcurrent).toBe(1);
+  });
+
   it('resumes after a reload exactly where it stopped, without writing anything twice', async () => {
     backend.latencyMs = 25;
     const first = makeQueue({ maxConcurrency: 2, initialBatch: 8, targetBatchMs: 1e9 });

@@ -517,7 +517,8 @@ export class AnalysisQueue {
   /**
    * Before the first batch for an analyzer, ask the backend how fast the model is (it has timed
    * its own work, for every client): a fast model then gets full batches from the first call, a
-   * slow one small batches. True while the answer is awaited (at most `speedAskMs`).
+   * slow one small batches; and when its queue is short, two calls go out at once (one runs while
+   * the next is encoded and uploaded). True while the answer is awaited (at most `speedAskMs`).
    */
   private askSpeed(analyzer: Analyzer): boolean {
     if (this.speedAsk) return true;
@@ -528,8 +529,10 @@ export class AnalysisQueue {
     const timer = setTimeout(() => ctrl.abort(), this.o.speedAskMs);
     this.speedAsk = analyzer
       .speed(ctrl.signal)
-      .then((ms) => {
-        if (ms !== undefined && this.msPerImage === undefined) this.msPerImage = ms;
+      .then(({ msPerImage, queued }) => {
+        if (msPerImage !== undefined && this.msPerImage === undefined) this.msPerImage = msPerImage;
+        // The backend is idle: the next batch uploads while this one runs, from the first call.
+        if (msPerImage !== undefined && queued !== undefined && queued <= this.o.highWater) this.limit = this.o.maxConcurrency;
       })
       .catch(() => undefined)
       .finally(() => {

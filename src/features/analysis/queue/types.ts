@@ -51,9 +51,9 @@ export interface Analyzer {
   probe(signal: AbortSignal): Promise<void>;
   /** jobs waiting in the backend's queue (all clients), when it can tell */
   queueDepth?(signal: AbortSignal): Promise<number | undefined>;
-  /** the model's speed as the backend measured it (ms per image), when it can tell: sizes the
-   *  first batch before this page has timed one of its own */
-  speed?(signal: AbortSignal): Promise<number | undefined>;
+  /** the model's speed as the backend measured it (ms per image) and the jobs waiting there, when
+   *  it can tell: sizes the first batch and its concurrency before this page has timed a call */
+  speed?(signal: AbortSignal): Promise<{ msPerImage?: number; queued?: number }>;
 }
 
 /**
