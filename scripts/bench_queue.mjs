@@ -2,7 +2,7 @@
 // Analysis throughput through the UI's queue against direct /v1/analyze/batch calls, on the same
 // backend, model and images: the queue's overhead ratio (target <= 1.1).
 //
-//   node scripts/bench_queue.mjs [--images 32] [--rounds 3] [--out docs/bench-queue.json]
+//   node scripts/bench_queue.mjs [--images 32] [--rounds 5] [--out docs/bench-queue.json]
 //
 // The tiny random-weight VLM writes garbage of varying length and a batch lasts as long as its
 // longest caption, and 2 shared cores add their own noise: rounds (5) alternate direct and UI and
