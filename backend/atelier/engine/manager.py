@@ -119,6 +119,7 @@ class ModelManager:
         self._oom_floor: vp.Effective | None = None  # a mode the OOM recovery dropped to
         self._force_vae_tiling = False
         self._footprints: dict[str, Footprint] = {}
+        self._no_footprint: set[str] = set()  # models whose configs cannot be sized (not downloaded)
         self.last_plan: list[str] = []
 
     # --- facts for the planner
@@ -380,6 +381,21 @@ class ModelManager:
     def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
         """How the planner would place a model that is not loaded, in the current mode, with its
         sizes from configs: what loading it will cost before anyone loads it."""
+        if spec.id in self._no_footprint:
+            return None
+        if spec.id not in self._footprints:
+            # Sizing builds the model on the meta device, and accelerate's init_empty_weights
+            # patches nn.Module for every thread: a model loading meanwhile on the worker would get
+            # meta weights. Only size while no load can run (the manager's lock); else next time.
+            if not self._lock.acquire(blocking=False):
+                return None
+            try:
+                self.footprint(spec)
+            except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
+                self._no_footprint.add(spec.id)
+                return None
+            finally:
+                self._lock.release()
         try:
             p = self.plan_for(spec)
         except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs

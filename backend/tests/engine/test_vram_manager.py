@@ -322,3 +322,33 @@ def test_real_tiny_sdxl_nf4_through_diffusers_quantization_config_and_swap(tiny_
         assert measured == pytest.approx(c.bytes(torch.float16, "nf4") - absmax, rel=0.05), name
     mgr.unload()
     assert not mgr.is_loaded("tiny-sdxl")
+
+
+def test_status_never_sizes_a_model_while_another_thread_may_be_loading(tiny_dir):
+    """Sizing builds on the meta device (init_empty_weights patches nn.Module for every thread);
+    run beside a load it gave the loading model meta weights ("Cannot copy out of meta tensor",
+    seen when the status page polled during the first analysis after a restart)."""
+    import threading
+
+    mgr, _, _ = make_manager(tiny_dir)
+    sized: list[str] = []
+    original = mgr._compute_footprint
+    mgr._compute_footprint = lambda spec: (sized.append(spec.id), original(spec))[1]  # type: ignore[method-assign]
+    held, release = threading.Event(), threading.Event()
+
+    def loading() -> None:
+        with mgr._lock:
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=loading)
+    t.start()
+    held.wait(10)
+    try:
+        rows = mgr.status()["models"]
+        assert sized == [] and all(r.get("planned") is None for r in rows if r["state"] == "on_disk")
+    finally:
+        release.set()
+        t.join()
+    rows = mgr.status()["models"]
+    assert sized and all(r["planned"]["gpu_bytes"] > 0 for r in rows if r["state"] == "on_disk")
