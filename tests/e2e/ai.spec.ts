@@ -3,46 +3,13 @@
 // The spec starts its own backend (it must kill and restart it), serving the built UI from dist/.
 // Set E2E_AI_PORT to move it (E2E_AI_UI_DIR to serve another build); the tiny models are built on first start (models/tiny) and reused.
 import { expect, test, type Page, type Response } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { makePng } from './fixtures';
+import { tinyBackend } from './tiny-backend';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const PORT = Number(process.env.E2E_AI_PORT ?? 8097);
-const BASE = `http://127.0.0.1:${PORT}`;
-const DATA = mkdtempSync(join(tmpdir(), 'atelier-e2e-ai-'));
-
-let backend: ChildProcess | undefined;
-
-async function startBackend(): Promise<void> {
-  const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
-  backend = spawn(python, ['-m', 'atelier'], {
-    cwd: ROOT,
-    env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(process.env.E2E_AI_UI_DIR ? { ATELIER_UI_DIR: process.env.E2E_AI_UI_DIR } : {}), ATELIER_PORT: String(PORT), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: DATA, ATELIER_LOG_LEVEL: 'warning' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const deadline = Date.now() + 170_000;
-  while (Date.now() < deadline) {
-    if (backend.exitCode !== null) throw new Error(`the backend exited with ${backend.exitCode}`);
-    try {
-      if ((await fetch(`${BASE}/v1/models`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error('the backend did not start in time');
-}
-
-async function killBackend(): Promise<void> {
-  const proc = backend;
-  if (!proc || proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGKILL'); // a crash, not a graceful shutdown
-  await exited;
-}
+const server = tinyBackend({ port: Number(process.env.E2E_AI_PORT ?? 8097), uiDir: process.env.E2E_AI_UI_DIR, name: 'ai' });
+const BASE = server.base;
+const startBackend = () => server.start();
+const killBackend = () => server.kill();
 
 test.describe.configure({ mode: 'serial', timeout: 420_000 });
 test.beforeAll(async () => {

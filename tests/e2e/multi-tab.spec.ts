@@ -9,53 +9,19 @@
 // Needs no vite preview: run with E2E_NO_SERVER=1. E2E_MT_PORT moves the backend; E2E_MT_UI_DIR
 // (or E2E_AI_UI_DIR) serves another build than dist/.
 import { expect, test, type BrowserContext, type Page, type Route } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { makePng } from './fixtures';
+import { tinyBackend } from './tiny-backend';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const PORT = Number(process.env.E2E_MT_PORT ?? 8099);
-const BASE = `http://127.0.0.1:${PORT}`;
-const DATA = mkdtempSync(join(tmpdir(), 'atelier-e2e-tabs-'));
-const UI_DIR = process.env.E2E_MT_UI_DIR ?? process.env.E2E_AI_UI_DIR;
+const server = tinyBackend({ port: Number(process.env.E2E_MT_PORT ?? 8099), uiDir: process.env.E2E_MT_UI_DIR ?? process.env.E2E_AI_UI_DIR, name: 'tabs' });
+const BASE = server.base;
 const N = 24;
-
-let backend: ChildProcess | undefined;
-
-async function startBackend(): Promise<void> {
-  const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
-  backend = spawn(python, ['-m', 'atelier'], {
-    cwd: ROOT,
-    env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(UI_DIR ? { ATELIER_UI_DIR: UI_DIR } : {}), ATELIER_PORT: String(PORT), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: DATA, ATELIER_LOG_LEVEL: 'warning' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const deadline = Date.now() + 170_000;
-  while (Date.now() < deadline) {
-    if (backend.exitCode !== null) throw new Error(`the backend exited with ${backend.exitCode}`);
-    try {
-      if ((await fetch(`${BASE}/v1/models`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error('the backend did not start in time');
-}
 
 test.describe.configure({ mode: 'serial', timeout: 300_000 });
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  await startBackend();
+  await server.start();
 });
-test.afterAll(async () => {
-  const proc = backend;
-  if (!proc || proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGKILL');
-  await exited;
-});
+test.afterAll(() => server.kill());
 
 const pngs = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: makePng(96 + i * 4, 72, i + 31) }));
 

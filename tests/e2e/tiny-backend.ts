@@ -1,0 +1,52 @@
+// The real backend with ATELIER_MODELS=tiny, started by a spec on its own port and serving the
+// built UI (dist/, or uiDir): specs that need the AI features end to end, or must kill and
+// restart it. The tiny models are built on first start (models/tiny) and reused.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface TinyBackend {
+  readonly base: string;
+  start(): Promise<void>;
+  /** SIGKILL: a crash, not a graceful shutdown */
+  kill(): Promise<void>;
+}
+
+export function tinyBackend({ port, uiDir, name }: { port: number; uiDir?: string; name: string }): TinyBackend {
+  const base = `http://127.0.0.1:${port}`;
+  const data = mkdtempSync(join(tmpdir(), `atelier-e2e-${name}-`)); // kept across restarts
+  let proc: ChildProcess | undefined;
+  return {
+    base,
+    async start() {
+      const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
+      const child = spawn(python, ['-m', 'atelier'], {
+        cwd: ROOT,
+        env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(uiDir ? { ATELIER_UI_DIR: uiDir } : {}), ATELIER_PORT: String(port), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_LOG_LEVEL: 'warning' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      proc = child;
+      const deadline = Date.now() + 170_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`the backend exited with ${child.exitCode}`);
+        try {
+          if ((await fetch(`${base}/v1/models`)).ok) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error('the backend did not start in time');
+    },
+    async kill() {
+      const child = proc;
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
