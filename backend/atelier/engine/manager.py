@@ -384,18 +384,13 @@ class ModelManager:
         if spec.id in self._no_footprint:
             return None
         if spec.id not in self._footprints:
-            # Sizing builds the model on the meta device, and accelerate's init_empty_weights
-            # patches nn.Module for every thread: a model loading meanwhile on the worker would get
-            # meta weights. Only size while no load can run (the manager's lock); else next time.
-            if not self._lock.acquire(blocking=False):
-                return None
+            # Sizing builds the model under the thread-local torch.device("meta") mode, so it is safe
+            # beside a load on the worker and never waits for the manager's lock.
             try:
                 self.footprint(spec)
             except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
                 self._no_footprint.add(spec.id)
                 return None
-            finally:
-                self._lock.release()
         try:
             p = self.plan_for(spec)
         except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs

@@ -324,31 +324,72 @@ def test_real_tiny_sdxl_nf4_through_diffusers_quantization_config_and_swap(tiny_
     assert not mgr.is_loaded("tiny-sdxl")
 
 
-def test_status_never_sizes_a_model_while_another_thread_may_be_loading(tiny_dir):
-    """Sizing builds on the meta device (init_empty_weights patches nn.Module for every thread);
-    run beside a load it gave the loading model meta weights ("Cannot copy out of meta tensor",
-    seen when the status page polled during the first analysis after a restart)."""
+def test_status_sizes_models_without_waiting_for_a_load_in_progress(tiny_dir):
+    """The status page polls while the worker holds the manager's lock for a load: it must answer
+    at once, with each model's planned size (sizing is thread-safe, see the test below)."""
     import threading
 
     mgr, _, _ = make_manager(tiny_dir)
-    sized: list[str] = []
-    original = mgr._compute_footprint
-    mgr._compute_footprint = lambda spec: (sized.append(spec.id), original(spec))[1]  # type: ignore[method-assign]
     held, release = threading.Event(), threading.Event()
 
     def loading() -> None:
         with mgr._lock:
             held.set()
-            release.wait(10)
+            release.wait(30)
 
     t = threading.Thread(target=loading)
     t.start()
     held.wait(10)
+    rows: list[dict] = []
     try:
-        rows = mgr.status()["models"]
-        assert sized == [] and all(r.get("planned") is None for r in rows if r["state"] == "on_disk")
+        asker = threading.Thread(target=lambda: rows.extend(mgr.status()["models"]))
+        asker.start()
+        asker.join(20)
+        assert not asker.is_alive(), "status waited for the load"
     finally:
         release.set()
         t.join()
-    rows = mgr.status()["models"]
-    assert sized and all(r["planned"]["gpu_bytes"] > 0 for r in rows if r["state"] == "on_disk")
+    on_disk = [r for r in rows if r["state"] == "on_disk"]
+    assert on_disk and all(r["planned"]["gpu_bytes"] > 0 for r in on_disk)
+
+
+@pytest.mark.parametrize("which", ["sdxl", "vlm"])
+def test_sizing_a_model_never_turns_another_threads_tensors_into_meta(tiny_models_dir, monkeypatch, which):
+    """/v1/models and the status page size models on request threads while the worker loads or runs
+    one. The VLM was sized under accelerate's init_empty_weights, which patches nn.Module for the
+    whole process: CI saw a load fail with "Cannot copy out of meta tensor". Here the sizing is held
+    mid-build while this thread makes a layer and a tensor: both must be real."""
+    import threading
+
+    from atelier.engine.families import sdxl, vlm
+
+    inside, release = threading.Event(), threading.Event()
+    if which == "sdxl":
+        from diffusers import UNet2DConditionModel
+
+        cls, run = UNet2DConditionModel, lambda: sdxl._param_counts.__wrapped__(
+            str(tiny_models_dir / "tiny" / "tiny-sdxl"), "unet")
+    else:
+        from transformers import AutoModelForImageTextToText
+
+        cls, run = AutoModelForImageTextToText, lambda: vlm._estimate.__wrapped__(
+            str(tiny_models_dir / "tiny" / "tiny-vlm"), torch.float16, "none")
+    original = cls.from_config.__func__
+
+    def held(klass, *args, **kwargs):
+        inside.set()
+        release.wait(10)
+        return original(klass, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "from_config", classmethod(held))
+    result: list[object] = []
+    t = threading.Thread(target=lambda: result.append(run()))
+    t.start()
+    try:
+        assert inside.wait(30), "sizing never reached the model build"
+        layer, tensor = torch.nn.Linear(4, 4), torch.zeros(3)
+        assert layer.weight.device.type == "cpu" and tensor.device.type == "cpu"
+    finally:
+        release.set()
+        t.join(30)
+    assert result and result[0], "sizing itself still works"

@@ -153,11 +153,13 @@ def _config_dir(spec: ModelSpec, *, for_sizing: bool = False) -> Path:
 
 @functools.lru_cache(maxsize=64)
 def _param_counts(config_dir: str, component: str) -> tuple[int, int, int]:
-    """(all parameters, Linear weights, buffers) of one component, counted on the meta device."""
-    from accelerate import init_empty_weights
+    """(all parameters, Linear weights, buffers) of one component, counted on the meta device.
 
+    `torch.device("meta")` is a thread-local mode; accelerate's `init_empty_weights` (without
+    include_buffers) patches nn.Module for the whole process, so a model loading on the worker
+    meanwhile would get meta weights. Sizing runs on request threads."""
     path = Path(config_dir) / component
-    with init_empty_weights(include_buffers=True):
+    with torch.device("meta"):
         if component == "unet":
             from diffusers import UNet2DConditionModel
 

@@ -362,12 +362,12 @@ class VLMFamily:
 
 @lru_cache(maxsize=64)
 def _estimate(model_path: str, dtype: torch.dtype, quant: str) -> int:
-    """Bytes once loaded, from the config alone: the model is built on the meta device."""
-    from accelerate import init_empty_weights
+    """Bytes once loaded, from the config alone: the model is built on the meta device (the
+    thread-local `torch.device("meta")` mode, never accelerate's process-wide init_empty_weights)."""
     from transformers import AutoConfig, AutoModelForImageTextToText
 
     config = AutoConfig.from_pretrained(model_path, local_files_only=True)
-    with init_empty_weights():
+    with torch.device("meta"):
         model = AutoModelForImageTextToText.from_config(config)
     width = dtype_bytes(dtype)
     total = 0
