@@ -3,7 +3,7 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { applyAnalysis, getOriginal, getRecord, onImported, onImporting } from '@/lib/db/library-api';
+import { applyAnalyses, getOriginal, getRecord, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
@@ -59,9 +59,11 @@ export function analysisQueue(): SharedQueue {
       (local = new AnalysisQueue({
         persistence: (persistence ??= idbPersistence()),
         analyzer: currentAnalyzer,
-        sink: async (id, result) => {
-          if (!(await applyAnalysis(id, result))) return 'gone';
-          queue?.announceApplied(id);
+        sink: async (entries) => {
+          const gone = await applyAnalyses(entries.map((e) => ({ id: e.recordId, result: e.result })));
+          const left = new Set(gone);
+          for (const e of entries) if (!left.has(e.recordId)) queue?.announceApplied(e.recordId);
+          return { gone };
         },
         // Imports are queued as they commit (durably: a reload loses none), but analysed once the
         // import ends: decoding the originals again meanwhile slowed the import by a fifth.

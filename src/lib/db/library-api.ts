@@ -4,7 +4,7 @@ import { imagePool } from '@/lib/workers/image-pool';
 import { mergeAnalysis } from './analysis';
 import { emit, on } from './events';
 import { makeRecord } from './make-record';
-import { getOriginal, getRecord, putImage, putRecords, updateRecord } from './records';
+import { getOriginal, getRecord, putImage, putRecords, updateRecord, updateRecords } from './records';
 import type { AnalysisResult, GenerationParams, ImageRecord, Lineage } from './schema';
 
 export { getOriginal, getRecord };
@@ -19,6 +19,18 @@ export async function applyAnalysis(id: string, result: AnalysisResult): Promise
   const rec = await updateRecord(id, (r) => mergeAnalysis(r, result));
   if (rec) emit('updated', [rec]);
   return rec;
+}
+
+/**
+ * Apply an analysed batch in one transaction and one 'updated' event. Resolves with the ids
+ * that are no longer in the library (deleted while they were analysed).
+ */
+export async function applyAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<string[]> {
+  const at = Date.now();
+  const recs = await updateRecords(entries.map((e) => e.id), (r, i) => mergeAnalysis(r, entries[i]!.result, at));
+  const updated = recs.filter((r): r is ImageRecord => !!r);
+  if (updated.length) emit('updated', updated);
+  return entries.flatMap((e, i) => (recs[i] ? [] : [e.id]));
 }
 
 /**

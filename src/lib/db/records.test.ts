@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createStore, get, keys, type UseStore } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import type { Stores } from './stores';
-import { deleteImages, loadAllRecords, putImage, putImages, putRecords, sweepOrphans, updateRecord } from './records';
+import { deleteImages, loadAllRecords, putImage, putImages, putRecords, sweepOrphans, updateRecord, updateRecords } from './records';
 import { StorageQuotaError, isQuotaError } from './errors';
 import { mergeAnalysis } from './analysis';
 
@@ -79,6 +79,18 @@ describe('records storage', () => {
     expect(next?.rating).toBe(5);
     expect(await updateRecord('missing', (r) => r, s)).toBeUndefined();
     expect(await keys(s.meta)).toEqual(['u']);
+  });
+
+  it('updates an analysed batch in one transaction, leaving missing ids unwritten', async () => {
+    const s = freshStores();
+    await putRecords([rec('a', { rating: 1 }), rec('b', { rating: 2 })], s);
+    let writes = 0;
+    const counting: Stores = { ...s, meta: (mode, cb) => { if (mode === 'readwrite') writes++; return s.meta(mode, cb); } };
+    const out = await updateRecords(['a', 'gone', 'b'], (r, i) => ({ ...r, name: `${r.id}-${i}` }), counting);
+    expect(writes).toBe(1);
+    expect(out.map((r) => r?.name)).toEqual(['a-0', undefined, 'b-2']);
+    expect((await loadAllRecords(s)).map((r) => [r.id, r.name, r.rating])).toEqual([['a', 'a-0', 1], ['b', 'b-2', 2]]);
+    expect(await keys(s.meta)).toEqual(['a', 'b']);
   });
 
   it('deletes meta and blobs', async () => {

@@ -1,4 +1,4 @@
-import { clear, del, delMany, get, getMany, keys, setMany, update, values } from 'idb-keyval';
+import { clear, del, delMany, get, getMany, keys, promisifyRequest, setMany, update, values } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
@@ -110,6 +110,36 @@ export async function updateRecord(
   );
   if (!next) await del(id, stores.meta); // update() wrote `undefined` for a missing key
   return next;
+}
+
+/**
+ * Read-modify-write several records in ONE transaction (an analysed batch): each is read and
+ * written atomically, as updateRecord does for one. Missing ids give undefined and write nothing.
+ */
+export async function updateRecords(
+  ids: readonly string[],
+  fn: (rec: ImageRecord, index: number) => ImageRecord,
+  stores: Stores = defaultStores(),
+): Promise<(ImageRecord | undefined)[]> {
+  const out: (ImageRecord | undefined)[] = ids.map(() => undefined);
+  if (ids.length === 0) return out;
+  try {
+    await stores.meta('readwrite', (store) => {
+      ids.forEach((id, i) => {
+        const req = store.get(id);
+        req.onsuccess = () => {
+          const rec = req.result as ImageRecord | undefined;
+          if (!rec) return;
+          out[i] = fn(rec, i);
+          store.put(out[i], id);
+        };
+      });
+      return promisifyRequest(store.transaction);
+    });
+  } catch (err) {
+    throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+  }
+  return out;
 }
 
 export async function deleteImages(ids: string[], stores: Stores = defaultStores()): Promise<void> {

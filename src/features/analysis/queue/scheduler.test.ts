@@ -6,7 +6,7 @@ import { envelope, startFakeBackend, type FakeBackend } from '@/test/fake-backen
 import { atelierAnalyzer } from '../api/atelier-analyzer';
 import { memoryPersistence } from './idb-persistence';
 import { AnalysisQueue, type SchedulerOptions } from './scheduler';
-import type { QueueItem } from './types';
+import type { QueueItem, ResultSink } from './types';
 
 const ids = (n: number, prefix = 'img') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
@@ -14,13 +14,20 @@ const ids = (n: number, prefix = 'img') => Array.from({ length: n }, (_, i) => `
 function fakeLibrary() {
   const writes = new Map<string, string[]>();
   const applied = new Set<string>();
-  const sink = async (recordId: string, _r: AnalysisResult, key: string) => {
-    if (applied.has(key)) return;
-    applied.add(key);
-    writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
+  /** entries per sink call (one call per batch) */
+  const calls: number[] = [];
+  const deleted = new Set<string>();
+  const sink: ResultSink = async (entries) => {
+    calls.push(entries.length);
+    for (const { recordId, key } of entries) {
+      if (deleted.has(recordId) || applied.has(key)) continue;
+      applied.add(key);
+      writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
+    }
+    return { gone: entries.filter((e) => deleted.has(e.recordId)).map((e) => e.recordId) };
   };
   const images = async (id: string) => (id.startsWith('gone') ? undefined : new Blob([id], { type: 'image/png' }));
-  return { writes, sink, images };
+  return { writes, sink, images, calls, deleted };
 }
 
 let backend: FakeBackend;
@@ -72,6 +79,19 @@ describe('AnalysisQueue', () => {
     const snap = q.getSnapshot();
     expect(snap.done).toBe(40);
     expect(snap.total).toBe(40);
+  });
+
+  it('applies each batch to the library in one sink call, and drops records deleted meanwhile', async () => {
+    const q = makeQueue({ maxConcurrency: 1 });
+    lib.deleted.add('img3');
+    await q.enqueue(ids(20));
+    await q.idle();
+    // one library write per batch, never one per image
+    expect(lib.calls).toEqual(backend.batches.map((b) => b.length));
+    expect(lib.writes.has('img3')).toBe(false);
+    expectEachWrittenOnce(ids(20).filter((id) => id !== 'img3'));
+    expect(q.getSnapshot()).toMatchObject({ done: 19, failed: 0 });
+    expect([...store.values()].some((it) => it.recordId === 'img3')).toBe(false);
   });
 
   it('sends user-requested work before queued auto work', async () => {
@@ -243,7 +263,7 @@ describe('AnalysisQueue', () => {
     const result: AnalysisResult = { caption: 'c', tags: [], model: 'm' };
     store.set('j1:r1', { key: 'j1:r1', jobId: 'j1', recordId: 'r1', priority: 'user', seq: 0, state: 'resolved', attempts: 0, notBefore: 0, result });
     // The library already has it (the crash came after the write, before `done` was stored).
-    await lib.sink('r1', result, 'j1:r1');
+    await lib.sink([{ recordId: 'r1', result, key: 'j1:r1' }]);
     const q = makeQueue();
     await q.start();
     await q.idle();

@@ -154,7 +154,7 @@ export class AnalysisQueue {
     this.runStartedAt = this.o.now();
     if (reclaimed.length) await this.write(reclaimed);
     // A result that was stored but maybe not applied: apply it (the sink ignores a repeat key).
-    for (const item of toApply) await this.commit(item);
+    await this.commit(toApply);
     this.pump();
   }
 
@@ -422,37 +422,50 @@ export class AnalysisQueue {
       }
     });
     await this.write([...resolved, ...others]);
-    for (const item of resolved) await this.commit(item);
+    await this.commit(resolved);
   }
 
-  /** Apply a stored result to the library, then mark it done. */
-  private async commit(item: QueueItem): Promise<void> {
-    if (this.stopped || !item.result) return;
+  /** Apply stored results to the library (one sink call, one write), then mark them done. */
+  private async commit(batch: QueueItem[]): Promise<void> {
+    const items = batch.filter((it) => it.result);
+    if (this.stopped || items.length === 0) return;
+    let gone: Set<string>;
     try {
-      if ((await this.sink(item.recordId, item.result, item.key)) === 'gone') {
-        // Deleted while it was analysed: nothing to report, nothing to keep.
-        this.items.delete(item.key);
-        this.active.delete(item.recordId);
-        await this.remove([item.key]);
-        this.changed();
-        return;
-      }
+      const res = await this.sink(items.map((it) => ({ recordId: it.recordId, result: it.result!, key: it.key })));
+      gone = new Set(res?.gone ?? []);
     } catch (err) {
-      // The record was deleted, or storage is full: nothing to retry automatically.
-      item.state = 'failed';
-      item.error = `could not save the result: ${err instanceof Error ? err.message : String(err)}`;
-      delete item.result;
-      this.active.delete(item.recordId);
-      await this.write([item]);
+      // Storage is full, or the library cannot be written: nothing to retry automatically.
+      const error = `could not save the result: ${err instanceof Error ? err.message : String(err)}`;
+      for (const item of items) {
+        item.state = 'failed';
+        item.error = error;
+        delete item.result;
+        this.active.delete(item.recordId);
+      }
+      await this.write(items);
       return;
     }
     if (this.stopped) return;
-    item.state = 'done';
-    item.doneAt = this.o.now();
-    delete item.result;
-    this.active.delete(item.recordId);
-    this.completions.push({ at: item.doneAt, n: 1 });
-    await this.write([item]);
+    const now = this.o.now();
+    const done: QueueItem[] = [];
+    const dropped: string[] = [];
+    for (const item of items) {
+      this.active.delete(item.recordId);
+      if (gone.has(item.recordId)) {
+        // Deleted while it was analysed: nothing to report, nothing to keep.
+        this.items.delete(item.key);
+        dropped.push(item.key);
+        continue;
+      }
+      item.state = 'done';
+      item.doneAt = now;
+      delete item.result;
+      done.push(item);
+    }
+    if (done.length) this.completions.push({ at: now, n: done.length });
+    if (dropped.length) await this.remove(dropped);
+    await this.write(done);
+    this.changed();
   }
 
   private failOrRetry(item: QueueItem, err: ApiError): void {

@@ -83,11 +83,13 @@ function tab(id: string, election: ElectionFor = withLocks, writeMs = 0): Tab {
       const q = new AnalysisQueue({
         persistence: persistence(writeMs),
         analyzer: () => analyzer,
-        sink: async (recordId, _r, key) => {
-          if (applied.has(key)) return;
-          applied.add(key);
-          writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
-          t.q.announceApplied(recordId);
+        sink: async (entries) => {
+          for (const { recordId, key } of entries) {
+            if (applied.has(key)) continue;
+            applied.add(key);
+            writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
+            t.q.announceApplied(recordId);
+          }
         },
         backoffBaseMs: 5,
         backoffMaxMs: 20,

@@ -56,11 +56,18 @@ export interface Analyzer {
   speed?(signal: AbortSignal): Promise<{ msPerImage?: number; queued?: number }>;
 }
 
+export interface SinkEntry {
+  recordId: string;
+  result: AnalysisResult;
+  key: string;
+}
+
 /**
- * Applies a result to the library; must be idempotent on `key` (applying the same result again
- * leaves the same record). Resolves 'gone' when the record was deleted meanwhile.
+ * Applies a batch's results to the library (one write for the batch); must be idempotent on each
+ * entry's `key` (applying the same result again leaves the same record). Resolves with the
+ * records that were deleted meanwhile, if any.
  */
-export type ResultSink = (recordId: string, result: AnalysisResult, key: string) => Promise<void | 'gone'>;
+export type ResultSink = (entries: SinkEntry[]) => Promise<{ gone?: readonly string[] } | void>;
 
 export type QueueState = 'idle' | 'running' | 'paused' | 'offline' | 'waiting';
 
