@@ -19,8 +19,10 @@ export function Modal({ title, onClose, children, footer, wide, testId }: { titl
       prev?.focus?.();
     };
   }, [onClose]);
+  // No backdrop blur: without GPU compositing (a VM, remote desktop, headless) the browser blurs
+  // the whole screen again for every frame the modal shows (a progress update: ~55 ms each).
   return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/60 p-4 backdrop-blur-sm" onMouseDown={(e) => e.target === e.currentTarget && onClose()} data-modal-open>
+    <div className="fixed inset-0 z-50 flex items-center justify-center bg-black/70 p-4" onMouseDown={(e) => e.target === e.currentTarget && onClose()} data-modal-open>
       <div ref={ref} tabIndex={-1} role="dialog" aria-modal="true" aria-label={title} data-testid={testId} className={`flex max-h-[85vh] w-full flex-col rounded-xl border border-neutral-800 bg-neutral-900 shadow-2xl outline-none ${wide ? 'max-w-3xl' : 'max-w-md'}`}>
         <div className="flex items-center justify-between border-b border-neutral-800 px-5 py-3">
           <h2 className="text-sm font-semibold tracking-wide text-neutral-100">{title}</h2>
