@@ -289,6 +289,8 @@ export interface paths {
          *     model's state (not_downloaded | on_disk | in_ram | on_gpu | offloaded) with dtype, quantisation,
          *     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
          *     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
+         *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
+         *     null until the models are sized (in the background, after the first status call).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
