@@ -120,8 +120,6 @@ class ModelManager:
         self._force_vae_tiling = False
         self._footprints: dict[str, Footprint] = {}
         self._no_footprint: set[str] = set()  # models whose configs cannot be sized (not downloaded)
-        self._sizer: threading.Thread | None = None  # sizes models for status() in the background
-        self._sizer_lock = threading.Lock()
         self.last_plan: list[str] = []
 
     # --- facts for the planner
@@ -386,43 +384,19 @@ class ModelManager:
         if spec.id in self._no_footprint:
             return None
         if spec.id not in self._footprints:
-            self._size_in_background()
-            return None
+            # Sizing builds the model under the thread-local torch.device("meta") mode, so it is safe
+            # beside a load on the worker and never waits for the manager's lock.
+            try:
+                self.footprint(spec)
+            except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
+                self._no_footprint.add(spec.id)
+                return None
         try:
             p = self.plan_for(spec)
         except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
             return None
         return {**placement_dict(p.placement), "gpu_bytes": p.model_gpu_bytes, "ram_bytes": p.model_ram_bytes,
                 "fits": p.fits}
-
-    def _size_in_background(self) -> None:
-        """Size every catalog model not sized yet on one background thread. The first sizing
-        imports diffusers and builds each model on the meta device: seconds of CPU that a status
-        request must not wait for (it answers `planned: null` meanwhile). Sizing uses the
-        thread-local torch.device("meta") mode, so it is safe beside a load on the worker."""
-        with self._sizer_lock:
-            if self._sizer is not None and self._sizer.is_alive():
-                return
-            todo = [s for s in self.catalog.all() if s.id not in self._footprints and s.id not in self._no_footprint]
-            if not todo:
-                return
-
-            def size_all() -> None:
-                for spec in todo:
-                    try:
-                        self.footprint(spec)
-                    except Exception:  # noqa: BLE001 - not downloaded, or configs the sizer cannot read
-                        self._no_footprint.add(spec.id)
-
-            self._sizer = threading.Thread(target=size_all, name="atelier-sizing", daemon=True)
-            self._sizer.start()
-
-    def sizing_done(self, timeout: float | None = None) -> bool:
-        """Wait for the background sizing status() started (tests, scripts); True when none runs."""
-        sizer = self._sizer
-        if sizer is not None:
-            sizer.join(timeout)
-        return sizer is None or not sizer.is_alive()
 
     # --- internals (worker thread, under the lock)
 

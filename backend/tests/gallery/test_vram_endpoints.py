@@ -46,12 +46,9 @@ def test_status_reports_device_mode_models_and_queue(app_client):
 
 
 def test_status_tells_how_a_model_not_loaded_would_be_placed(app_client):
-    client, mgr = app_client
-    # The first status answers at once; the models are sized meanwhile, in the background.
+    client, _ = app_client
     row = next(m for m in client.get("/v1/status").json()["models"] if m["id"] == "a")
-    assert row["state"] == "on_disk" and row["bytes"] == {} and row["planned"] is None
-    assert mgr.sizing_done(timeout=60)
-    row = next(m for m in client.get("/v1/status").json()["models"] if m["id"] == "a")
+    assert row["state"] == "on_disk" and row["bytes"] == {}
     planned = row["planned"]
     assert planned["gpu_bytes"] > 0 and planned["fits"] is True
     placement = client.post("/v1/model/switch", json={"model_id": "a"}).json()["placement"]
