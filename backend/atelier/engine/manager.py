@@ -378,16 +378,28 @@ class ModelManager:
             "last_plan": list(self.last_plan),
         }
 
+    def while_no_load(self, fn: Callable[[], T]) -> T | None:
+        """fn() if no load or move is running (the manager's lock is free), else None at once.
+
+        For sizing on request threads: building a model on the meta device imports diffusers /
+        transformers classes for the first time, and their lazy modules are not safe to import
+        from two threads at once (CI saw "cannot import name ..." from a load beside a sizing)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            return fn()
+        finally:
+            self._lock.release()
+
     def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
         """How the planner would place a model that is not loaded, in the current mode, with its
         sizes from configs: what loading it will cost before anyone loads it."""
         if spec.id in self._no_footprint:
             return None
         if spec.id not in self._footprints:
-            # Sizing builds the model under the thread-local torch.device("meta") mode, so it is safe
-            # beside a load on the worker and never waits for the manager's lock.
             try:
-                self.footprint(spec)
+                if self.while_no_load(lambda: self.footprint(spec)) is None:
+                    return None  # a load is running: size next time
             except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
                 self._no_footprint.add(spec.id)
                 return None

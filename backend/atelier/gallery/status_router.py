@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from atelier import __version__
 from atelier.api.deps import ServicesDep
@@ -19,12 +20,14 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
-    null until the models are sized (in the background, after the first status call)."""
+    null while a load runs (models are sized when none does, then remembered)."""
+    # The first call sizes the models from their configs (seconds of imports): off the event loop.
+    manager = await run_in_threadpool(services.manager.status)
     return {
         "object": "status",
         "version": __version__,
         "models_catalog": services.settings.models,
-        **services.manager.status(),
+        **manager,
         "queue": services.worker.snapshot(),
         "analysis": services.analysis.snapshot(),
     }

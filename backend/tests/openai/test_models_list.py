@@ -37,3 +37,29 @@ def test_real_catalog_lists_vision_and_generation_models(tmp_path):
     kinds = {s.kind for s in catalog.all()}
     assert kinds == {"vision", "generation"}
     assert {"moondream-2", "smolvlm-256m"} <= {s.id for s in catalog.all()}
+
+
+def test_models_are_never_sized_beside_a_load_and_never_wait_for_one(client):
+    """Sizing imports model classes that a load imports too (lazy modules break when both run at
+    once): while a load holds the manager's lock, sizes are unknown and the list answers at once."""
+    import threading
+
+    mgr = client.app.state.services.manager
+    held, release = threading.Event(), threading.Event()
+
+    def loading() -> None:
+        with mgr._lock:
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=loading)
+    t.start()
+    held.wait(10)
+    try:
+        body = client.get("/v1/models").json()
+        assert all(m["size_bytes"] is None for m in body["data"])
+    finally:
+        release.set()
+        t.join()
+    vlm = next(m for m in client.get("/v1/models").json()["data"] if m["id"] == "tiny-vlm")
+    assert vlm["size_bytes"] > 10_000

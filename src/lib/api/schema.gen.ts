@@ -290,7 +290,7 @@ export interface paths {
          *     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
          *     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
-         *     null until the models are sized (in the background, after the first status call).
+         *     null while a load runs (models are sized when none does, then remembered).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;

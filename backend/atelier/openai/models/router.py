@@ -23,7 +23,10 @@ def _size(services: Services, spec: ModelSpec) -> int | None:
     if family is None:
         return None
     try:
-        return int(family.estimate_bytes(spec, Placement(device="cpu", dtype=torch.float16)))
+        # Sized only while no model loads (see ModelManager.while_no_load); unknown meanwhile.
+        n = services.manager.while_no_load(
+            lambda: family.estimate_bytes(spec, Placement(device="cpu", dtype=torch.float16)))
+        return None if n is None else int(n)
     except Exception as exc:  # no config on disk yet: unknown, not an error
         log.debug("no size for %s: %s", spec.id, exc)
         return None
