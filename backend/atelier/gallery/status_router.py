@@ -22,12 +22,12 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
     null while a load runs (models are sized when none does, then remembered)."""
     # The first call sizes the models from their configs (seconds of imports): off the event loop.
-    manager = await run_in_threadpool(services.manager.status)
+    models_state = await run_in_threadpool(services.manager.status)
     return {
         "object": "status",
         "version": __version__,
         "models_catalog": services.settings.models,
-        **manager,
+        **models_state,
         "queue": services.worker.snapshot(),
         "analysis": services.analysis.snapshot(),
     }

@@ -6,7 +6,9 @@ arithmetic is the real one and the bytes are measured from the real modules."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import threading
 import weakref
 from pathlib import Path
 
@@ -109,6 +111,26 @@ class Clock:
     def __call__(self):
         self.t += 1
         return self.t
+
+
+@contextlib.contextmanager
+def holding_load(mgr):
+    """A load in progress on another thread: the manager's lock is held until the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    def loading() -> None:
+        with mgr._lock:
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=loading)
+    t.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        t.join()
 
 
 def make_manager(tiny_dir, *, mode="high", card_models=2.5, ram_gb=8.0, ttl=600.0, cpu=False):
@@ -328,32 +350,17 @@ def test_status_never_sizes_a_model_while_a_load_runs_and_never_waits_for_it(tin
     """Sizing imports diffusers/transformers classes, whose lazy modules break when a load imports
     them at the same moment (CI: "cannot import name ..."). While a load holds the manager's lock,
     status answers at once without sizing (planned: null); once the lock is free it sizes."""
-    import threading
-
     mgr, _, _ = make_manager(tiny_dir)
     sized: list[str] = []
     original = mgr._compute_footprint
     mgr._compute_footprint = lambda spec: (sized.append(spec.id), original(spec))[1]  # type: ignore[method-assign]
-    held, release = threading.Event(), threading.Event()
-
-    def loading() -> None:
-        with mgr._lock:
-            held.set()
-            release.wait(30)
-
-    t = threading.Thread(target=loading)
-    t.start()
-    held.wait(10)
     rows: list[dict] = []
-    try:
+    with holding_load(mgr):
         asker = threading.Thread(target=lambda: rows.extend(mgr.status()["models"]))
         asker.start()
         asker.join(20)
         assert not asker.is_alive(), "status waited for the load"
         assert sized == [] and all(r["planned"] is None for r in rows)
-    finally:
-        release.set()
-        t.join()
     on_disk = [r for r in mgr.status()["models"] if r["state"] == "on_disk"]
     assert sized and on_disk and all(r["planned"]["gpu_bytes"] > 0 for r in on_disk)
 
@@ -364,8 +371,6 @@ def test_sizing_a_model_never_turns_another_threads_tensors_into_meta(tiny_model
     one. The VLM was sized under accelerate's init_empty_weights, which patches nn.Module for the
     whole process: CI saw a load fail with "Cannot copy out of meta tensor". Here the sizing is held
     mid-build while this thread makes a layer and a tensor: both must be real."""
-    import threading
-
     from atelier.engine.families import sdxl, vlm
 
     inside, release = threading.Event(), threading.Event()

@@ -1,5 +1,7 @@
 """GET /v1/models: OpenAI's list shape with every catalog model, plus Atelier's fields."""
 
+from tests.engine.test_vram_manager import holding_load
+
 
 def test_models_list_has_every_catalog_model_in_openai_shape(client):
     r = client.get("/v1/models")
@@ -42,24 +44,8 @@ def test_real_catalog_lists_vision_and_generation_models(tmp_path):
 def test_models_are_never_sized_beside_a_load_and_never_wait_for_one(client):
     """Sizing imports model classes that a load imports too (lazy modules break when both run at
     once): while a load holds the manager's lock, sizes are unknown and the list answers at once."""
-    import threading
-
-    mgr = client.app.state.services.manager
-    held, release = threading.Event(), threading.Event()
-
-    def loading() -> None:
-        with mgr._lock:
-            held.set()
-            release.wait(30)
-
-    t = threading.Thread(target=loading)
-    t.start()
-    held.wait(10)
-    try:
+    with holding_load(client.app.state.services.manager):
         body = client.get("/v1/models").json()
         assert all(m["size_bytes"] is None for m in body["data"])
-    finally:
-        release.set()
-        t.join()
     vlm = next(m for m in client.get("/v1/models").json()["data"] if m["id"] == "tiny-vlm")
     assert vlm["size_bytes"] > 10_000

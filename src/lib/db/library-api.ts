@@ -4,32 +4,34 @@ import { imagePool } from '@/lib/workers/image-pool';
 import { mergeAnalysis } from './analysis';
 import { emit, on } from './events';
 import { makeRecord } from './make-record';
-import { getOriginal, getRecord, putImage, putRecords, updateRecord, updateRecords } from './records';
+import { getOriginal, getRecord, putImage, putRecords, updateRecords } from './records';
 import type { AnalysisResult, GenerationParams, ImageRecord, Lineage } from './schema';
 
 export { getOriginal, getRecord };
 export type { AnalysisResult };
 
 /**
- * Writes an analysis result onto a record: caption, NSFW, AI tags replaced, user tags kept.
- * Idempotent: writing the same result twice leaves the same record. Resolves to the new record,
- * or undefined when the image was deleted meanwhile (the queue should then drop the job).
+ * Writes analysis results onto their records, in one transaction and one 'updated' event:
+ * caption, NSFW, AI tags replaced, user tags kept. Idempotent: writing the same result twice
+ * leaves the same record. Resolves to the new records, undefined where the image was deleted
+ * meanwhile (the queue should then drop the job).
  */
-export async function applyAnalysis(id: string, result: AnalysisResult): Promise<ImageRecord | undefined> {
-  const rec = await updateRecord(id, (r) => mergeAnalysis(r, result));
-  if (rec) emit('updated', [rec]);
-  return rec;
-}
-
-/**
- * Apply an analysed batch in one transaction and one 'updated' event. Resolves with the ids
- * that are no longer in the library (deleted while they were analysed).
- */
-export async function applyAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<string[]> {
+async function writeAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<(ImageRecord | undefined)[]> {
   const at = Date.now();
   const recs = await updateRecords(entries.map((e) => e.id), (r, i) => mergeAnalysis(r, entries[i]!.result, at));
   const updated = recs.filter((r): r is ImageRecord => !!r);
   if (updated.length) emit('updated', updated);
+  return recs;
+}
+
+/** One result (see writeAnalyses): the new record, or undefined when the image is gone. */
+export async function applyAnalysis(id: string, result: AnalysisResult): Promise<ImageRecord | undefined> {
+  return (await writeAnalyses([{ id, result }]))[0];
+}
+
+/** An analysed batch (see writeAnalyses). Resolves with the ids no longer in the library. */
+export async function applyAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<string[]> {
+  const recs = await writeAnalyses(entries);
   return entries.flatMap((e, i) => (recs[i] ? [] : [e.id]));
 }
 

@@ -1,4 +1,4 @@
-import { clear, del, delMany, get, getMany, keys, promisifyRequest, setMany, update, values } from 'idb-keyval';
+import { clear, delMany, get, getMany, keys, promisifyRequest, setMany, values } from 'idb-keyval';
 import type { ImageRecord } from './schema';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
@@ -99,17 +99,7 @@ export async function updateRecord(
   fn: (rec: ImageRecord) => ImageRecord,
   stores: Stores = defaultStores(),
 ): Promise<ImageRecord | undefined> {
-  let next: ImageRecord | undefined;
-  await update<ImageRecord | undefined>(
-    id,
-    (rec) => {
-      next = rec ? fn(rec) : undefined;
-      return next;
-    },
-    stores.meta,
-  );
-  if (!next) await del(id, stores.meta); // update() wrote `undefined` for a missing key
-  return next;
+  return (await updateRecords([id], fn, stores))[0];
 }
 
 /**

@@ -20,7 +20,8 @@ class Model(BaseModel):
     downloaded: bool
     loaded: bool
     # Weights at fp16 without quantisation, from the model's configs; null when unknown
-    # (config not on disk yet and no documented size).
+    # (config not on disk yet and no documented size), or not known yet (a model is loading: sizing
+    # waits for a moment when none is, see ModelManager.while_no_load).
     size_bytes: int | None
 
 

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { getMany } from 'idb-keyval';
+import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
 import { saveRecords } from '@/lib/db/library-api';
 import { deleteImages, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
@@ -136,20 +137,9 @@ export function createLibraryStore() {
   };
   // events from elsewhere (analysis results, generated images, imports) arrive in bursts:
   // coalesce them so 100k-record re-queries run at most every 50 ms
-  let pending: ImageRecord[] = [];
-  let pendingTimer: ReturnType<typeof setTimeout> | undefined;
-  const flushPending = () => {
-    clearTimeout(pendingTimer);
-    pendingTimer = undefined;
-    if (!pending.length) return;
-    const recs = pending;
-    pending = [];
-    merge(recs);
-  };
-  const mergeSoon = (records: ImageRecord[]) => {
-    pending.push(...records);
-    pendingTimer ??= setTimeout(flushPending, 50);
-  };
+  const pending = batcher<ImageRecord>(merge, { waitMs: 50 });
+  const flushPending = pending.flush;
+  const mergeSoon = (records: ImageRecord[]) => pending.push(...records);
   on('added', mergeSoon);
   on('updated', mergeSoon);
   on('removed', (ids) => {

@@ -1,3 +1,4 @@
+import { batcher } from '@/lib/batcher';
 import type { NewImage } from '@/lib/db/records';
 import { StorageQuotaError } from '@/lib/db/errors';
 import { makeRecord } from '@/lib/db/make-record';
@@ -140,22 +141,11 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
     report(true);
   };
   // Batches commit one after another, in order, while the workers go on decoding.
-  let ready: { img: NewImage; hash: string }[] = [];
   let committed: Promise<void> = Promise.resolve();
-  let commitTimer: ReturnType<typeof setTimeout> | undefined;
-  const commitReady = () => {
-    clearTimeout(commitTimer);
-    commitTimer = undefined;
-    if (!ready.length) return;
-    const batch = ready;
-    ready = [];
-    committed = committed.then(() => commit(batch));
-  };
-  const enqueue = (entry: { img: NewImage; hash: string }) => {
-    ready.push(entry);
-    if (ready.length >= commitBatch || commitMs <= 0) commitReady();
-    else commitTimer ??= setTimeout(commitReady, commitMs);
-  };
+  const ready = batcher<{ img: NewImage; hash: string }>(
+    (batch) => (committed = committed.then(() => commit(batch))),
+    { waitMs: commitMs, maxItems: commitBatch },
+  );
 
   let next = 0;
   const worker = async () => {
@@ -176,7 +166,7 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
           let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
           const sidecar = sidecarOf(item, sidecars);
           if (sidecar) record = await applySidecar(record, sidecar);
-          enqueue({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
+          ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
         }
         p.bytes += item.file.size;
       } catch (err) {
@@ -187,7 +177,7 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  commitReady();
+  ready.flush();
   await committed;
   p.cancelled = !!opts.signal?.aborted;
   p.current = undefined;
