@@ -9,11 +9,22 @@ export async function blobToDataUrl(blob: Blob): Promise<string> {
   return bytesToDataUrl(new Uint8Array(await blob.arrayBuffer()), blob.type);
 }
 
-function bytesToDataUrl(bytes: Uint8Array, type: string): string {
+type WithBase64 = Uint8Array & { toBase64?: () => string };
+
+/** Base64 of bytes: the engine's own encoder where it has one (Uint8Array.prototype.toBase64,
+ * Chromium 140+, Firefox 133+, Safari 18.2+), a JS loop elsewhere. On a 1.6 MB batch the loop cost
+ * 120 ms of the page's main thread, beside the backend on the same cores. */
+export function toBase64(bytes: Uint8Array): string {
+  const native = (bytes as WithBase64).toBase64;
+  if (typeof native === 'function') return native.call(bytes);
   let binary = '';
   const CHUNK = 0x8000;
   for (let i = 0; i < bytes.length; i += CHUNK) binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  return `data:${type || 'application/octet-stream'};base64,${btoa(binary)}`;
+  return btoa(binary);
+}
+
+function bytesToDataUrl(bytes: Uint8Array, type: string): string {
+  return `data:${type || 'application/octet-stream'};base64,${toBase64(bytes)}`;
 }
 
 const SENT_AS_IS = /^image\/(jpeg|png|webp)$/;

@@ -31,8 +31,9 @@ export async function loadImages(ids: string[], source: ImageSource): Promise<(s
 export function atelierAnalyzer(opts: { images: ImageSource; model?: () => string }): Analyzer {
   return {
     maxBatch: ANALYZE_BATCH_MAX,
-    async analyze(recordIds, signal) {
+    async analyze(recordIds, signal, sendable) {
       const encoded = await loadImages(recordIds, opts.images);
+      await sendable;
       const sendIdx = encoded.flatMap((e, i) => (typeof e === 'string' ? [i] : []));
       const outcomes: AnalyzeOutcome[] = encoded.map((e) => (typeof e === 'string' ? { ok: false, error: new ApiError('not sent') } : { ok: false, error: e }));
       if (sendIdx.length === 0) return outcomes;

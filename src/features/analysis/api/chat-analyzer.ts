@@ -38,8 +38,9 @@ export function chatAnalyzer(opts: { provider: Provider; images: ImageSource }):
   const { provider } = opts;
   return {
     maxBatch: 1,
-    async analyze(recordIds, signal) {
+    async analyze(recordIds, signal, sendable) {
       const [encoded] = await loadImages(recordIds.slice(0, 1), opts.images);
+      await sendable;
       if (encoded === undefined || typeof encoded !== 'string') return [{ ok: false, error: encoded ?? new ApiError('no image') }];
       const started = performance.now();
       const res = await chatCompletion(

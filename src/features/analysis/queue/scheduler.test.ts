@@ -259,6 +259,39 @@ describe('AnalysisQueue', () => {
     expect(second.getSnapshot()).toMatchObject({ done: 100, total: 100, failed: 0 });
   });
 
+  it('reads the images while the claim is written, and sends only once the claim is durable', async () => {
+    const events: string[] = [];
+    const slow = memoryPersistence(store);
+    const put = slow.putMany;
+    slow.putMany = async (items) => {
+      const claims = items.some((i) => i.state === 'claimed');
+      if (claims) events.push('claim write starts');
+      await new Promise((r) => setTimeout(r, 60));
+      await put(items);
+      if (claims) events.push('claim durable');
+    };
+    const images = lib.images;
+    lib.images = async (id) => {
+      if (!events.includes('image read')) events.push('image read');
+      return images(id);
+    };
+    let claimedAtRequest: string[] = [];
+    backend.onBatch = (sent) => {
+      events.push('request');
+      claimedAtRequest = sent.map((id) => [...store.values()].find((i) => i.recordId === id)?.state ?? 'missing');
+      return undefined;
+    };
+    const q = makeQueue({ persistence: slow, initialBatch: 4 });
+    await q.enqueue(ids(4));
+    await q.idle();
+    // the read overlaps the write (it starts before the write ends), the request waits for it
+    expect(events.indexOf('image read')).toBeLessThan(events.indexOf('claim durable'));
+    expect(events.indexOf('claim write starts')).toBeLessThan(events.indexOf('claim durable'));
+    expect(events.slice(-2)).toEqual(['claim durable', 'request']);
+    expect(claimedAtRequest).toEqual(['claimed', 'claimed', 'claimed', 'claimed']);
+    expectEachWrittenOnce(ids(4));
+  });
+
   it('re-applies a stored but unconfirmed result with the same key after a crash', async () => {
     const result: AnalysisResult = { caption: 'c', tags: [], model: 'm' };
     store.set('j1:r1', { key: 'j1:r1', jobId: 'j1', recordId: 'r1', priority: 'user', seq: 0, state: 'resolved', attempts: 0, notBefore: 0, result });

@@ -384,14 +384,18 @@ export class AnalysisQueue {
     this.inflight.set(id, { keys: batch.map((b) => b.key), ctrl });
     void (async () => {
       try {
-        // The claim is durable before the request leaves: a crash now means "send again".
-        await this.write(batch);
-        if (this.stopped || ctrl.signal.aborted) return;
+        // The claim is durable before the request leaves (a crash then means "send again"); the
+        // analyzer reads and encodes the images while it is written.
+        const claimed = this.write(batch).then(() => {
+          if (this.stopped) ctrl.abort();
+        });
         const started = this.o.now();
         const outcomes = await analyzer.analyze(
           batch.map((b) => b.recordId),
           ctrl.signal,
+          claimed,
         );
+        await claimed;
         if (this.stopped || ctrl.signal.aborted) return;
         this.learnSpeed(batch.length, this.o.now() - started);
         await this.settle(batch, outcomes);

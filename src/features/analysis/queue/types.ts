@@ -45,8 +45,12 @@ export type AnalyzeOutcome = { ok: true; result: AnalysisResult } | { ok: false;
 export interface Analyzer {
   /** images per call (16 for ours, 1 for chat completions) */
   readonly maxBatch: number;
-  /** throws ApiError when the whole call failed; per-image failures come back as outcomes */
-  analyze(recordIds: string[], signal: AbortSignal): Promise<AnalyzeOutcome[]>;
+  /**
+   * Throws ApiError when the whole call failed; per-image failures come back as outcomes.
+   * `sendable` resolves once the claim on these records is durable: the analyzer may read and
+   * encode the images meanwhile, but must await it before its request leaves.
+   */
+  analyze(recordIds: string[], signal: AbortSignal, sendable?: Promise<void>): Promise<AnalyzeOutcome[]>;
   /** cheap reachability check used while offline */
   probe(signal: AbortSignal): Promise<void>;
   /** jobs waiting in the backend's queue (all clients), when it can tell */
