@@ -112,6 +112,8 @@ test('blobs left behind by a crash before the commit are swept when the library 
   test.fail(!ORPHAN_SWEEP, 'known gap: no orphan-blob sweep in src/lib/db yet (issue 9)');
   await page.goto('/');
   await libraryReady(page);
+  // A new profile sweeps once at its first start-up: let that finish before planting the orphans.
+  await page.waitForFunction(() => localStorage.getItem('atelier.lastSweep') !== null);
   // The state a crash between the blob writes and the meta write leaves (records.ts writes
   // originals, then thumbs, then meta): blobs whose record was never committed.
   await page.evaluate(async () => {
@@ -134,10 +136,15 @@ test('blobs left behind by a crash before the commit are swept when the library 
     await put('atelier-originals', 'originals', 'crashed-import-1', blob);
     await put('atelier-thumbs', 'thumbs', 'crashed-import-1', blob);
     await put('atelier-originals', 'originals', 'crashed-import-2', blob);
+    // ...and the marker the crashed page's putImages set before its first blob and never removed
+    // (src/lib/db/sweep-marker.ts): what tells the next start-up that a sweep is needed.
+    localStorage.setItem('atelier.blobWrites.crashed-tab', String(Date.now()));
   });
   expect(problems(await libraryKeys(page)).orphanOriginals).toHaveLength(2);
 
   await page.reload();
   await libraryReady(page);
   await expect.poll(async () => problems(await libraryKeys(page)), { timeout: 10_000 }).toEqual(CLEAN);
+  // the sweep settled the dead page's marker: the next start-up skips the sweep
+  await expect.poll(() => page.evaluate(() => localStorage.getItem('atelier.blobWrites.crashed-tab'))).toBeNull();
 });

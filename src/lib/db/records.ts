@@ -2,6 +2,7 @@ import { clear, delMany, get, getMany, keys, promisifyRequest, setMany, values }
 import type { ImageRecord } from './schema';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
+import { blobWrites } from './sweep-marker';
 
 export interface NewImage {
   record: ImageRecord;
@@ -42,6 +43,8 @@ export async function putImages(imgs: NewImage[], stores: Stores = defaultStores
   if (imgs.length === 0) return;
   const ids = imgs.map((i) => i.record.id);
   await withWriteLock(async () => {
+    // A page that dies before end() leaves the marker: the next start-up sweeps (sweep-marker.ts).
+    blobWrites().begin();
     try {
       await setMany(imgs.map((i) => [i.record.id, i.original]), stores.originals);
       await setMany(imgs.map((i) => [i.record.id, i.thumb]), stores.thumbs);
@@ -49,6 +52,8 @@ export async function putImages(imgs: NewImage[], stores: Stores = defaultStores
     } catch (err) {
       await Promise.allSettled([delMany(ids, stores.originals), delMany(ids, stores.thumbs), delMany(ids, stores.meta)]);
       throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+    } finally {
+      blobWrites().end();
     }
   });
 }

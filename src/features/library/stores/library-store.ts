@@ -4,6 +4,8 @@ import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
 import { saveRecords } from '@/lib/db/library-api';
 import { deleteImages, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
+import { blobWrites } from '@/lib/db/sweep-marker';
+import { idleTask } from '@/lib/idle';
 import { loadHead, saveHead } from '@/lib/db/head-cache';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { defaultStores } from '@/lib/db/stores';
@@ -13,7 +15,7 @@ import { imagePool } from '@/lib/workers/image-pool';
 import { applyCull, type CullAction } from '../utils/culling';
 import { buildExportZip } from '../utils/export-zip';
 import { runImport, type ImportItem, type ImportProgress } from '../utils/import-pipeline';
-import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCounts, warmView, type Query, type SortedView } from '../utils/search';
+import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
 import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, type Selection } from '../utils/selection';
 
 /** Built-in views plus the colleague's slots (see src/app/App.tsx). */
@@ -93,10 +95,12 @@ export function createLibraryStore() {
 
   // records sorted by the current sort key, reused across keystrokes and filter changes
   let view: { v: SortedView; byId: ReadonlyMap<string, ImageRecord> } | null = null;
+  let stopWarming = () => {};
   const viewFor = (byId: ReadonlyMap<string, ImageRecord>, q: Query): SortedView => {
     if (!view || view.v.sort !== q.sort || view.v.desc !== q.desc || view.byId !== byId) {
       view = { v: buildView([...byId.values()], q.sort, q.desc), byId };
-      warmView(view.v);
+      stopWarming();
+      stopWarming = warmView(view.v);
     }
     return view.v;
   };
@@ -116,10 +120,15 @@ export function createLibraryStore() {
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
 
+  // Tag suggestions are counted in idle time: a burst of edits or analysis results recounts once.
   let tagTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopCounting = () => {};
   const refreshTags = () => {
     clearTimeout(tagTimer);
-    tagTimer = setTimeout(() => set({ topTags: tagCounts(state.byId.values()) }), 300);
+    stopCounting();
+    tagTimer = setTimeout(() => {
+      stopCounting = tagCountsIdle([...state.byId.values()], (topTags) => set({ topTags }));
+    }, 300);
   };
 
   const merge = (records: ImageRecord[]) => {
@@ -190,8 +199,15 @@ export function createLibraryStore() {
         markReady();
         performance.mark?.('atelier:ready');
         refreshTags();
-        // After the first paint: drop blobs an interrupted import left without their record.
-        setTimeout(() => void sweepOrphans().catch((err: unknown) => console.warn("orphan sweep failed", err)), 500);
+        // In idle time, and only when a write may have been cut short (or weekly): drop blobs an
+        // interrupted import left without their record.
+        if (blobWrites().needed()) {
+          idleTask(() => {
+            const started = Date.now();
+            void sweepOrphans().then(() => blobWrites().swept(started), (err: unknown) => console.warn('orphan sweep failed', err));
+            return true;
+          }, { timeoutMs: 5_000 });
+        }
       } catch (err) {
         set({ status: 'error', notice: { kind: 'error', text: `Could not open the library: ${(err as Error).message}` } });
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unzipSync, strFromU8 } from 'fflate';
 import type { ImageRecord } from '@/lib/db/schema';
-import { DEFAULT_QUERY, runQuery, tagCounts, type Query } from './search';
+import { DEFAULT_QUERY, buildView, runQuery, tagCounts, tagCountsIdle, warmView, type Query } from './search';
 import { applyCull, addUserTag, derivedFrom } from './culling';
 import { clickSelect, EMPTY_SELECTION, moveFocus, selectAll } from './selection';
 import { buildXmp } from './xmp';
@@ -110,5 +110,39 @@ describe('export', () => {
     expect(Object.keys(files).sort()).toEqual(['p (2).png', 'p (2).xmp', 'p.png', 'p.xmp']);
     expect([...files['p.png']!]).toEqual([1, 2, 3]);
     expect(strFromU8(files['p.xmp']!)).toContain('xmp:Rating="2"');
+  });
+});
+
+describe('idle work over the library', () => {
+  /** runs slices synchronously with a deadline that allows `budget` clock checks per slice */
+  const slices = (budget: number) => {
+    let calls = 0;
+    const schedule = (slice: (d: { timeRemaining(): number }) => boolean) => {
+      let checks = 0;
+      const d = { timeRemaining: () => (++checks > budget ? 0 : 10) };
+      while (!slice(d)) {
+        calls++;
+        checks = 0;
+      }
+      return () => {};
+    };
+    return { schedule, calls: () => calls };
+  };
+  const many = Array.from({ length: 2000 }, (_, i) => ({ ...lib[i % lib.length]!, id: `r${i}` }));
+
+  it('counts tags in slices to the same result as counting at once', () => {
+    const s = slices(1);
+    let got: ReturnType<typeof tagCounts> = [];
+    tagCountsIdle(many, (t) => (got = t), 50, s.schedule);
+    expect(got).toEqual(tagCounts(many));
+    expect(s.calls()).toBeGreaterThan(1); // it really yielded
+  });
+
+  it('warms every haystack of a view, slice by slice', () => {
+    const v = buildView(many, 'added', true);
+    const s = slices(1);
+    warmView(v, s.schedule);
+    expect(v.hays.every((h) => typeof h === 'string')).toBe(true);
+    expect(s.calls()).toBeGreaterThan(1);
   });
 });
