@@ -46,7 +46,10 @@ def targets_grid(d: dict) -> list[dict]:
     imp = d.get("import") or {}
     search = at50k.get("searchMs", {})
     return [
-        _t("worst p95 frame time while scrolling (ms)", worst, "<= 16.7", t.get("p95FrameMs_le_16_7")),
+        _t("worst p95 frame time while scrolling (ms)", worst, "<= 16.7 (one 60 Hz frame, 0.5 ms timer jitter)",
+           t.get("p95FrameMs_le_16_7")),
+        _t("dropped frames in the 10 s scroll, worst size", max((r.get("droppedFrames", 0) for r in sizes), default=None),
+           "(reported)", None),
         _t("p95 frame, largest / smallest library", t.get("p95_ratio_largest_vs_smallest"), "<= 1.2",
            t.get("p95_ratio_le_1_2")),
         _t("first painted thumbnails at 50k (ms)", at50k.get("firstThumbsMs"), "<= 1000",

@@ -62,7 +62,7 @@ try {
   // Warm up: load the vision model once, outside both measurements.
   await fetch(`${BASE}/v1/analyze/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: dataUrls.slice(0, 1) }) });
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   const direct = [];
   const ui = [];
   const uiWall = [];
