@@ -5,8 +5,8 @@
 //   node scripts/bench_queue.mjs [--images 32] [--rounds 9] [--out docs/bench-queue.json]
 //
 // The tiny random-weight VLM writes garbage of varying length and a batch lasts as long as its
-// longest caption, and 2 shared cores add their own noise: rounds (9: one run lasts ~2 s and the VM's speed swings by a third between runs) alternate direct and UI and
-// the medians count. The UI's time is taken by the page's clock, click to "N of N analysed";
+// longest caption, and 2 shared cores add their own noise (one run lasts ~2 s, and the same run
+// took 1.9 to 3.0 s within minutes): 9 rounds alternate direct and UI, and the medians count. The UI's time is taken by the page's clock, click to "N of N analysed";
 // ui_wall_runs_ms adds the driver's own latency around both ends, and ui_breakdown shows where the
 // UI's time went (click to first request, the calls, last response to done; resource timing).
 //
