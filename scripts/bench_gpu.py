@@ -313,6 +313,7 @@ class VisionStandInFamily:
         from transformers import PhiForCausalLM, SiglipVisionModel
 
         from atelier.engine.families.vlm import bnb_config
+        from atelier.engine.quant import portable_4bit
 
         kw = {"dtype": placement.dtype, "use_safetensors": True}
         quant = bnb_config(placement)
@@ -323,6 +324,9 @@ class VisionStandInFamily:
             kw["device_map"] = {"": placement.device if placement.device != "cuda" else 0}
         text = PhiForCausalLM.from_pretrained(self.root / "text", **kw).eval()
         vision = SiglipVisionModel.from_pretrained(self.root / "vision", **kw).eval()
+        if quant is not None:
+            portable_4bit(text)
+            portable_4bit(vision)
         return VisionStandIn(spec, placement, text, vision)
 
 

@@ -31,6 +31,7 @@ from PIL import Image
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
 from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.families.vlm import bnb_config, dtype_bytes, quantized_bytes
+from atelier.engine.quant import portable_4bit
 from atelier.engine.vision import (
     CAPTION_TOKENS,
     Completion,
@@ -249,6 +250,8 @@ class MoondreamFamily:
             raise ModelLoadFailed(f"could not load {spec.id}: {exc}; {self.download_hint(spec)}") from exc
         if hasattr(hf, "eval"):
             hf.eval()
+        if quant is not None and hasattr(hf, "modules"):
+            portable_4bit(hf)
         if quant is None and placement.offload != "none" and placement.device == "cuda":
             # One model, so "model" and "sequential" offload are the same thing here (as in vlm.py).
             from accelerate import cpu_offload

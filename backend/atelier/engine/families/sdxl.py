@@ -29,6 +29,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
 from atelier.engine.base import ModelSpec, Placement
+from atelier.engine.quant import portable_4bit
 
 log = logging.getLogger("atelier.sdxl")
 
@@ -319,6 +320,8 @@ class SDXLFamily:
                 source, subfolder="text_encoder_2", variant=variant, local_files_only=True,
                 quantization_config=TransformersBnb(**bnb), torch_dtype=placement.dtype,
                 device_map={"": placement.device if placement.device != "cuda" else 0})
+        for part in parts.values():
+            portable_4bit(part)
         return parts
 
     @staticmethod

@@ -21,6 +21,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
 from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.quant import portable_4bit
 from atelier.engine.vision import (
     CAPTION_PROMPTS,
     CAPTION_TOKENS,
@@ -347,6 +348,8 @@ class VLMFamily:
             model = AutoModelForImageTextToText.from_pretrained(d, **kwargs).eval()
         except (OSError, ValueError) as exc:
             raise ModelLoadFailed(f"could not load {spec.id} from {d}: {exc}") from exc
+        if quant is not None:
+            portable_4bit(model)
         if quant is None:
             if placement.offload != "none" and placement.device == "cuda":
                 # One model, so "model" and "sequential" offload are the same thing here:
