@@ -62,7 +62,7 @@ def targets_grid(d: dict) -> list[dict]:
 
 def targets_queue(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio", d.get("ratio"))
-    return [_t("UI queue time / direct batch calls", ratio, "<= 1.1",
+    return [_t("UI queue time / direct batch calls (median of paired rounds)", ratio, "<= 1.1",
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
