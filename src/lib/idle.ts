@@ -43,5 +43,21 @@ export function idleTask(slice: (deadline: IdleDeadline) => boolean, { timeoutMs
   };
 }
 
+/**
+ * Calls `visit` on each item in idle slices (the clock is read every 256 items), then `done`.
+ * Returns a cancel function.
+ */
+export function idleForEach<T>(items: readonly T[], visit: (item: T, index: number) => void, done?: () => void, schedule = idleTask): () => void {
+  let i = 0;
+  return schedule((d) => {
+    for (; i < items.length; i++) {
+      if (outOfTime(d, i)) return false;
+      visit(items[i]!, i);
+    }
+    done?.();
+    return true;
+  });
+}
+
 /** True when a slice working through a loop should stop: checked every `every` iterations. */
 export const outOfTime = (d: IdleDeadline, i: number, every = 256, marginMs = 1) => (i & (every - 1)) === 0 && d.timeRemaining() < marginMs;

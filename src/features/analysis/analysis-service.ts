@@ -3,13 +3,14 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
+import { browserStorage } from '@/lib/browser-storage';
 import { applyAnalyses, getOriginal, getRecord, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
 import { chatAnalyzer } from './api/chat-analyzer';
 import { idbPersistence } from './queue/idb-persistence';
-import { pickElection, type LockManagerLike, type PageEventsLike, type StorageLike } from './queue/leader';
+import { pickElection, type LockManagerLike, type PageEventsLike } from './queue/leader';
 import { AnalysisQueue } from './queue/scheduler';
 import { broadcastChannel, CHANNEL_NAME, SharedQueue } from './queue/shared-queue';
 import type { Analyzer, QueuePersistence } from './queue/types';
@@ -32,14 +33,6 @@ function currentAnalyzer(): Analyzer {
     analyzerCache = { key, analyzer };
   }
   return analyzerCache.analyzer;
-}
-
-function localStore(): StorageLike | undefined {
-  try {
-    return typeof localStorage === 'undefined' ? undefined : localStorage;
-  } catch {
-    return undefined; // storage blocked
-  }
 }
 
 /** Another tab (the leader) wrote results onto these records: show them here too. */
@@ -75,7 +68,7 @@ export function analysisQueue(): SharedQueue {
         id,
         // navigator.locks exists only in secure contexts (https, localhost), not on http://192.168…
         locks: typeof navigator === 'undefined' ? undefined : (navigator as { locks?: LockManagerLike }).locks,
-        storage: localStore(),
+        storage: browserStorage(),
         channel: typeof BroadcastChannel !== 'undefined',
         events: typeof window === 'undefined' ? undefined : (window as PageEventsLike),
       }),

@@ -2,6 +2,7 @@
 // extra OpenAI-compatible providers. It lives in lib (not in features/settings) because every AI
 // feature reads it and features never import each other; features/settings is only its UI.
 // Framework-free: a tiny external store that React reads through useSyncExternalStore.
+import { browserStorage } from '@/lib/browser-storage';
 
 export type VramMode = 'auto' | 'low' | 'balanced' | 'high';
 export const VRAM_MODES: readonly VramMode[] = ['auto', 'low', 'balanced', 'high'];
@@ -140,14 +141,6 @@ export function createSettingsStore(storage?: KeyValue, events?: Pick<Window, 'a
       return () => listeners.delete(listener);
     },
   };
-}
-
-function browserStorage(): KeyValue | undefined {
-  try {
-    return typeof localStorage === 'undefined' ? undefined : localStorage;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The app's one settings store (localStorage in the browser, memory in Node tests). */

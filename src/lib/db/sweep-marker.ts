@@ -6,6 +6,8 @@
 // write was cut short (or runs now in another tab): sweep. Otherwise sweep once a week anyway, as
 // a safety net for a marker that could not be written.
 
+import { browserStorage } from '@/lib/browser-storage';
+
 export interface MarkerStorage {
   readonly length: number;
   key(index: number): string | null;
@@ -18,15 +20,7 @@ const PREFIX = 'atelier.blobWrites.';
 const LAST_SWEEP = 'atelier.lastSweep';
 export const SWEEP_EVERY_MS = 7 * 24 * 3600 * 1000;
 
-function defaultStorage(): MarkerStorage | undefined {
-  try {
-    return typeof localStorage === 'undefined' ? undefined : localStorage;
-  } catch {
-    return undefined; // storage blocked
-  }
-}
-
-export function sweepMarker(storage: MarkerStorage | undefined = defaultStorage(), tab = Math.random().toString(36).slice(2), now: () => number = Date.now) {
+export function sweepMarker(storage: MarkerStorage | undefined = browserStorage(), tab = Math.random().toString(36).slice(2), now: () => number = Date.now) {
   const own = PREFIX + tab;
   let open = 0;
   const markers = (): { key: string; at: number }[] => {

@@ -385,10 +385,8 @@ export class AnalysisQueue {
     void (async () => {
       try {
         // The claim is durable before the request leaves (a crash then means "send again"); the
-        // analyzer reads and encodes the images while it is written.
-        const claimed = this.write(batch).then(() => {
-          if (this.stopped) ctrl.abort();
-        });
+        // analyzer reads and encodes the images while it is written. A stop() meanwhile aborts ctrl.
+        const claimed = this.write(batch);
         const started = this.o.now();
         const outcomes = await analyzer.analyze(
           batch.map((b) => b.recordId),

@@ -1,5 +1,5 @@
 import type { Flag, ImageRecord, Origin, Rating } from '@/lib/db/schema';
-import { idleTask, outOfTime } from '@/lib/idle';
+import { idleForEach, idleTask } from '@/lib/idle';
 
 export type SortKey = 'added' | 'taken' | 'rating' | 'name';
 
@@ -149,38 +149,26 @@ export function filterView(v: SortedView, q: Query): string[] {
 /** Builds haystacks in idle slices, so the first search after a load is as fast as the rest
  * without the warming taking frames from a scroll. Returns a cancel function. */
 export function warmView(v: SortedView, schedule = idleTask): () => void {
-  let i = 0;
-  return schedule((d) => {
-    for (; i < v.recs.length; i++) {
-      if (outOfTime(d, i)) return false;
-      v.hays[i] ??= haystack(v.recs[i]!);
-    }
-    return true;
-  });
+  return idleForEach(v.recs, (r, i) => (v.hays[i] ??= haystack(r)), undefined, schedule);
 }
+
+type TagCount = { name: string; count: number };
+const countTags = (m: Map<string, number>, r: ImageRecord) => {
+  for (const t of r.tags) m.set(t.name, (m.get(t.name) ?? 0) + 1);
+};
+const topTags = (m: Map<string, number>, limit: number): TagCount[] =>
+  [...m].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)).slice(0, limit);
 
 /** Tag name -> count, most used first (for the tag filter's suggestions). */
-export function tagCounts(records: Iterable<ImageRecord>, limit = 50): { name: string; count: number }[] {
+export function tagCounts(records: Iterable<ImageRecord>, limit = 50): TagCount[] {
   const m = new Map<string, number>();
-  for (const r of records) for (const t of r.tags) m.set(t.name, (m.get(t.name) ?? 0) + 1);
+  for (const r of records) countTags(m, r);
   return topTags(m, limit);
-}
-
-function topTags(m: Map<string, number>, limit: number): { name: string; count: number }[] {
-  return [...m].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)).slice(0, limit);
 }
 
 /** tagCounts in idle slices (a 100k library takes tens of ms); calls `done` with the result.
  * Returns a cancel function. */
-export function tagCountsIdle(records: readonly ImageRecord[], done: (tags: { name: string; count: number }[]) => void, limit = 50, schedule = idleTask): () => void {
+export function tagCountsIdle(records: readonly ImageRecord[], done: (tags: TagCount[]) => void, limit = 50, schedule = idleTask): () => void {
   const m = new Map<string, number>();
-  let i = 0;
-  return schedule((d) => {
-    for (; i < records.length; i++) {
-      if (outOfTime(d, i)) return false;
-      for (const t of records[i]!.tags) m.set(t.name, (m.get(t.name) ?? 0) + 1);
-    }
-    done(topTags(m, limit));
-    return true;
-  });
+  return idleForEach(records, (r) => countTags(m, r), () => done(topTags(m, limit)), schedule);
 }
