@@ -81,12 +81,15 @@ const histogram = (xs) => {
   }
   return h;
 };
+/** an interval longer than 1.5 display frames missed its vsync */
+const DROPPED_MS = 1.5 * (1000 / 60);
+/** when (ms from the scroll's start) each dropped frame ended */
 const dropTimes = (xs) => {
   const at = [];
   let t = 0;
   for (const x of xs) {
     t += x;
-    if (x > 25) at.push(Math.round(t));
+    if (x > DROPPED_MS) at.push(Math.round(t));
   }
   return at;
 };
@@ -174,6 +177,7 @@ async function benchSize(n) {
     return !!document.querySelector(`[data-testid="grid-cell"][data-id="${lastId}"]`);
   });
   await ctx.close();
+  const dropsAt = dropTimes(scroll.frames);
   return {
     n,
     seedMs: round(seedMs, 0),
@@ -183,11 +187,9 @@ async function benchSize(n) {
     p50FrameMs: round(pct(scroll.frames, 50)),
     p95FrameMs: round(pct(scroll.frames, 95)),
     p99FrameMs: round(pct(scroll.frames, 99)),
-    // frames that missed their vsync: an interval longer than 1.5 display frames
-    droppedFrames: scroll.frames.filter((f) => f > 25).length,
-    // when in the scroll (ms from its start) each dropped frame ended: early ones point at work
-    // left over from start-up, a steady spread at the scroll itself
-    dropsAtMs: dropTimes(scroll.frames),
+    droppedFrames: dropsAt.length,
+    // early drops point at work left over from start-up, a steady spread at the scroll itself
+    dropsAtMs: dropsAt,
     frameHistogram: histogram(scroll.frames),
     maxFrameMs: round(Math.max(...scroll.frames)),
     gridDomElements: scroll.maxDom,
