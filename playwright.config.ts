@@ -2,8 +2,10 @@ import { defineConfig } from '@playwright/test';
 
 // E2E in real Chromium (Debian package). By default the built UI is served by `vite preview`;
 // set E2E_BASE_URL (and E2E_NO_SERVER=1) to run the same specs against the real backend, which
-// serves dist/ and /v1 on :8080.
-const baseURL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:4173';
+// serves dist/ and /v1 on :8080. E2E_PREVIEW_PORT moves vite preview (and E2E_AI_PORT / E2E_MT_PORT the
+// specs' own backends), so two checkouts can run the suite side by side.
+const previewPort = Number(process.env.E2E_PREVIEW_PORT ?? 4173);
+const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${previewPort}`;
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -24,7 +26,7 @@ export default defineConfig({
   webServer: process.env.E2E_NO_SERVER
     ? undefined
     : {
-        command: '(test -f dist/index.html || npx vite build) && npx vite preview --port 4173 --strictPort',
+        command: `(test -f dist/index.html || npx vite build) && npx vite preview --port ${previewPort} --strictPort`,
         url: baseURL,
         reuseExistingServer: false, // vite preview indexes dist/ at start: a reused one serves a stale build
         timeout: 180_000,
