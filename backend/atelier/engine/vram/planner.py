@@ -233,7 +233,7 @@ def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: 
     for m in ORDER[start:]:
         for rung in LADDERS[m][kind]:
             if rung.offload not in limits.offloads:
-                log.append(f"{model_id} never runs with {rung.offload} offload (the {m} rung {rung.label()}):"
+                log.append(f"{model_id} is never offloaded (skipping {m}'s {rung.offload}-offload rung):"
                            f" {limits.offload_reason}")
                 continue
             ladder.append((m, rung if limits.dtype is None else replace(rung, dtype=limits.dtype)))
