@@ -338,3 +338,18 @@ def test_cpu_plan_keeps_the_ram_cache_under_budget(sdxl):
     p = vp.plan(model_id="c", kind="generation", footprint=sdxl, task=T1024, device=dev, mode="auto",
                 residents=others, ram_budget_bytes=12 * GiB)
     assert p.drop == ["a"]
+
+
+def test_a_moondream_batch_reserves_one_image_and_keeps_the_placement_of_a_single_call(moondream):
+    """Moondream takes one image per call: a batch of 16 must not plan 16 images of working memory
+    (that pushed it to NF4, a reload, beside SDXL on a 12 GB card) nor change its placement."""
+    dev = vp.DeviceInfo("cuda", "RTX 3060", 12 * GiB, int(11.6 * GiB), capability=(8, 6))
+    limits = MOONDREAM.limits(MD_SPEC, dev)
+    one = vp.plan(model_id="md", kind="vision", footprint=moondream, task=VISION, device=dev, mode="auto",
+                  limits=limits)
+    batch = vp.plan(model_id="md", kind="vision", footprint=moondream, task=vp.Task(kind="vision", batch=16),
+                    device=dev, mode="auto", limits=limits)
+    assert batch.reserve_bytes == one.reserve_bytes == vp.BASE_RESERVE + limits.reserve_per_image
+    assert batch.placement == one.placement and batch.placement.quant == "none"
+    assert "vision x16, 1 at a time" in batch.log[-1]
+    assert vp.working_reserve(vp.Task(kind="vision", batch=16)) > 8 * GiB  # a generic VLM batch: every image

@@ -316,7 +316,7 @@ def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: 
 
     log.append(f"load {model_id} as {rung.label()}{_vae_label(placement)}: {_gib(need)} on the GPU"
                f"{f', {_gib(ram_part)} in RAM' if ram_part else ''} + {_gib(reserve)} reserve for"
-               f" {_task_label(task)}; planned {_gib(used)} of {_gib(capacity)}"
+               f" {_task_label(task, limits)}; planned {_gib(used)} of {_gib(capacity)}"
                + ("" if fits else " (DOES NOT FIT: expect out-of-memory recovery)"))
     return result
 
@@ -345,7 +345,7 @@ def _plan_cpu(model_id: str, kind: str, footprint: Footprint, task: Task, device
     others = [r for r in residents if r.model_id != model_id]
     _fit_ram_cache(p, others, ram_budget, ram_free, total if current is None else 0)
     log.append(f"load {model_id} as {_dtype_name(dtype)} on the CPU: {_gib(total)} in RAM + {_gib(reserve)} working"
-               f" memory for {_task_label(task)}")
+               f" memory for {_task_label(task, limits)}")
     return p
 
 
@@ -397,9 +397,10 @@ def _vae_label(p: Placement) -> str:
     return f" with {' and '.join(flags)}" if flags else ""
 
 
-def _task_label(t: Task) -> str:
+def _task_label(t: Task, limits: ModelLimits) -> str:
     if t.kind == "vision":
-        return f"vision x{t.batch}"
+        at_once = limits.images_at_once
+        return f"vision x{t.batch}" + (f", {at_once} at a time" if at_once and t.batch > at_once else "")
     return f"{t.width}x{t.height}" + (f" x{t.batch}" if t.batch > 1 else "")
 
 
