@@ -325,7 +325,7 @@ class MoondreamFamily:
                 and any(d.glob("*.safetensors")))
 
     def download_hint(self, spec: ModelSpec) -> str:
-        return f"python -m atelier.download {spec.id} (make models MODELS={spec.id})"
+        return f"make models MODELS={spec.id}"  # its tokenizer repo comes with it, at the pinned commit
 
     def footprint(self, spec: ModelSpec) -> Footprint:
         """Sizes from the cached code's config.py when the model is downloaded, else from the
