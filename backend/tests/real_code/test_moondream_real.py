@@ -5,6 +5,12 @@ with HF_HOME on the rig, the network "unplugged" (HF_ENDPOINT is a host that nev
 HF_HUB_OFFLINE is NOT set), served in four plans: the CPU (no GPU), Balanced on a 12 GiB card,
 Low on a 6 GiB card (NF4) and a 16 GiB card without bfloat16 (compute capability 7.5, float16).
 Random weights give garbage text: the tests assert shapes, counts and bounds, never content.
+
+ATELIER_MOONDREAM_CODE names a checkout (or bare git dir) of github.com/vikhyat/moondream;
+ATELIER_MOONDREAM_COMMIT the commit (default 44146f1, the last before the pinned 2025-06-21
+revision). scripts/moondream_rig.py lays the code out as an offline Hugging Face cache with tiny
+random weights; the servers read it through HF_HOME. Without ATELIER_MOONDREAM_CODE (CI, which
+has no copy of the code) every test here is skipped.
 """
 
 from __future__ import annotations
@@ -12,13 +18,73 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image, ImageDraw
 
 from servers import ServerProcess
+
+CODE = os.environ.get("ATELIER_MOONDREAM_CODE")
+COMMIT = os.environ.get("ATELIER_MOONDREAM_COMMIT", "44146f1")
+REPO = Path(__file__).resolve().parents[3]
+
+pytestmark = [pytest.mark.real_code,
+              pytest.mark.skipif(not CODE, reason="ATELIER_MOONDREAM_CODE is not set (a checkout of "
+                                                  "github.com/vikhyat/moondream)")]
+
+
+@pytest.fixture(scope="session")
+def rig(tmp_path_factory) -> Path:
+    """HF_HOME of an offline cache holding the real code and tiny random weights."""
+    out = tmp_path_factory.mktemp("moondream-rig")
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "moondream_rig.py"), "--code", CODE,
+                          "--commit", COMMIT, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+class Blackhole:
+    """A "hub" that accepts connections and never answers: the network as a pulled cable looks to a
+    client with a timeout. Counts who tried."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self._held:
+            c.close()
+
+
+@pytest.fixture(scope="session")
+def hub_blackhole():
+    bh = Blackhole()
+    yield bh
+    bh.close()
+
 
 MODEL = "moondream-2"
 IMAGE_POS = 730  # BOS + 27 x 27 patches: what encode_image leaves in the KV cache
