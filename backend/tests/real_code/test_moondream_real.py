@@ -15,8 +15,6 @@ has no copy of the code) every test here is skipped.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import socket
@@ -28,8 +26,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
 
+from conftest import png_data_url
 from servers import ServerProcess
 
 CODE = os.environ.get("ATELIER_MOONDREAM_CODE")
@@ -97,11 +95,7 @@ SERVERS = {
 
 
 def data_url(size=(320, 240), color=(200, 60, 30)) -> str:
-    img = Image.new("RGB", size, color)
-    ImageDraw.Draw(img).rectangle((20, 20, size[0] // 2, size[1] // 2), fill=(20, 120, 220))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return png_data_url(size, color)
 
 
 IMAGE = data_url()
