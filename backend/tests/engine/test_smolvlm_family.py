@@ -106,8 +106,9 @@ def test_chat_completions_and_batch_analysis_on_smolvlm(smol_client):
                                      {"type": "image_url", "image_url": {"url": png_data_url()}}]}]})
     assert r.status_code == 200, r.text
     assert 0 < r.json()["usage"]["completion_tokens"] <= 5
+    images = [png_data_url(size=(48, 40)), png_data_url(size=(20, 64))]
     r = smol_client.post("/v1/analyze/batch", json={"model": "tiny-smolvlm", "tasks": ["caption", "tags"],
-                                                    "images": [png_data_url(size=(48, 40)), png_data_url(size=(20, 64))]})
+                                                    "images": images})
     assert r.status_code == 200, r.text
     items = r.json()["data"]
     assert [it["index"] for it in items] == [0, 1] and all(isinstance(it["caption"], str) for it in items)

@@ -139,7 +139,8 @@ def chat(c, messages, **kw):
 
 
 def user(text, image=IMAGE):
-    return {"role": "user", "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": image}}]}
+    return {"role": "user", "content": [{"type": "text", "text": text},
+                                        {"type": "image_url", "image_url": {"url": image}}]}
 
 
 # --- load: planned = loaded, from the cache, offline ---------------------------------------------
