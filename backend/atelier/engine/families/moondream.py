@@ -162,7 +162,7 @@ class MoondreamModel:
 
     def _encode(self, image: Image.Image) -> Any:
         """The image's encoding, made once: the skills of one analysis (caption, tags, objects) all
-        ask about the same image object. One encoding is kept (a few hundred KB per text layer)."""
+        ask about the same image object. One encoding is kept (6 MB per text layer at full size)."""
         if self._encoded is not None and self._encoded[0] is image:
             return self._encoded[1]
         self._encoded = None
