@@ -81,9 +81,9 @@ def _headers(head: bytes) -> dict[str, str]:
 class ServerProcess:
     """`python -m atelier` in its own process (what `make start` runs), for tests that measure its
     memory or kill it. Settings come from the environment; the working directory is `cwd`, so the
-    repository's own .env is not read."""
+    repository's own .env is not read. `argv` replaces `-m atelier` (a wrapper that serves the same app)."""
 
-    def __init__(self, env: dict[str, str], cwd, port: int | None = None):
+    def __init__(self, env: dict[str, str], cwd, port: int | None = None, argv: list[str] | None = None):
         import os
         import subprocess
         import sys
@@ -93,12 +93,12 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         backend = Path(__file__).resolve().parents[1]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
-        full_env.update(PYTHONPATH=str(backend), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                        ATELIER_HOST="127.0.0.1", ATELIER_PORT=str(self.port), ATELIER_LOG_LEVEL="warning",
-                        OMP_NUM_THREADS="1", **env)
+        full_env.update({"PYTHONPATH": str(backend), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                         "ATELIER_HOST": "127.0.0.1", "ATELIER_PORT": str(self.port), "ATELIER_LOG_LEVEL": "warning",
+                         "OMP_NUM_THREADS": "1", **env})
         self.log_path = Path(cwd) / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "atelier"], cwd=cwd, env=full_env,
+        self.proc = subprocess.Popen([sys.executable, *(argv or ["-m", "atelier"])], cwd=cwd, env=full_env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 120.0) -> None:

@@ -151,7 +151,7 @@ def test_vlm_download_skips_onnx_exports_and_pickles():
 def test_moondream_plan_includes_its_tokenizer_repo_at_the_pinned_revision(downloader):
     plan = downloader.plan(downloader.resolve("moondream"))
     assert [(r.repo_id, r.revision) for r in plan.repos] == [
-        ("vikhyatk/moondream2", "2025-06-21"), ("moondream/starmie-v1", None)]
+        ("vikhyatk/moondream2", "2025-06-21"), ("moondream/starmie-v1", "35192e10a54e36eabe0a7cc57a2c1aab371cafc5")]
     assert plan.total_bytes == 3_700 * MB + 1000 + 100 + 9000 + 20000 + 5000 + 2 * MB
 
 

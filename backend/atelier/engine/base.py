@@ -32,6 +32,9 @@ class ModelSpec:
     local: bool = False  # source is a path on disk (user-dropped or tiny), not a hub repo
     trust_remote_code: bool = False
     created: int = 0
+    # Other hub repos the loader reads by name (Moondream's code loads its tokenizer repo itself),
+    # each pinned: (repo, revision). Downloaded with the model, loaded from the cache only.
+    extra_repos: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -51,6 +51,9 @@ REAL_MODELS: tuple[ModelSpec, ...] = (
         aliases=("moondream", "moondream2", "vikhyatk/moondream2"),
         description="Moondream 2 (2025-06-21): captions, questions, detection, pointing.",
         trust_remote_code=True, created=1750464000,
+        # Its code loads this tokenizer repo by name, with no revision: engine/families/moondream.py
+        # resolves that call to this commit, from the cache (docs/ARCHITECTURE.md, "Moondream 2").
+        extra_repos=(("moondream/starmie-v1", "35192e10a54e36eabe0a7cc57a2c1aab371cafc5"),),
     ),
     ModelSpec(
         id="smolvlm-256m", kind="vision", family="vlm",

@@ -32,8 +32,7 @@ from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownl
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
 from atelier.engine.vram import planner as vp
-from atelier.engine.vram.footprint import (Footprint, moondream_footprint, sdxl_footprint,
-                                           transformers_footprint)
+from atelier.engine.vram.footprint import Footprint, sdxl_footprint, transformers_footprint
 
 log = logging.getLogger("atelier.vram")
 T = TypeVar("T")
@@ -59,7 +58,8 @@ def probe_device(device: str) -> vp.DeviceInfo:
     """Total and free memory of the device models run on (RAM figures on the CPU)."""
     if device == "cuda" and torch.cuda.is_available():
         free, total = torch.cuda.mem_get_info()
-        return vp.DeviceInfo("cuda", torch.cuda.get_device_name(), int(total), int(free))
+        return vp.DeviceInfo("cuda", torch.cuda.get_device_name(), int(total), int(free),
+                             capability=tuple(torch.cuda.get_device_capability()))
     import psutil
 
     vm = psutil.virtual_memory()
@@ -144,8 +144,6 @@ class ModelManager:
             return fam.footprint(spec)  # type: ignore[attr-defined]
         if spec.family == "sdxl":
             return _sdxl_footprint(spec)
-        if spec.family == "moondream":
-            return moondream_footprint()
         if spec.family == "vlm" and spec.local:
             return transformers_footprint(spec.source)
         if fam is not None:  # fall back on the family's estimate: one part, not quantised
@@ -169,14 +167,20 @@ class ModelManager:
             out.append(vp.Resident(e.spec.id, e.spec.kind, e.tier, on_gpu, total - on_gpu, e.last_used, e.placement))
         return tuple(out)
 
+    def limits(self, spec: ModelSpec, device: vp.DeviceInfo) -> vp.ModelLimits | None:
+        """What the model's code can run as on `device`, if its family narrows the ladders."""
+        fam = self.families.get(spec.family)
+        return fam.limits(spec, device) if fam is not None and hasattr(fam, "limits") else None
+
     def plan_for(self, spec: ModelSpec, task: vp.Task | None = None) -> vp.Plan:
         task = task or default_task(spec)
+        device = self.device_info()
         return vp.plan(
             model_id=spec.id, kind=spec.kind, footprint=self.footprint(spec), task=task,
-            device=self.device_info(), mode=self.configured_mode, residents=self._residents(),
+            device=device, mode=self.configured_mode, residents=self._residents(),
             ram_budget_bytes=int(self.settings.ram_cache_gb * vp.GiB),
             ram_free_bytes=self._ram_probe() if self._ram_probe else None,
-            force_vae_tiling=self._force_vae_tiling, mode_floor=self._oom_floor,
+            force_vae_tiling=self._force_vae_tiling, mode_floor=self._oom_floor, limits=self.limits(spec, device),
         )
 
     # --- the services' interface

@@ -82,6 +82,9 @@ class VisionModel(Protocol):
     # "chat" (multi-turn), "system" (system prompts), "detect" and "point" (boxes, points).
     capabilities: frozenset[str]
     requires_image: bool
+    # False: one image per call (Moondream), so analysis runs every task of an image before the
+    # next one and the model can reuse that image's encoding; True: tasks run over the whole batch.
+    batches_images: bool
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -96,8 +99,12 @@ class VisionModel(Protocol):
     def caption_batch(self, images: list[Image.Image], length: str, *,
                       cancelled: IsCancelled = _never) -> list[Completion]: ...
 
-    def detect(self, image: Image.Image, name: str) -> list[dict[str, Any]]:
-        """Normalised boxes {x_min, y_min, x_max, y_max} of every `name` in the image."""
+    def detect(self, image: Image.Image, name: str, max_objects: int) -> list[dict[str, Any]]:
+        """Normalised boxes {name, x_min, y_min, x_max, y_max} in [0, 1], at most `max_objects`."""
+        ...
+
+    def point(self, image: Image.Image, name: str, max_objects: int) -> list[dict[str, Any]]:
+        """Normalised points {name, x, y} in [0, 1], at most `max_objects`."""
         ...
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
+from atelier.engine.catalog import REAL_MODELS
+from atelier.engine.families.moondream import FAMILY as MOONDREAM
 from atelier.engine.vram import planner as vp
 from atelier.engine.vram.footprint import moondream_footprint, sdxl_footprint
 
@@ -45,10 +47,19 @@ def test_sdxl_sizes_from_configs_match_published_figures(sdxl):
     assert 2.7 * GB < sdxl.total_bytes(torch.float16, "nf4") < 2.95 * GB
 
 
-def test_moondream_size_from_config_matches_published_fp16_figure(moondream):
-    assert 1.85e9 < moondream.params < 2.0e9
-    assert 3.6 * GB < moondream.total_bytes(torch.float16) < 3.95 * GB  # "~3.7 GB fp16"
-    assert moondream.total_bytes(torch.float16, "nf4") < 0.4 * moondream.total_bytes(torch.float16)
+def test_moondream_size_from_config_matches_published_figures(moondream):
+    parts = {c.name: c for c in moondream.components}
+    text = parts["text"]
+    kv_cache = 24 * 2 * 32 * 2048 * 64  # a (1, 32, 2048, 64) key and value cache per text block
+    weights = moondream.params - kv_cache
+    assert 1.92e9 < weights < 1.93e9  # 1,927,237,104 counted on the real classes (ML-NOTES)
+    assert 3.6 * GB < weights * 2 < 3.95 * GB  # "~3.7 GB fp16"
+    assert text.fixed_bytes == 2048 * 2048 + 2048 * 32 * 4  # the boolean mask and the float32 rotary table
+    assert moondream.total_bytes(torch.bfloat16) == (weights + kv_cache) * 2 + text.fixed_bytes
+    # NF4 takes the text decoder's blocks only; vision, region heads and lm_head stay 16-bit.
+    assert not parts["vision"].quantizable and not parts["region"].quantizable
+    assert parts["vision"].bytes(torch.bfloat16, "nf4") == parts["vision"].bytes(torch.bfloat16) > 0.85 * GB
+    assert 2.3 * GB < moondream.total_bytes(torch.bfloat16, "nf4") < 2.7 * GB
 
 
 def test_offload_puts_only_the_biggest_part_or_layer_on_the_gpu(sdxl):
@@ -102,8 +113,10 @@ class Card:
         return vp.DeviceInfo("cuda", f"sim {self.total // GiB} GiB", self.total, self.total - CONTEXT - used)
 
     def request(self, model_id, kind, fp, mode, task, ram_gb=16.0) -> vp.Plan:
+        # Moondream's family narrows the ladders (its dtype, no offload), as the manager asks it to.
+        limits = MOONDREAM.limits(MD_SPEC, self.device()) if model_id == "moondream" else None
         p = vp.plan(model_id=model_id, kind=kind, footprint=fp, task=task, device=self.device(), mode=mode,
-                    residents=tuple(self.residents.values()), ram_budget_bytes=int(ram_gb * GiB))
+                    residents=tuple(self.residents.values()), ram_budget_bytes=int(ram_gb * GiB), limits=limits)
         self.clock += 1
         for mid in p.drop:
             self.residents.pop(mid)
@@ -128,6 +141,7 @@ class Card:
 
 T1024 = vp.Task(width=1024, height=1024)
 VISION = vp.Task(kind="vision")
+MD_SPEC = next(s for s in REAL_MODELS if s.family == "moondream")
 
 # (card GiB, mode) -> expected SDXL placement (quant, offload) at 1024x1024, whether Moondream stays on
 # the GPU beside it, and the effective mode.
@@ -162,10 +176,12 @@ TABLE = [
 def test_session_on_simulated_card(gib, mode, effective, quant, offload, md_kept, sdxl, moondream):
     card = Card(gib * GiB)
 
-    # 1. Caption first: Moondream alone always fits on the GPU (fp16 where the mode allows).
+    # 1. Caption first: Moondream alone always fits on the GPU (16-bit where the mode allows), in the
+    #    bfloat16 its code runs in, never offloaded.
     p = card.request("moondream", "vision", moondream, mode, VISION)
     assert p.fits and p.mode == effective
     assert p.placement.quant == ("nf4" if effective == "low" else "none") or gib <= 6
+    assert p.placement.dtype == torch.bfloat16 and p.placement.offload == "none"
     assert p.planned_gpu_bytes <= p.capacity_bytes
 
     # 2. Generate at 1024x1024 with checkpoint A.
@@ -270,11 +286,49 @@ def test_no_rung_offloads_4bit_weights_layer_by_layer(kind):
             assert not (rung.offload == "sequential" and rung.quant != "none"), (mode, rung.label())
 
 
-def test_the_smallest_cards_get_float16_layer_offload_for_vision(moondream):
+def test_the_smallest_cards_get_float16_layer_offload_for_a_generic_vision_model(moondream):
     dev = vp.DeviceInfo("cuda", "sim", 1 * GiB, 1 * GiB - CONTEXT)
-    p = vp.plan(model_id="md", kind="vision", footprint=moondream, task=vp.Task(kind="vision"), device=dev, mode="low")
+    p = vp.plan(model_id="vlm", kind="vision", footprint=moondream, task=vp.Task(kind="vision"), device=dev,
+                mode="low")
     assert (p.placement.quant, p.placement.offload) == ("none", "sequential")
     assert p.model_gpu_bytes < 0.2 * moondream.total_bytes(torch.float16)
+
+
+@pytest.mark.parametrize("gib", [1, 2, 4, 6, 8, 12, 16, 24])
+@pytest.mark.parametrize("mode", vp.MODES)
+def test_moondream_is_never_offloaded_and_runs_in_bfloat16(gib, mode, moondream):
+    """Its code reads weights outside module calls, which offload hooks never load: on a card too
+    small even for NF4 the plan says it does not fit (OOM recovery speaks) instead of offloading."""
+    dev = vp.DeviceInfo("cuda", "sim", gib * GiB, gib * GiB - CONTEXT, capability=(8, 6))
+    p = vp.plan(model_id="md", kind="vision", footprint=moondream, task=VISION, device=dev, mode=mode,
+                limits=MOONDREAM.limits(MD_SPEC, dev))
+    assert p.placement.offload == "none" and p.placement.dtype == torch.bfloat16, p.log
+    assert p.fits == (gib >= 4), p.log
+    if mode == "low" or gib <= 4:
+        assert p.placement.quant == "nf4"
+    if mode == "low":
+        assert any("never offloaded (skipping low's sequential-offload rung)" in line and "outside module calls" in line
+                   for line in p.log), p.log
+    assert any("md runs in bfloat16" in line for line in p.log)
+
+
+def test_moondream_runs_in_float16_on_cards_without_bfloat16(moondream):
+    turing = vp.DeviceInfo("cuda", "Tesla T4", 16 * GiB, 15 * GiB, capability=(7, 5))
+    p = vp.plan(model_id="md", kind="vision", footprint=moondream, task=VISION, device=turing, mode="auto",
+                limits=MOONDREAM.limits(MD_SPEC, turing))
+    assert p.placement.dtype == torch.float16
+    assert any("Tesla T4 (compute capability 7.5) has no native bfloat16" in line for line in p.log), p.log
+    assert MOONDREAM.limits(MD_SPEC, vp.DeviceInfo("cuda", "A10", 24 * GiB, 23 * GiB, capability=(8, 6))).dtype \
+        == torch.bfloat16
+
+
+def test_moondream_on_the_cpu_is_planned_and_sized_in_bfloat16(moondream):
+    dev = vp.DeviceInfo("cpu", "cpu", 32 * GiB, 24 * GiB)
+    p = vp.plan(model_id="md", kind="vision", footprint=moondream, task=VISION, device=dev, mode="auto",
+                limits=MOONDREAM.limits(MD_SPEC, dev))
+    assert p.placement.dtype == torch.bfloat16
+    assert p.model_ram_bytes == moondream.total_bytes(torch.bfloat16) < 4.3 * GB
+    assert any("load md as bfloat16 on the CPU" in line for line in p.log), p.log
 
 
 def test_cpu_plan_keeps_the_ram_cache_under_budget(sdxl):
@@ -284,3 +338,18 @@ def test_cpu_plan_keeps_the_ram_cache_under_budget(sdxl):
     p = vp.plan(model_id="c", kind="generation", footprint=sdxl, task=T1024, device=dev, mode="auto",
                 residents=others, ram_budget_bytes=12 * GiB)
     assert p.drop == ["a"]
+
+
+def test_a_moondream_batch_reserves_one_image_and_keeps_the_placement_of_a_single_call(moondream):
+    """Moondream takes one image per call: a batch of 16 must not plan 16 images of working memory
+    (that pushed it to NF4, a reload, beside SDXL on a 12 GB card) nor change its placement."""
+    dev = vp.DeviceInfo("cuda", "RTX 3060", 12 * GiB, int(11.6 * GiB), capability=(8, 6))
+    limits = MOONDREAM.limits(MD_SPEC, dev)
+    one = vp.plan(model_id="md", kind="vision", footprint=moondream, task=VISION, device=dev, mode="auto",
+                  limits=limits)
+    batch = vp.plan(model_id="md", kind="vision", footprint=moondream, task=vp.Task(kind="vision", batch=16),
+                    device=dev, mode="auto", limits=limits)
+    assert batch.reserve_bytes == one.reserve_bytes == vp.BASE_RESERVE + limits.reserve_per_image
+    assert batch.placement == one.placement and batch.placement.quant == "none"
+    assert "vision x16, 1 at a time" in batch.log[-1]
+    assert vp.working_reserve(vp.Task(kind="vision", batch=16)) > 8 * GiB  # a generic VLM batch: every image

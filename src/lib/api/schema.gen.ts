@@ -12,7 +12,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Analyze */
+        /**
+         * Analyze
+         * @description Caption, tags, NSFW signal, and (models with detection, e.g. moondream-2) `objects`: boxes
+         *     `{name, x_min, y_min, x_max, y_max}` and `points`: `{name, x, y}`, in coordinates normalised to
+         *     the image (0 = left / top edge, 1 = right / bottom), at most `max_objects` (default 10, up to 50)
+         *     per name in `objects` (default: the first three tags). `timings` has milliseconds per step.
+         */
         post: operations["analyze_v1_analyze_post"];
         delete?: never;
         options?: never;
@@ -29,7 +35,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Analyze Batch */
+        /**
+         * Analyze Batch
+         * @description The same for up to ATELIER_MAX_BATCH images with one model load: `data` holds one item per
+         *     image, in order, each its results or `error` (one bad image never fails the others).
+         */
         post: operations["analyze_batch_v1_analyze_batch_post"];
         delete?: never;
         options?: never;
@@ -339,6 +349,12 @@ export interface components {
              */
             images: string[];
             /**
+             * Max Objects
+             * @description At most this many boxes (or points) per object name.
+             * @default 10
+             */
+            max_objects?: number;
+            /**
              * Max Tags
              * @default 20
              */
@@ -350,11 +366,11 @@ export interface components {
             model?: string | null;
             /**
              * Objects
-             * @description What to locate for the 'objects' task; by default the first tags found.
+             * @description What to locate for the 'objects' and 'points' tasks; by default the first tags found.
              */
             objects?: string[] | null;
             /** Tasks */
-            tasks?: ("caption" | "tags" | "nsfw" | "objects")[];
+            tasks?: ("caption" | "tags" | "nsfw" | "objects" | "points")[];
         };
         /** AnalyzeBatchResult */
         AnalyzeBatchResult: {
@@ -387,6 +403,12 @@ export interface components {
              */
             image: string;
             /**
+             * Max Objects
+             * @description At most this many boxes (or points) per object name.
+             * @default 10
+             */
+            max_objects?: number;
+            /**
              * Max Tags
              * @default 20
              */
@@ -398,11 +420,11 @@ export interface components {
             model?: string | null;
             /**
              * Objects
-             * @description What to locate for the 'objects' task; by default the first tags found.
+             * @description What to locate for the 'objects' and 'points' tasks; by default the first tags found.
              */
             objects?: string[] | null;
             /** Tasks */
-            tasks?: ("caption" | "tags" | "nsfw" | "objects")[];
+            tasks?: ("caption" | "tags" | "nsfw" | "objects" | "points")[];
         };
         /** AnalyzeResult */
         AnalyzeResult: {
@@ -419,6 +441,8 @@ export interface components {
             object?: "analysis";
             /** Objects */
             objects?: components["schemas"]["DetectedObject"][] | null;
+            /** Points */
+            points?: components["schemas"]["DetectedPoint"][] | null;
             /** Tags */
             tags?: components["schemas"]["Tag"][] | null;
             /** Timings */
@@ -455,6 +479,8 @@ export interface components {
             nsfw?: components["schemas"]["Nsfw"] | null;
             /** Objects */
             objects?: components["schemas"]["DetectedObject"][] | null;
+            /** Points */
+            points?: components["schemas"]["DetectedPoint"][] | null;
             /** Tags */
             tags?: components["schemas"]["Tag"][] | null;
         };
@@ -567,7 +593,10 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** DetectedObject */
+        /**
+         * DetectedObject
+         * @description A box in normalised coordinates: 0 is the left / top edge of the image, 1 the right / bottom.
+         */
         DetectedObject: {
             /** Name */
             name: string;
@@ -579,6 +608,18 @@ export interface components {
             y_max: number;
             /** Y Min */
             y_min: number;
+        };
+        /**
+         * DetectedPoint
+         * @description The centre of one object, in normalised coordinates.
+         */
+        DetectedPoint: {
+            /** Name */
+            name: string;
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
         };
         /** DownloadErrorBody */
         DownloadErrorBody: {

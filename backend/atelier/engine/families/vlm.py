@@ -121,6 +121,7 @@ def _stopping(flag):
 
 class VLMModel:
     requires_image = False
+    batches_images = True  # captions and tags go BATCH_CHUNK images per generate() call
 
     def __init__(self, spec: ModelSpec, placement: Placement, processor: Any, model: Any):
         self.spec = spec
@@ -306,10 +307,15 @@ class VLMModel:
         return self.ask_batch(images, CAPTION_PROMPTS[length],
                               GenerationParams(max_tokens=CAPTION_TOKENS[length]), cancelled=cancelled)
 
-    def detect(self, image: Image.Image, name: str) -> list[dict[str, Any]]:
+    def detect(self, image: Image.Image, name: str, max_objects: int) -> list[dict[str, Any]]:
         raise InvalidParameter(
             f"{self.spec.id} cannot locate objects; use a model with detection (moondream-2) "
             "or leave 'objects' out of tasks", param="tasks")
+
+    def point(self, image: Image.Image, name: str, max_objects: int) -> list[dict[str, Any]]:
+        raise InvalidParameter(
+            f"{self.spec.id} cannot point at objects; use a model with pointing (moondream-2) "
+            "or leave 'points' out of tasks", param="tasks")
 
 
 # ---------------------------------------------------------------------------- the family

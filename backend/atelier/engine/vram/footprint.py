@@ -38,6 +38,7 @@ class Component:
     other: int  # everything else: biases, norms, convs, embeddings, buffers
     largest_layer: int  # elements of the biggest single leaf module (sequential offload peak)
     quantizable: bool  # the family quantises this part when a placement asks for nf4/int8
+    fixed_bytes: int = 0  # buffers whose dtype is their own (boolean masks, float32 tables)
 
     @property
     def params(self) -> int:
@@ -46,14 +47,14 @@ class Component:
     def bytes(self, dtype: torch.dtype, quant: str = "none") -> int:
         elt = _element_size(dtype)
         if quant == "none" or not self.quantizable:
-            return self.params * elt
+            return self.params * elt + self.fixed_bytes
         if quant == "nf4":
             q = self.linear_weights // 2 + math.ceil(self.linear_weights / NF4_BLOCK) * 4
         elif quant == "int8":
             q = self.linear_weights + self.linear_rows * 4
         else:
             raise ValueError(f"unknown quantisation {quant!r}; expected none, nf4 or int8")
-        return q + self.other * elt
+        return q + self.other * elt + self.fixed_bytes
 
     def largest_layer_bytes(self, dtype: torch.dtype) -> int:
         # Not discounted for quantisation: the biggest leaf is often an embedding or a conv.
@@ -184,26 +185,36 @@ def _linear(i: int, o: int, bias: bool = True) -> tuple[int, int, int]:
     return i * o, o, o if bias else 0  # (weights, rows, bias)
 
 
-def _component(name: str, linears: list[tuple[int, int, int]], other: int, quantizable: bool = True) -> Component:
+def _component(name: str, linears: list[tuple[int, int, int]], other: int, quantizable: bool = True,
+               fixed_bytes: int = 0) -> Component:
     lw = sum(w for w, _, _ in linears)
     rows = sum(r for _, r, _ in linears)
     bias = sum(b for _, _, b in linears)
     largest = max([w + b for w, _, b in linears] + [other - bias if other > bias else 0])
-    return Component(name, lw, rows, other + bias, largest, quantizable)
+    return Component(name, lw, rows, other + bias, largest, quantizable, fixed_bytes)
 
 
 @lru_cache(maxsize=8)
 def moondream_footprint(config_json: str | None = None) -> Footprint:
-    """Moondream 2 (text: Phi-style decoder; vision: SigLIP encoder + projection MLP; region heads)."""
+    """Moondream 2 (text: Phi-style decoder; vision: SigLIP encoder + projection MLP; region heads),
+    as its code builds it from `config.py`'s dataclasses (`text`, `vision`, `region`).
+
+    Only the text decoder's blocks are quantised (engine/families/moondream.py says why): the vision
+    encoder calls `F.linear` on raw weights, and the region heads and `lm_head` stay dense. The KV
+    caches (one per text block, the full context, allocated at load) count with the text model."""
     cfg = json.loads(config_json) if config_json else json.loads((CONFIGS / "moondream2.json").read_text())
     t, v, r = cfg["text"], cfg["vision"], cfg["region"]
 
     d, ff, heads, kv = t["dim"], t["ff_dim"], t["n_heads"], t.get("n_kv_heads", t["n_heads"])
     head_dim = d // heads
+    ctx = t["max_context"]
     block = [_linear(d, (heads + 2 * kv) * head_dim), _linear(d, d), _linear(d, ff), _linear(ff, d)]
     text_lin = block * t["n_layers"]
-    # wte, one LayerNorm a block, post_ln, and the lm_head (left unquantised, like transformers' output heads)
-    text_other = t["vocab_size"] * d + t["n_layers"] * 2 * d + 2 * d + (d + 1) * t["vocab_size"]
+    kv_cache = t["n_layers"] * 2 * kv * ctx * head_dim
+    # wte, one LayerNorm a block, post_ln, the lm_head, the KV caches
+    text_other = t["vocab_size"] * d + t["n_layers"] * 2 * d + 2 * d + (d + 1) * t["vocab_size"] + kv_cache
+    # the boolean attention mask (context x context) and the float32 rotary table (context x head_dim/2)
+    text_fixed = ctx * ctx + ctx * (head_dim // 2) * 4
 
     e, eff, p = v["enc_dim"], v["enc_ff_dim"], v["enc_patch_size"]
     vblock = [_linear(e, 3 * e), _linear(e, e), _linear(e, eff), _linear(eff, e)]
@@ -218,9 +229,9 @@ def moondream_footprint(config_json: str | None = None) -> Footprint:
     reg_other = r["coord_feat_dim"] // 2 + r["size_feat_dim"] // 2 * 2  # Fourier feature matrices
 
     return Footprint((
-        _component("text", text_lin, text_other),
-        _component("vision", vis_lin, vis_other),
-        _component("region", reg_lin, reg_other),
+        _component("text", text_lin, text_other, fixed_bytes=text_fixed),
+        _component("vision", vis_lin, vis_other, quantizable=False),
+        _component("region", reg_lin, reg_other, quantizable=False),
     ), source="moondream2 config")
 
 

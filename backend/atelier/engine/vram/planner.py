@@ -6,7 +6,9 @@ and every decision comes back as one readable log line. That makes it a table te
 Policy in one place (docs/ARCHITECTURE.md, "VRAM manager", explains the numbers):
 
 - Auto picks the mode from the card's total memory (`AUTO_THRESHOLDS`); no GPU means "cpu"
-  (float32, everything in RAM).
+  (float32 unless a model runs in one dtype only, everything in RAM).
+- A model whose code runs in one dtype only, or breaks under an offload kind, says so with
+  `ModelLimits` (Moondream: bfloat16, never offloaded); rungs it cannot run as are skipped, logged.
 - Each mode is an ordered ladder of placements (`LADDERS`: offload order is data). The planner
   takes the first rung that fits `free + what our evictable models hold`, after the working-memory
   reserve of the task; if the mode's own rungs do not fit even with every other model evicted, it
@@ -50,7 +52,7 @@ BASE_RESERVE = 512 * MiB  # allocator fragmentation, cuBLAS/cuDNN workspaces
 UNET_PER_MP = 768 * MiB  # UNet activations per megapixel per UNet batch row (CFG doubles the rows)
 VAE_PER_MP = 2560 * MiB  # VAE decode peak per megapixel decoded at once, fp16 (fp32 doubles it)
 VAE_TILE_PX = 1024 * 1024  # SDXL's VAE tiles at its sample_size (1024): tiling bounds decode to this
-VISION_RESERVE = 768 * MiB  # Moondream: up to 12 crops of 378 px, 2k-token KV cache
+VISION_RESERVE = 768 * MiB  # per image: a VLM's crops or tiles and the KV cache its answer grows
 TILE_ABOVE_PX = 1024 * 1024  # Balanced tiles the VAE decode above ~1 MP (SDXL's native 1024x1024)
 
 
@@ -60,6 +62,20 @@ class DeviceInfo:
     name: str
     total_bytes: int
     free_bytes: int
+    capability: tuple[int, int] | None = None  # CUDA compute capability: bfloat16 is native from 8.0
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """What a model can run as, where it is narrower than the ladders: facts of its family's code,
+    each with the reason the decision log gives."""
+
+    dtype: torch.dtype | None = None  # the one compute dtype it runs in (None: the rung's)
+    dtype_reason: str = ""
+    offloads: frozenset[str] = frozenset({"none", "model", "sequential"})  # the offload kinds it survives
+    offload_reason: str = ""
+    images_at_once: int | None = None  # vision: most images in working memory at once (None: the batch)
+    reserve_per_image: int | None = None  # vision: working memory per image, where VISION_RESERVE is wrong
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,7 @@ class Plan:
 def resolve_mode(configured: str, device: DeviceInfo) -> tuple[Effective, str]:
     """The effective mode and why."""
     if device.type != "cuda":
-        return "cpu", "no CUDA device: everything runs on the CPU in float32"
+        return "cpu", "no CUDA device: everything runs on the CPU (float32 unless a model runs in one dtype only)"
     if configured != "auto":
         return configured, f"ATELIER_VRAM_MODE={configured}"  # type: ignore[return-value]
     for minimum, mode in AUTO_THRESHOLDS:
@@ -167,10 +183,15 @@ def lower_mode(mode: Effective) -> Effective | None:
 
 
 def working_reserve(task: Task, *, vae_tiling: bool = False, vae_slicing: bool = False,
-                    vae_fp32: bool = False) -> int:
+                    vae_fp32: bool = False, limits: ModelLimits | None = None) -> int:
     """Bytes of working memory the task needs beside the weights."""
     if task.kind == "vision":
-        return BASE_RESERVE + VISION_RESERVE * max(1, task.batch)
+        images = max(1, task.batch)
+        per_image = VISION_RESERVE
+        if limits is not None:
+            images = min(images, limits.images_at_once or images)
+            per_image = limits.reserve_per_image or per_image
+        return BASE_RESERVE + per_image * images
     mp = task.width * task.height / 2**20
     rows = task.batch * (2 if task.cfg else 1)
     unet = UNET_PER_MP * mp * rows
@@ -184,48 +205,58 @@ def working_reserve(task: Task, *, vae_tiling: bool = False, vae_slicing: bool =
 def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: DeviceInfo,
          mode: str, residents: tuple[Resident, ...] = (), ram_budget_bytes: int = 8 * GiB,
          ram_free_bytes: int | None = None, force_vae_tiling: bool = False,
-         mode_floor: Effective | None = None) -> Plan:
+         mode_floor: Effective | None = None, limits: ModelLimits | None = None) -> Plan:
     """Decide where `model_id` goes and what makes room for it.
 
-    mode_floor: a mode the OOM recovery dropped to; the plan uses the lower of it and the mode."""
+    mode_floor: a mode the OOM recovery dropped to; the plan uses the lower of it and the mode.
+    limits: what the model's code can run as (its dtype, the offloads it survives)."""
+    limits = limits or ModelLimits()
     effective, why = resolve_mode(mode, device)
     if mode_floor is not None and effective in ORDER and ORDER.index(mode_floor) > ORDER.index(effective):
         why = f"{why}, dropped to {mode_floor} after an out-of-memory error"
         effective = mode_floor
     if effective == "cpu":
         return _plan_cpu(model_id, kind, footprint, task, device, why, residents, ram_budget_bytes,
-                         ram_free_bytes)
+                         ram_free_bytes, limits)
 
     log = [f"mode {effective} ({why}); {device.name}: {_gib(device.free_bytes)} free of {_gib(device.total_bytes)}"]
+    if limits.dtype is not None:
+        log.append(f"{model_id} runs in {_dtype_name(limits.dtype)}: {limits.dtype_reason}")
     others = [r for r in residents if r.model_id != model_id]
     current = next((r for r in residents if r.model_id == model_id), None)
     ours_on_gpu = sum(r.gpu_bytes for r in residents if r.tier == "gpu")
     capacity = device.free_bytes + ours_on_gpu
 
     start = ORDER.index(effective)
-    choice = None
+    # The mode's rungs and, below them, the lower modes' rungs, less those the model cannot run as.
+    ladder: list[tuple[Effective, Rung]] = []
     for m in ORDER[start:]:
         for rung in LADDERS[m][kind]:
-            rung = _vae_options(rung, m, kind, task, force_vae_tiling)
-            placement = Placement(device="cuda", dtype=rung.dtype, quant=rung.quant, offload=rung.offload,
-                                  vae_tiling=rung.vae_tiling, vae_slicing=rung.vae_slicing)
-            need = footprint.gpu_bytes(rung.dtype, rung.quant, rung.offload)
-            reserve = working_reserve(task, vae_tiling=rung.vae_tiling, vae_slicing=rung.vae_slicing)
-            if need + reserve <= capacity:
-                choice = (m, rung, placement, need, reserve)
-                break
-            log.append(f"{model_id} as {rung.label()} ({m}) needs {_gib(need)} + {_gib(reserve)} reserve"
-                       f" > {_gib(capacity)} available even with every other model evicted")
-        if choice:
+            if rung.offload not in limits.offloads:
+                log.append(f"{model_id} is never offloaded (skipping {m}'s {rung.offload}-offload rung):"
+                           f" {limits.offload_reason}")
+                continue
+            ladder.append((m, rung if limits.dtype is None else replace(rung, dtype=limits.dtype)))
+    choice = None
+    for m, rung in ladder:
+        rung = _vae_options(rung, m, kind, task, force_vae_tiling)
+        placement = Placement(device="cuda", dtype=rung.dtype, quant=rung.quant, offload=rung.offload,
+                              vae_tiling=rung.vae_tiling, vae_slicing=rung.vae_slicing)
+        need = footprint.gpu_bytes(rung.dtype, rung.quant, rung.offload)
+        reserve = working_reserve(task, vae_tiling=rung.vae_tiling, vae_slicing=rung.vae_slicing, limits=limits)
+        if need + reserve <= capacity:
+            choice = (m, rung, placement, need, reserve)
             break
+        log.append(f"{model_id} as {rung.label()} ({m}) needs {_gib(need)} + {_gib(reserve)} reserve"
+                   f" > {_gib(capacity)} available even with every other model evicted")
     fits = choice is not None
-    if choice is None:  # nothing fits: take the last rung (sequential) and let OOM recovery speak
-        m = ORDER[-1]
-        rung = _vae_options(LADDERS[m][kind][-1], m, kind, task, True)
+    if choice is None:  # nothing fits: take the last rung (the smallest) and let OOM recovery speak
+        m, rung = ladder[-1]
+        rung = _vae_options(rung, m, kind, task, True)
         placement = Placement(device="cuda", dtype=rung.dtype, quant=rung.quant, offload=rung.offload,
                               vae_tiling=True, vae_slicing=True)
         need = footprint.gpu_bytes(rung.dtype, rung.quant, rung.offload)
-        reserve = working_reserve(task, vae_tiling=True, vae_slicing=True)
+        reserve = working_reserve(task, vae_tiling=True, vae_slicing=True, limits=limits)
         choice = (m, rung, placement, need, reserve)
     m, rung, placement, need, reserve = choice
     if m != effective:
@@ -285,18 +316,22 @@ def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: 
 
     log.append(f"load {model_id} as {rung.label()}{_vae_label(placement)}: {_gib(need)} on the GPU"
                f"{f', {_gib(ram_part)} in RAM' if ram_part else ''} + {_gib(reserve)} reserve for"
-               f" {_task_label(task)}; planned {_gib(used)} of {_gib(capacity)}"
+               f" {_task_label(task, limits)}; planned {_gib(used)} of {_gib(capacity)}"
                + ("" if fits else " (DOES NOT FIT: expect out-of-memory recovery)"))
     return result
 
 
 def _plan_cpu(model_id: str, kind: str, footprint: Footprint, task: Task, device: DeviceInfo, why: str,
-              residents: tuple[Resident, ...], ram_budget: int, ram_free: int | None) -> Plan:
+              residents: tuple[Resident, ...], ram_budget: int, ram_free: int | None,
+              limits: ModelLimits) -> Plan:
     vae_tiling = kind == "generation" and task.width * task.height > 2 * TILE_ABOVE_PX
-    placement = Placement(device="cpu", dtype=torch.float32, vae_tiling=vae_tiling)
-    total = footprint.total_bytes(torch.float32)
-    reserve = working_reserve(task, vae_tiling=vae_tiling, vae_fp32=True)
+    dtype = limits.dtype or torch.float32
+    placement = Placement(device="cpu", dtype=dtype, vae_tiling=vae_tiling)
+    total = footprint.total_bytes(dtype)
+    reserve = working_reserve(task, vae_tiling=vae_tiling, vae_fp32=dtype == torch.float32, limits=limits)
     log = [f"mode cpu ({why}); {device.name}: {_gib(device.free_bytes)} RAM available of {_gib(device.total_bytes)}"]
+    if limits.dtype is not None:
+        log.append(f"{model_id} runs in {_dtype_name(dtype)}: {limits.dtype_reason}")
     p = Plan(mode="cpu", placement=placement, reserve_bytes=reserve, model_gpu_bytes=0, model_ram_bytes=total,
              capacity_bytes=device.free_bytes, planned_gpu_bytes=0, log=log)
     current = next((r for r in residents if r.model_id == model_id), None)
@@ -306,11 +341,11 @@ def _plan_cpu(model_id: str, kind: str, footprint: Footprint, task: Task, device
             log.append(f"{model_id}: already loaded in RAM")
         else:
             p.drop.append(model_id)
-            log.append(f"{model_id}: placement changed to float32 on the CPU; reloading from disk")
+            log.append(f"{model_id}: placement changed to {_dtype_name(dtype)} on the CPU; reloading from disk")
     others = [r for r in residents if r.model_id != model_id]
     _fit_ram_cache(p, others, ram_budget, ram_free, total if current is None else 0)
-    log.append(f"load {model_id} as float32 on the CPU: {_gib(total)} in RAM + {_gib(reserve)} working memory"
-               f" for {_task_label(task)}")
+    log.append(f"load {model_id} as {_dtype_name(dtype)} on the CPU: {_gib(total)} in RAM + {_gib(reserve)} working"
+               f" memory for {_task_label(task, limits)}")
     return p
 
 
@@ -362,9 +397,10 @@ def _vae_label(p: Placement) -> str:
     return f" with {' and '.join(flags)}" if flags else ""
 
 
-def _task_label(t: Task) -> str:
+def _task_label(t: Task, limits: ModelLimits) -> str:
     if t.kind == "vision":
-        return f"vision x{t.batch}"
+        at_once = limits.images_at_once
+        return f"vision x{t.batch}" + (f", {at_once} at a time" if at_once and t.batch > at_once else "")
     return f"{t.width}x{t.height}" + (f" x{t.batch}" if t.batch > 1 else "")
 
 

@@ -6,8 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Task = Literal["caption", "tags", "nsfw", "objects"]
+Task = Literal["caption", "tags", "nsfw", "objects", "points"]
 DEFAULT_TASKS: list[Task] = ["caption", "tags", "nsfw"]
+# Boxes (or points) per object name: a few cost as much as a short caption; 50 is Moondream's own cap.
+DEFAULT_MAX_OBJECTS = 10
+MAX_OBJECTS = 50
 
 
 class AnalyzeOptions(BaseModel):
@@ -17,7 +20,10 @@ class AnalyzeOptions(BaseModel):
     max_tags: int = Field(default=20, ge=1, le=50)
     objects: list[str] | None = Field(
         default=None, max_length=10,
-        description="What to locate for the 'objects' task; by default the first tags found.")
+        description="What to locate for the 'objects' and 'points' tasks; by default the first tags found.")
+    max_objects: int = Field(
+        default=DEFAULT_MAX_OBJECTS, ge=1, le=MAX_OBJECTS,
+        description="At most this many boxes (or points) per object name.")
 
 
 class AnalyzeRequest(AnalyzeOptions):
@@ -39,11 +45,21 @@ class Nsfw(BaseModel):
 
 
 class DetectedObject(BaseModel):
+    """A box in normalised coordinates: 0 is the left / top edge of the image, 1 the right / bottom."""
+
     name: str
     x_min: float
     y_min: float
     x_max: float
     y_max: float
+
+
+class DetectedPoint(BaseModel):
+    """The centre of one object, in normalised coordinates."""
+
+    name: str
+    x: float
+    y: float
 
 
 class AnalyzeResult(BaseModel):
@@ -52,6 +68,7 @@ class AnalyzeResult(BaseModel):
     tags: list[Tag] | None = None
     nsfw: Nsfw | None = None
     objects: list[DetectedObject] | None = None
+    points: list[DetectedPoint] | None = None
     model: str | None
     timings: dict[str, float]
 
@@ -64,6 +81,7 @@ class BatchItem(BaseModel):
     tags: list[Tag] | None = None
     nsfw: Nsfw | None = None
     objects: list[DetectedObject] | None = None
+    points: list[DetectedPoint] | None = None
     error: dict[str, Any] | None = None
 
 

@@ -2,7 +2,9 @@
 
 Analysis is BACKGROUND work on the one GPU worker: a person chatting or generating goes first.
 A batch loads the model once and captions its images together (the VLM adapter batches them in
-one generate() call); one bad image becomes that image's error, never the batch's.
+one generate() call); a model that takes one image per call (Moondream) gets every task of one
+image before the next, so it encodes each image once. One bad image becomes that image's error,
+never the batch's.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from atelier.gallery.analyze.protocol import (
 )
 from atelier.gallery.analyze.tags import parse_tags
 
-MODEL_TASKS = frozenset({"caption", "tags", "objects"})
+MODEL_TASKS = frozenset({"caption", "tags", "objects", "points"})
+LOCATE_TASKS = frozenset({"objects", "points"})
 TAGS_MAX_TOKENS = 96  # ~20 tags of a few tokens each
 DEFAULT_OBJECTS = 3  # tags located when the request names no objects
 
@@ -70,10 +73,11 @@ def plan(services: Services, opts: AnalyzeOptions) -> Plan:
         else:
             spec = catalog.resolve(opts.model, kind="vision", default=services.settings.default_vision_model)
         family = services.manager.families.get(spec.family)
-        if "objects" in tasks and not getattr(family, "detects", False):
+        if tasks & LOCATE_TASKS and not getattr(family, "detects", False):
             raise InvalidParameter(
                 f"{spec.id} cannot locate objects: use a model with detection (moondream-2) "
-                "or leave 'objects' out of tasks", param="tasks")
+                f"or leave {' and '.join(sorted(repr(t) for t in tasks & LOCATE_TASKS))} out of tasks",
+                param="tasks")
         if family is not None and not family.is_downloaded(spec):
             raise ModelNotDownloaded(
                 f"model {spec.id!r} is not downloaded; fetch it with: {family.download_hint(spec)}", param="model")
@@ -110,8 +114,22 @@ def _each(results: list[ImageResult], run_batch: Callable[[list[Image.Image]], l
             results[i].error = exc
 
 
+def _add_ms(timings: dict[str, float], key: str, t0: float) -> None:
+    timings[key] = round(timings.get(key, 0.0) + _ms(t0), 1)
+
+
 def _model_tasks(model: Any, p: Plan, images: list[Image.Image], results: list[ImageResult],
                  timings: dict[str, float], ctx: JobContext) -> None:
+    if getattr(model, "batches_images", True):
+        _tasks(model, p, images, results, timings, ctx)
+        return
+    # One image per call: each image's tasks together, so the model encodes it once for all of them.
+    for img, r in zip(images, results):
+        _tasks(model, p, [img], [r], timings, ctx)
+
+
+def _tasks(model: Any, p: Plan, images: list[Image.Image], results: list[ImageResult],
+           timings: dict[str, float], ctx: JobContext) -> None:
     tasks = set(p.opts.tasks)
     cancelled = lambda: ctx.cancelled  # noqa: E731
     if "caption" in tasks:
@@ -119,41 +137,39 @@ def _model_tasks(model: Any, p: Plan, images: list[Image.Image], results: list[I
         _each(results, lambda imgs: model.caption_batch(imgs, p.opts.caption_length, cancelled=cancelled),
               lambda img: model.caption_batch([img], p.opts.caption_length, cancelled=cancelled)[0],
               images, "caption", lambda c: c.text)
-        timings["caption_ms"] = _ms(t0)
+        _add_ms(timings, "caption_ms", t0)
         ctx.raise_if_cancelled()
 
-    if ("tags" in tasks or ("objects" in tasks and not p.opts.objects)):
+    if "tags" in tasks or (tasks & LOCATE_TASKS and not p.opts.objects):
         t0 = time.perf_counter()
         params = GenerationParams(max_tokens=min(TAGS_MAX_TOKENS, 8 + 5 * p.opts.max_tags))
         _each(results, lambda imgs: model.ask_batch(imgs, TAGS_PROMPT, params, cancelled=cancelled),
               lambda img: model.ask_batch([img], TAGS_PROMPT, params, cancelled=cancelled)[0],
               images, "tags", lambda c: parse_tags(c.text, p.opts.max_tags))
-        timings["tags_ms"] = _ms(t0)
+        _add_ms(timings, "tags_ms", t0)
         ctx.raise_if_cancelled()
 
-    if "objects" in tasks:
+    for task, locate in (("objects", model.detect), ("points", model.point)):
+        if task not in tasks:
+            continue
         t0 = time.perf_counter()
-
-        def locate(img: Image.Image, names: list[str]) -> list[dict[str, Any]]:
-            found = []
-            for name in names:
-                ctx.raise_if_cancelled()
-                found.extend(model.detect(img, name))
-            return found
-
         for r, img in zip(results, images):
             if r.error is not None:
                 continue
             names = p.opts.objects or r.data.get("tags", [])[:DEFAULT_OBJECTS]
             try:
-                r.data["objects"] = locate(img, names)
+                found = []
+                for name in names:
+                    ctx.raise_if_cancelled()
+                    found.extend(locate(img, name, p.opts.max_objects))
+                r.data[task] = found
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001
                 if is_oom(exc):
                     raise
                 r.error = exc
-        timings["objects_ms"] = _ms(t0)
+        _add_ms(timings, f"{task}_ms", t0)
 
 
 def run_analysis(services: Services, p: Plan, images: list[Image.Image],
@@ -166,8 +182,9 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
         t_load = time.perf_counter()
 
         def with_model(model: Any) -> None:
+            timings.clear()  # a retry after an out-of-memory error starts clean
             timings["load_ms"] = _ms(t_load)
-            for r in results:  # a retry after an out-of-memory error starts clean
+            for r in results:
                 r.data.clear()
                 r.error = None
             t_work = time.perf_counter()

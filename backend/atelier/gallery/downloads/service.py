@@ -63,11 +63,9 @@ ALLOW_PATTERNS: dict[str, list[str]] = {
     "vlm": ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"],
 }
 
-# Extra repos a family's loader reads besides the model's own (repo, revision, allow patterns).
-EXTRA_REPOS: dict[str, list[tuple[str, str | None, list[str]]]] = {
-    # Moondream 2's constructor loads its tokenizer from this repo (see engine/families/moondream.py).
-    "moondream": [("moondream/starmie-v1", None, ["*.json", "*.txt", "*.model"])],
-}
+# What to fetch of the extra repos a catalog entry names (`ModelSpec.extra_repos`, each at its
+# pinned revision) besides the model's own: Moondream 2's code loads its tokenizer repo itself.
+EXTRA_ALLOW_PATTERNS = ["*.json", "*.txt", "*.model"]
 
 # Conservative download sizes (bytes) used when the hub answers but will not list file sizes.
 # Rounded up from the repos' safetensors at the pinned revisions; disk is checked against these.
@@ -315,7 +313,7 @@ class Downloader:
             raise HubUnreachable(f"cannot download {spec.id}: {reason}.")
         allow, ignore = patterns_for(spec)
         repos = [RepoPlan(spec.source, spec.revision, allow, ignore)]
-        repos += [RepoPlan(r, rev, pats, list(IGNORE_ALWAYS)) for r, rev, pats in EXTRA_REPOS.get(spec.family, [])]
+        repos += [RepoPlan(r, rev, list(EXTRA_ALLOW_PATTERNS), list(IGNORE_ALWAYS)) for r, rev in spec.extra_repos]
         for repo in repos:
             self._list(spec, repo)
         return DownloadPlan(spec.id, repos, self.cache_dir)
