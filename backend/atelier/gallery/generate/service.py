@@ -200,6 +200,7 @@ def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     t0 = time.perf_counter()
     data = []
     for img, seed in zip(result.images, result.seeds, strict=True):
+        ctx.raise_if_cancelled()  # encoding four large PNGs takes a while: stop between images
         meta = {**p.parameters, "seed": seed, "sampler": sampler_name(p.request.scheduler)}
         data.append({"b64_json": to_b64(metadata.encode(img, p.output_format, metadata.a1111_parameters(meta))),
                      "seed": seed})
