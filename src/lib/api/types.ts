@@ -36,13 +36,15 @@ export interface WireError {
  * an OpenAPI schema; this follows atelier/engine/worker.py (`JobEvent.as_dict`: type, at, data).
  */
 export interface JobEventData {
-  type: 'queued' | 'started' | 'loading' | 'step' | 'decoding' | 'done' | 'error' | 'cancelled' | string;
+  type: 'queued' | 'started' | 'loading' | 'step' | 'decoding' | 'cancelling' | 'done' | 'error' | 'cancelled' | string;
   at?: number;
   position?: number;
   step?: number;
   steps?: number;
   total?: number;
   model?: string;
+  /** on `loading`: the model is in memory already (nothing is loaded from disk) */
+  resident?: boolean;
   message?: string;
   error?: WireError;
   result?: GenerateResponse;

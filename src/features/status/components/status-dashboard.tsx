@@ -297,17 +297,21 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
               <p className="text-xs text-neutral-500">Nothing running.</p>
             ) : (
               <ul className="flex flex-col divide-y divide-neutral-800/70 text-xs">
-                {[...(running ? [running] : []), ...queued].map((j, i) => (
-                  <li key={j.id} className="flex items-center gap-3 py-1.5">
+                {[...(running ? [running] : []), ...queued].map((j, i) => {
+                  // From the click until the job leaves the list (the backend confirmed), as in the prompt modal.
+                  const cancelling = busy === `cancel:${j.id}` || j.cancel_requested === true;
+                  return (
+                  <li key={j.id} className="flex items-center gap-3 py-1.5" data-testid="status-job" data-cancelling={cancelling || undefined}>
                     <span className={`w-16 ${i === 0 && running ? 'text-emerald-300' : 'text-neutral-500'}`}>{i === 0 && running ? 'running' : `#${running ? i : i + 1}`}</span>
                     <span className="text-neutral-200">{j.kind}</span>
-                    <span className="text-neutral-500">{jobLine(j)}</span>
+                    <span className={cancelling ? 'text-amber-300' : 'text-neutral-500'}>{cancelling ? 'cancelling…' : jobLine(j)}</span>
                     <span className="text-neutral-600">{j.priority}</span>
-                    <Button variant="ghost" className="ml-auto" disabled={!!busy} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))}>
-                      Cancel
+                    <Button variant="ghost" className="ml-auto" disabled={!!busy || cancelling} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))} data-testid="status-job-cancel">
+                      {cancelling ? 'Cancelling…' : 'Cancel'}
                     </Button>
                   </li>
-                ))}
+                  );
+                })}
               </ul>
             )}
           </Card>
