@@ -135,6 +135,37 @@ test('enhance from the loupe and see the lineage', async ({ page }) => {
   await expect(page.getByTestId('info-params')).toContainText('Strength');
 });
 
+test('Remix adds no style unless picked, Variations makes 4, and Reuse parameters on a Remix result reopens Remix', async ({ page }) => {
+  await page.goto(BASE);
+  await importFiles(page, pngs(1, 'remix-src'));
+  await page.locator('[data-testid="grid-cell"][data-name="remix-src-0.png"]').click();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
+  await page.getByTestId('info-enhance').click();
+  const modes = page.getByTestId('prompt-modes');
+  await modes.getByRole('radio', { name: 'Variations' }).click();
+  await expect(page.getByTestId('count-select')).toHaveValue('4');
+  await modes.getByRole('radio', { name: 'Remix' }).click();
+  await expect(page.getByTestId('style').getByRole('radio', { name: 'No style' })).toHaveAttribute('aria-checked', 'true');
+  await page.getByTestId('prompt-input').fill('a fox in the snow');
+  await page.getByTestId('steps').fill('8');
+  await page.getByTestId('strength').fill('0.8');
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/jobs') && r.method() === 'POST');
+  await page.getByTestId('prompt-submit').click();
+  expect(((await sent).postDataJSON() as { prompt: string }).prompt).toBe('a fox in the snow');
+  const job = page.getByTestId('generation-job').first();
+  await expect(job).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await job.getByRole('button', { name: 'Open' }).click();
+  await expect(page.getByTestId('info-lineage')).toContainText('remix');
+
+  await page.getByRole('button', { name: 'Reuse parameters' }).click();
+  await expect(page.getByTestId('prompt-modal')).toContainText('Remix · remix-src-0.png');
+  await expect(modes.getByRole('radio', { name: 'Remix' })).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('strength')).toHaveValue('0.8');
+  await expect(page.getByTestId('prompt-input')).toHaveValue('a fox in the snow');
+  await page.keyboard.press('Escape');
+});
+
 /** Records, in the page, every value `attr` takes on the elements matching `selector`. */
 async function recordAttr(page: Page, selector: string, attr: string): Promise<() => Promise<(string | null)[]>> {
   await page.evaluate(

@@ -8,9 +8,9 @@ import { generationJobs } from '../generation-service';
 import { b64ToBlob } from '../jobs/job-runner';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
-import { buildRequest, DEFAULT_STRENGTH, formFromParams, MODES, validate, type FormState, type Mode } from '../utils/build-request';
+import { buildRequest, formFromParams, modeDefaults, MODES, reuseTarget, validate, type FormState, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type AspectId, type SizeId } from '../utils/dimensions';
-import { loadPresets, savePresets, STYLES, type SavedPreset } from '../utils/presets';
+import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
 import { JobList } from './job-list';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
 
@@ -92,8 +92,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
 
   const [source, setSource] = useState<{ record: ImageRecord; url: string; blob: Blob } | undefined>();
-  const [form, setForm] = useState<FormState>({
-    mode: initialMode ?? (sourceId ? 'enhance' : 'generate'),
+  const [form, setForm] = useState<FormState>(() => ({
+    ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
     prompt: '',
     negative: '',
     model: cfg.generationModel,
@@ -101,11 +101,9 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     height: undefined,
     steps: undefined,
     guidance: undefined,
-    strength: DEFAULT_STRENGTH[initialMode ?? (sourceId ? 'enhance' : 'generate')],
     seed: -1,
-    count: 1,
-    style: 'cinematic',
-  });
+    style: rememberedStyle(),
+  }));
   const [aspect, setAspect] = useState<AspectId>('1:1');
   const [size, setSize] = useState<SizeId>('auto');
   const [formError, setFormError] = useState<string>();
@@ -125,11 +123,24 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     void (async () => {
       const [record, blob] = await Promise.all([getRecord(sourceId), getOriginal(sourceId)]);
       if (!live || !record || !blob) return;
+      // "Reuse parameters" opens Generate on a generated image: take all of them. An Enhance, Remix
+      // or Variations result reopens its mode on the image it came from, at its strength (its stored
+      // prompt already carries the style it was made with, so no style is added again).
+      const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      if (target?.sourceId) {
+        const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
+        if (!live) return;
+        if (from && fromBlob) {
+          url = URL.createObjectURL(fromBlob);
+          setSource({ record: from, url, blob: fromBlob });
+          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...formFromParams(record.params!), style: 'none' }));
+          return;
+        }
+        // The source was deleted since: the parameters alone still make a Generate.
+      }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      // "Reuse parameters" opens Generate on a generated image: take all of them. Otherwise start
-      // from what the image says about itself: its prompt or its caption.
-      if (initialMode === 'generate' && record.params) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
+      if (target) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -244,7 +255,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Segmented
           value={form.mode}
           testId="prompt-modes"
-          onChange={(m) => set({ mode: m, strength: DEFAULT_STRENGTH[m] })}
+          onChange={(m) => set(modeDefaults(m))}
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
@@ -284,7 +295,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             {form.mode === 'remix' && (
               <div className="flex flex-col gap-1">
                 <span className={label}>Style</span>
-                <Segmented value={form.style} onChange={(style) => set({ style })} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
+                <Segmented value={form.style} testId="style" onChange={(style) => (set({ style }), rememberStyle(style))} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
               </div>
             )}
 
