@@ -29,6 +29,7 @@ import torch
 
 from atelier.core.config import Settings
 from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
+from atelier.core.library_logs import quiet_progress_bars
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
 from atelier.engine.vram import planner as vp
@@ -419,6 +420,7 @@ class ModelManager:
                 f"model {spec.id!r} is not downloaded; fetch it with: {fam.download_hint(spec)}", param="model")
         if placement.device == "cuda":
             placement = replace(placement, device=self.gpu_device)
+        quiet_progress_bars()  # the line below says what was loaded and how long it took
         t0 = time.perf_counter()
         model = fam.load(spec, placement)
         ms = (time.perf_counter() - t0) * 1000
