@@ -19,6 +19,7 @@ from atelier.api.deps import Services
 from atelier.api.disconnect import await_job
 from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, ModelNotDownloaded, error_body
 from atelier.core.remote_images import load_image
+from atelier.core.text import xml_safe
 from atelier.engine.base import ModelSpec
 from atelier.engine.vision import TAGS_PROMPT, GenerationParams
 from atelier.engine.manager import is_oom
@@ -118,7 +119,7 @@ def _model_tasks(model: Any, p: Plan, images: list[Image.Image], results: list[I
         t0 = time.perf_counter()
         _each(results, lambda imgs: model.caption_batch(imgs, p.opts.caption_length, cancelled=cancelled),
               lambda img: model.caption_batch([img], p.opts.caption_length, cancelled=cancelled)[0],
-              images, "caption", lambda c: c.text)
+              images, "caption", lambda c: xml_safe(c.text).strip())
         timings["caption_ms"] = _ms(t0)
         ctx.raise_if_cancelled()
 
