@@ -252,8 +252,7 @@ class SDXLFamily:
 
     def load(self, spec: ModelSpec, placement: Placement) -> SDXLModel:
         if not self.is_downloaded(spec):
-            raise ModelNotDownloaded(
-                f"model {spec.id!r} is not downloaded; fetch it with: {self.download_hint(spec)}", param="model")
+            raise ModelNotDownloaded.for_model(spec.id)
         try:
             pipe = self._load_pipeline(spec, placement)
         except (ModelNotDownloaded, OutOfMemory):

@@ -63,21 +63,14 @@ def plan(services: Services, opts: AnalyzeOptions) -> Plan:
     tasks = set(opts.tasks)
     spec = None
     if tasks & MODEL_TASKS:
-        catalog = services.catalog
-        if opts.model is None and not any(s.id == services.settings.default_vision_model for s in catalog.all()):
-            # e.g. ATELIER_MODELS=tiny: the configured default is not served, take the first vision model.
-            first = next((s for s in catalog.all() if s.kind == "vision"), None)
-            spec = catalog.resolve(first.id if first else None, kind="vision")
-        else:
-            spec = catalog.resolve(opts.model, kind="vision", default=services.settings.default_vision_model)
+        spec = services.catalog.resolve(opts.model or services.manager.default_model("vision"), kind="vision")
         family = services.manager.families.get(spec.family)
         if "objects" in tasks and not getattr(family, "detects", False):
             raise InvalidParameter(
                 f"{spec.id} cannot locate objects: use a model with detection (moondream-2) "
                 "or leave 'objects' out of tasks", param="tasks")
         if family is not None and not family.is_downloaded(spec):
-            raise ModelNotDownloaded(
-                f"model {spec.id!r} is not downloaded; fetch it with: {family.download_hint(spec)}", param="model")
+            raise ModelNotDownloaded.for_model(spec.id)
     nsfw = "nsfw" in tasks and services.settings.nsfw_detector != "off"
     return Plan(spec, opts, nsfw)
 

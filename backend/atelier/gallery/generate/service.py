@@ -78,14 +78,8 @@ def _mask(value: str, size: tuple[int, int], max_pixels: int) -> Image.Image:
 
 
 def resolve_model(services: Services, name: str | None) -> ModelSpec:
-    """The catalog entry for `name`; without one, ATELIER_DEFAULT_GENERATION_MODEL, or the first
-    generation model when that default is not in this catalog (ATELIER_MODELS=tiny)."""
-    default = services.settings.default_generation_model
-    if name is None:
-        ids = [m.id for m in services.catalog.all() if m.kind == "generation"]
-        if default not in ids and ids:
-            default = ids[0]
-    return services.catalog.resolve(name, kind="generation", default=default)
+    """The catalog entry for `name`; without one, the manager's `default_model`."""
+    return services.catalog.resolve(name or services.manager.default_model("generation"), kind="generation")
 
 
 def prepare(services: Services, req: GenerateRequest) -> Prepared:
