@@ -66,6 +66,10 @@ export interface ModelStatus {
   bytes?: Record<string, number>;
   last_used?: number | null;
   expires_at?: number | null;
+  /** a model not downloaded: about what its download fetches (16-bit weights, from its configs) */
+  download_bytes?: number | null;
+  /** a model not downloaded: the backend's one wording of it (the Download button, `make models`) */
+  download_hint?: string;
   /** a model not loaded: how the planner would place it now, and its size from configs */
   planned?: { dtype: string; quantization: string; offload: string; gpu_bytes: number; ram_bytes: number; fits: boolean } | null;
 }
