@@ -76,6 +76,7 @@ export function createReadinessStore(opts: { fetch: (signal: AbortSignal) => Pro
   let last: Pick<StatusResponse, 'models'> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<Readiness> | undefined;
+  let failures = 0;
   const listeners = new Set<() => void>();
 
   const set = (next: Readiness) => {
@@ -86,16 +87,18 @@ export function createReadinessStore(opts: { fetch: (signal: AbortSignal) => Pro
   const schedule = () => {
     clearTimeout(timer);
     timer = undefined;
-    // Poll only while something is missing (or the backend did not answer): a download may finish.
-    if (listeners.size > 0 && !(snap.known && snap.generation.ready && snap.vision.ready)) timer = setTimeout(() => void refresh(), pollMs);
+    // Poll only while something is missing (a download may finish), and back off while the backend
+    // does not answer (the request paths say so themselves).
+    if (listeners.size > 0 && !(snap.known && snap.generation.ready && snap.vision.ready)) timer = setTimeout(() => void refresh(), Math.min(60_000, pollMs * 2 ** failures));
   };
   const refresh = (): Promise<Readiness> => {
     inflight ??= (async () => {
       try {
         last = await opts.fetch(new AbortController().signal);
+        failures = 0;
         set(readinessOf(last, opts.cfg()));
       } catch {
-        // Unreachable: the request paths say so themselves; keep what we knew.
+        failures++; // unreachable: keep what we knew
       } finally {
         inflight = undefined;
         schedule();

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, providerById, settings, type ModelCard } from '@/lib/api';
 import { addGenerated, getOriginal, getRecord } from '@/lib/db/library-api';
+import { useModelReadiness } from '@/lib/models-ready';
 import type { ImageRecord } from '@/lib/db/schema';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
@@ -112,8 +113,12 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const sketch = useRef<SketchPadHandle>(null);
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
 
-  const model = models.find((m) => m.id === form.model) ?? models[0];
+  // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
+  const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
   const native = nativeOf(model);
+  // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
+  const readiness = useModelReadiness();
+  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -232,16 +237,22 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
 
   const footer = (
     <div className="flex w-full items-center gap-3">
-      {formError && (
+      {formError ? (
         <p className="min-w-0 flex-1 text-xs text-red-300" role="alert" data-testid="prompt-error">
           {formError}
         </p>
+      ) : (
+        blocked && (
+          <p className="min-w-0 flex-1 text-xs text-amber-200" role="status" data-testid="prompt-blocked">
+            {blocked}
+          </p>
+        )
       )}
       <div className="ml-auto flex gap-2">
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model)} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model) || !!blocked} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildRequest, formFromParams, modeDefaults, reuseTarget, validate, type FormState } from './build-request';
 import { rememberedStyle, rememberStyle } from './presets';
 import { dimensionsFor, dimensionsLike, nearestAspect } from './dimensions';
@@ -61,12 +61,16 @@ describe('form helpers', () => {
   });
 
   it('Remix starts without a style, and remembers one only once the user picks it', () => {
-    localStorage.clear();
-    expect(rememberedStyle()).toBe('none');
-    expect(buildRequest({ ...base, mode: 'remix', style: rememberedStyle() }, 'data:x').prompt).toBe('a red fox');
-    rememberStyle('anime');
-    expect(rememberedStyle()).toBe('anime');
-    localStorage.clear();
+    const kept = new Map<string, string>();
+    vi.stubGlobal('localStorage', { getItem: (k: string) => kept.get(k) ?? null, setItem: (k: string, v: string) => kept.set(k, v) });
+    try {
+      expect(rememberedStyle()).toBe('none');
+      expect(buildRequest({ ...base, mode: 'remix', style: rememberedStyle() }, 'data:x').prompt).toBe('a red fox');
+      rememberStyle('anime');
+      expect(rememberedStyle()).toBe('anime');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('teaches what is wrong', () => {
