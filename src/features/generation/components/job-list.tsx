@@ -21,7 +21,7 @@ function phaseText(j: GenerationJob): string {
     case 'saving':
       return 'Saving to the library…';
     case 'cancelling':
-      return 'Cancelling…';
+      return j.cancelledFrom === 'running' && j.step !== undefined && j.steps ? `Cancelling… (at step ${j.step} of ${j.steps})` : 'Cancelling…';
     case 'done':
       return `Done · ${j.savedIds.length} image${j.savedIds.length === 1 ? '' : 's'} added to the library`;
     case 'cancelled':
@@ -69,9 +69,9 @@ export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOp
                 {j.request.prompt || '(no prompt)'}
               </div>
             </div>
-            {ACTIVE.has(j.phase) && j.phase !== 'saving' && (
-              <Button variant="ghost" disabled={j.phase === 'cancelling'} onClick={() => void generationJobs().cancel(j.localId)} data-testid="generation-cancel">
-                {j.phase === 'cancelling' ? 'Cancelling…' : 'Cancel'}
+            {ACTIVE.has(j.phase) && j.phase !== 'saving' && j.phase !== 'cancelling' && (
+              <Button variant="ghost" onClick={() => void generationJobs().cancel(j.localId)} data-testid="generation-cancel">
+                Cancel
               </Button>
             )}
             {j.phase === 'done' && onOpen && j.savedIds[0] && (

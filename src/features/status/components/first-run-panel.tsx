@@ -51,14 +51,14 @@ export function FirstRunPanel({ onOpenStatus }: { onOpenStatus?: () => void }) {
           <div className="min-w-0 flex-1">
             <h2 className="font-semibold text-neutral-100">Download the models to start</h2>
             <p className="text-xs leading-relaxed text-neutral-400">
-              Atelier runs its AI models on this server, and {needed.length === 2 ? 'none is' : 'one is not'} downloaded yet. Your library works meanwhile; images you import now are analysed once a vision model is there.
+              Atelier runs its AI models on this server; {needed.length === 2 ? 'none is' : 'one is not'} downloaded yet. The library works meanwhile, and imports are analysed once a vision model is there.
             </p>
           </div>
           <button type="button" onClick={hide} aria-label="Hide" title="Hide (the Status page keeps the Download buttons)" className="rounded p-1.5 text-neutral-500 hover:text-neutral-100">
             <XIcon size={14} />
           </button>
         </header>
-        <ul className="flex flex-col gap-2">
+        <ul className="grid gap-2 md:grid-cols-2">
           {needed.map((k) => (
             <Need key={k.kind} title={k.title} what={k.what} r={k.r} view={k.r.missing[0] ? dl[k.r.missing[0].id] : undefined} onStart={(id) => void downloads.start(id)} onDismiss={(id) => downloads.clear(id)} />
           ))}
@@ -83,11 +83,11 @@ function Need({ title, what, r, view, onStart, onDismiss }: { title: string; wha
     <li className="flex flex-col gap-1.5 rounded-lg border border-neutral-800 bg-neutral-900/70 px-3 py-2" data-testid="first-run-model" data-model={m.id}>
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
         <div className="min-w-0 flex-1">
-          <div className="text-neutral-100">
-            {title} · <span className="font-mono text-xs text-amber-200">{m.id}</span>
-            {m.bytes ? <span className="ml-2 text-xs text-neutral-400" data-testid="first-run-size">about {formatBytes(m.bytes)}</span> : null}
+          <div className="text-neutral-100" title={`For ${what}`}>{title}</div>
+          <div className="text-xs text-neutral-400">
+            <span className="whitespace-nowrap font-mono text-amber-200">{m.id}</span>
+            {m.bytes ? <span className="whitespace-nowrap" data-testid="first-run-size"> · about {formatBytes(m.bytes)}</span> : null}
           </div>
-          <div className="text-xs text-neutral-500">For {what}.</div>
         </div>
         <Button variant="secondary" icon={<DownloadIcon size={14} />} disabled={busy || view?.phase === 'done'} onClick={() => onStart(m.id)} data-testid="first-run-download">
           {busy ? 'Downloading…' : view?.phase === 'done' ? 'Downloaded' : 'Download'}

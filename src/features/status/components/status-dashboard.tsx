@@ -272,9 +272,11 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                     <span className="text-neutral-200">{j.kind}</span>
                     <span className={cancelling ? 'text-amber-300' : 'text-neutral-500'}>{cancelling ? 'cancelling…' : jobLine(j)}</span>
                     <span className="text-neutral-600">{j.priority}</span>
-                    <Button variant="ghost" className="ml-auto" disabled={!!busy || cancelling} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))} data-testid="status-job-cancel">
-                      {cancelling ? 'Cancelling…' : 'Cancel'}
-                    </Button>
+                    {!cancelling && (
+                      <Button variant="ghost" className="ml-auto" disabled={!!busy} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))} data-testid="status-job-cancel">
+                        Cancel
+                      </Button>
+                    )}
                   </li>
                   );
                 })}
