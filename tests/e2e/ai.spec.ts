@@ -95,6 +95,16 @@ test('import, then auto-analysis finishes and captions and tags are visible and 
   await expect(page.getByTestId('counts')).not.toHaveAttribute('data-shown', '5');
 });
 
+/** Import one image, open it in the loupe and open the prompt modal on it ("Enhance / remix"). */
+async function openPromptOnImport(page: Page, prefix: string) {
+  await page.goto(BASE);
+  await importFiles(page, pngs(1, prefix));
+  await page.locator(`[data-testid="grid-cell"][data-name="${prefix}-0.png"]`).click();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
+  await page.getByTestId('info-enhance').click();
+}
+
 test('generate, then find the new image at the top of the grid with its parameters', async ({ page }) => {
   await page.goto(BASE);
   await page.getByTestId('new-image').click();
@@ -114,12 +124,7 @@ test('generate, then find the new image at the top of the grid with its paramete
 });
 
 test('enhance from the loupe and see the lineage', async ({ page }) => {
-  await page.goto(BASE);
-  await importFiles(page, pngs(1, 'source'));
-  await page.locator('[data-testid="grid-cell"][data-name="source-0.png"]').click();
-  await page.keyboard.press('Enter');
-  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
-  await page.getByTestId('info-enhance').click();
+  await openPromptOnImport(page, 'source');
   await expect(page.getByTestId('prompt-modal')).toBeVisible();
   await expect(page.getByTestId('prompt-modes').getByRole('radio', { name: 'Enhance' })).toHaveAttribute('aria-checked', 'true');
   await page.getByTestId('prompt-input').fill('sharper, more detail');
@@ -136,12 +141,7 @@ test('enhance from the loupe and see the lineage', async ({ page }) => {
 });
 
 test('Remix adds no style unless picked, Variations makes 4, and Reuse parameters on a Remix result reopens Remix', async ({ page }) => {
-  await page.goto(BASE);
-  await importFiles(page, pngs(1, 'remix-src'));
-  await page.locator('[data-testid="grid-cell"][data-name="remix-src-0.png"]').click();
-  await page.keyboard.press('Enter');
-  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
-  await page.getByTestId('info-enhance').click();
+  await openPromptOnImport(page, 'remix-src');
   const modes = page.getByTestId('prompt-modes');
   await modes.getByRole('radio', { name: 'Variations' }).click();
   await expect(page.getByTestId('count-select')).toHaveValue('4');
