@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/backend
 export ATELIER_HOST ?= 127.0.0.1
 export ATELIER_PORT ?= 8080
 
-.PHONY: help install start dev build test test-backend test-frontend test-e2e test-deploy bench models lock clean chromium
+.PHONY: help install start dev build test test-backend test-frontend test-e2e test-deploy bench models lock clean chromium exiftool
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -49,15 +49,20 @@ dev: install ## API with the tiny models + Vite dev server with hot reload
 chromium: ## install Debian's Chromium for the browser tests when missing
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
+# The file tests run `exiftool -validate` on what we write (generated JPEG/WebP, XMP sidecars): with
+# REQUIRE_EXIFTOOL set they fail where it is missing instead of skipping.
+exiftool: ## install Debian's exiftool for the file-format tests when missing
+	@command -v exiftool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null; }
+
 test: install ## every suite: pytest, vitest, typecheck, Playwright e2e, deployment checks
 	@$(MAKE) --no-print-directory test-backend test-frontend test-deploy test-e2e
 
-test-backend: $(VENV)/.installed
-	cd backend && ../$(PY) -m pytest -q
+test-backend: $(VENV)/.installed exiftool
+	cd backend && REQUIRE_EXIFTOOL=1 ../$(PY) -m pytest -q
 
-test-frontend: node_modules/.installed
+test-frontend: node_modules/.installed exiftool
 	npx tsc -b
-	npx vitest run
+	REQUIRE_EXIFTOOL=1 npx vitest run
 
 test-e2e: install chromium build
 	npx playwright test

@@ -342,7 +342,7 @@ class StepClock:
         self.times: list[float] = []
 
     def emit(self, type, **data):
-        if type == "step":
+        if type == "step" and data.get("step", 1) >= 1:  # step 0 says denoising began: no step ended
             self.card.sync()
             self.times.append(time.perf_counter())
 

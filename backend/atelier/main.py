@@ -19,6 +19,7 @@ from atelier.api.body_limit import BodySizeLimitMiddleware
 from atelier.api.deps import Services
 from atelier.core.config import Settings, get_settings
 from atelier.core.errors import NotFound, Unauthorized, error_response, install_error_handlers
+from atelier.core.library_logs import quiet_import_warnings
 from atelier.engine.catalog import build_catalog
 from atelier.engine.families import load_families
 from atelier.engine.manager import ModelManager
@@ -74,6 +75,7 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    quiet_import_warnings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -68,3 +68,26 @@ def png_data_url(size=(48, 40), color=(200, 60, 30)) -> str:
 @pytest.fixture
 def image_url():
     return png_data_url()
+
+
+@pytest.fixture(scope="session")
+def exiftool_warnings():
+    """`exiftool -validate -warning -a` on a file: its warnings (none for a file other tools accept).
+    `make test` installs exiftool (Debian libimage-exiftool-perl) and sets REQUIRE_EXIFTOOL=1, so
+    there a missing exiftool fails instead of skipping."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("exiftool")
+    if exe is None:
+        if os.environ.get("REQUIRE_EXIFTOOL"):
+            pytest.fail("exiftool is not installed: apt-get install libimage-exiftool-perl (make test does)")
+        pytest.skip("exiftool is not installed (make test installs it)")
+
+    def run(path) -> list[str]:
+        out = subprocess.run([exe, "-validate", "-warning", "-a", "-s", str(path)], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+        assert "Validate" in out, out
+        return [line for line in out.splitlines() if line.startswith("Warning")]
+
+    return run

@@ -23,6 +23,7 @@ import { library, useLibrary, ImportProgressCard, DropTarget, EmptyLibrary, NoMa
 import { ImageGrid } from '@/features/grid';
 import { InfoPanel, Loupe, Slideshow } from '@/features/viewer';
 import type { Flag, Rating } from '@/lib/db/schema';
+import { useModelReadiness } from '@/lib/models-ready';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
 import { DownloadIcon, SparklesIcon, TrashIcon, XIcon } from '@/components/ui/icons';
@@ -33,7 +34,7 @@ import { HelpOverlay } from './help-overlay';
 import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
-import { AnalysisPanelSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+import { AnalysisPanelSlot, FirstRunSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
 
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
 Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls } });
@@ -42,6 +43,7 @@ type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { k
 
 export function App() {
   const s = useLibrary((st) => st);
+  const ready = useModelReadiness();
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [filtersOpen, setFiltersOpen] = useState(false);
   const [searchFocusTick, setSearchFocusTick] = useState(0);
@@ -210,7 +212,7 @@ export function App() {
             <div className="pointer-events-auto flex items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur" data-testid="selection-bar">
               <span className="px-2 text-xs text-neutral-300 tabular-nums">{s.selection.ids.size} selected</span>
               <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={() => void exportSelection()} data-testid="export-selection">Export</Button>
-              {hasFeature('analysis') && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={() => void analyzeSelection([...s.selection.ids])} data-testid="analyze-selection">Analyse</Button>}
+              {hasFeature('analysis') && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={() => void analyzeSelection([...s.selection.ids])} disabled={!ready.vision.ready} title={ready.vision.reason} data-testid="analyze-selection">Analyse</Button>}
               <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={() => run({ type: 'delete' })} data-testid="delete-selection" className="hover:text-red-300">Delete</Button>
               <button type="button" aria-label="Clear selection" onClick={() => library.clearSelection()} className="rounded p-1.5 text-neutral-500 hover:text-neutral-100"><XIcon size={14} /></button>
             </div>
@@ -223,6 +225,7 @@ export function App() {
     <div className="flex h-full flex-col bg-neutral-950 text-neutral-100">
       <TopBar filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} searchFocusTick={searchFocusTick} />
       {filtersOpen && inLibrary && <FilterBar />}
+      {inLibrary && <Suspense fallback={null}><FirstRunSlot onOpenStatus={() => library.setView('status')} /></Suspense>}
       <div className="flex min-h-0 flex-1">
         <main className="min-w-0 flex-1">{main}</main>
         {inLibrary && s.byId.size > 0 && infoPanel}

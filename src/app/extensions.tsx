@@ -5,7 +5,7 @@ import { lazy, type ComponentType, type ReactNode } from 'react';
 // falls back to a placeholder. Contract (named exports of src/features/<name>/index.ts):
 //   analysis:   startAnalysis(): () => void, analyzeRecords(ids), AnalysisPanel, AnalysisIndicator({onClick})
 //   generation: PromptModal({ onClose, sourceId?, initialMode?, onOpenImage? })
-//   status:     StatusView (or StatusDashboard)
+//   status:     StatusView (or StatusDashboard), FirstRunPanel({ onOpenStatus? })
 //   settings:   SettingsView (or SettingsPanel)
 const modules = import.meta.glob<Record<string, unknown>>(['../features/analysis/index.ts', '../features/generation/index.ts', '../features/status/index.ts', '../features/settings/index.ts']);
 
@@ -35,6 +35,11 @@ function slot<P extends object>(feature: Feature, names: string[], what: string)
 }
 
 export const StatusSlot = slot<{ children?: ReactNode }>('status', ['StatusView', 'StatusDashboard'], 'Status');
+export const FirstRunSlot = lazy(async () => {
+  // Renders nothing when the feature is missing (no placeholder in the library for it).
+  const found = (await loadFeature('status'))?.['FirstRunPanel'];
+  return { default: (typeof found === 'function' ? found : () => null) as ComponentType<{ onOpenStatus?: () => void }> };
+});
 export const SettingsSlot = slot<object>('settings', ['SettingsView', 'SettingsPanel'], 'Settings');
 export const AnalysisPanelSlot = slot<object>('analysis', ['AnalysisPanel'], 'Analysis');
 export const AnalysisIndicatorSlot = slot<{ onClick?: () => void }>('analysis', ['AnalysisIndicator'], 'Analysis');

@@ -13,6 +13,8 @@ export interface FakeBackend {
   maxConcurrent: number;
   /** queued jobs reported by /v1/status */
   queueDepth: number;
+  /** the catalog reported by /v1/status (as the real one: state, and download_hint when not downloaded) */
+  models: { id: string; kind: string; state: string; download_hint?: string }[];
   /** the vision model's measured speed reported by /v1/status (none: a model that never ran) */
   msPerImage?: number;
   /** per call: return a response to override the default success */
@@ -60,6 +62,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
     batches: [],
     maxConcurrent: 0,
     queueDepth: 0,
+    models: [{ id: 'tiny-sdxl', kind: 'generation', state: 'on_disk' }, { id: 'tiny-vlm', kind: 'vision', state: 'on_disk' }],
     latencyMs: 5,
     downloadPlan: {},
     downloadCalls: [],
@@ -83,7 +86,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
         return send(res, 200, { object: 'list', data: [{ id: 'tiny-vlm', object: 'model', created: 0, owned_by: 'atelier', type: 'vision', downloaded: true, loaded: true }] });
       }
       if (req.method === 'GET' && url === '/v1/status') {
-        return send(res, 200, { device: { type: 'cpu' }, models: [], queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
+        return send(res, 200, { device: { type: 'cpu' }, models: fake.models, queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
       }
       const dl = /^\/v1\/models\/([^/]+)\/download$/.exec(url);
       if (dl) {

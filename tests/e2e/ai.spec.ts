@@ -95,6 +95,16 @@ test('import, then auto-analysis finishes and captions and tags are visible and 
   await expect(page.getByTestId('counts')).not.toHaveAttribute('data-shown', '5');
 });
 
+/** Import one image, open it in the loupe and open the prompt modal on it ("Enhance / remix"). */
+async function openPromptOnImport(page: Page, prefix: string) {
+  await page.goto(BASE);
+  await importFiles(page, pngs(1, prefix));
+  await page.locator(`[data-testid="grid-cell"][data-name="${prefix}-0.png"]`).click();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
+  await page.getByTestId('info-enhance').click();
+}
+
 test('generate, then find the new image at the top of the grid with its parameters', async ({ page }) => {
   await page.goto(BASE);
   await page.getByTestId('new-image').click();
@@ -114,12 +124,7 @@ test('generate, then find the new image at the top of the grid with its paramete
 });
 
 test('enhance from the loupe and see the lineage', async ({ page }) => {
-  await page.goto(BASE);
-  await importFiles(page, pngs(1, 'source'));
-  await page.locator('[data-testid="grid-cell"][data-name="source-0.png"]').click();
-  await page.keyboard.press('Enter');
-  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
-  await page.getByTestId('info-enhance').click();
+  await openPromptOnImport(page, 'source');
   await expect(page.getByTestId('prompt-modal')).toBeVisible();
   await expect(page.getByTestId('prompt-modes').getByRole('radio', { name: 'Enhance' })).toHaveAttribute('aria-checked', 'true');
   await page.getByTestId('prompt-input').fill('sharper, more detail');
@@ -135,19 +140,91 @@ test('enhance from the loupe and see the lineage', async ({ page }) => {
   await expect(page.getByTestId('info-params')).toContainText('Strength');
 });
 
-test('cancel a job: it ends cancelled and adds nothing', async ({ page }) => {
+test('Remix adds no style unless picked, Variations makes 4, and Reuse parameters on a Remix result reopens Remix', async ({ page }) => {
+  await openPromptOnImport(page, 'remix-src');
+  const modes = page.getByTestId('prompt-modes');
+  await modes.getByRole('radio', { name: 'Variations' }).click();
+  await expect(page.getByTestId('count-select')).toHaveValue('4');
+  await modes.getByRole('radio', { name: 'Remix' }).click();
+  await expect(page.getByTestId('style').getByRole('radio', { name: 'No style' })).toHaveAttribute('aria-checked', 'true');
+  await page.getByTestId('prompt-input').fill('a fox in the snow');
+  await page.getByTestId('steps').fill('8');
+  await page.getByTestId('strength').fill('0.8');
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/jobs') && r.method() === 'POST');
+  await page.getByTestId('prompt-submit').click();
+  expect(((await sent).postDataJSON() as { prompt: string }).prompt).toBe('a fox in the snow');
+  const job = page.getByTestId('generation-job').first();
+  await expect(job).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await job.getByRole('button', { name: 'Open' }).click();
+  await expect(page.getByTestId('info-lineage')).toContainText('remix');
+
+  await page.getByRole('button', { name: 'Reuse parameters' }).click();
+  await expect(page.getByTestId('prompt-modal')).toContainText('Remix · remix-src-0.png');
+  await expect(modes.getByRole('radio', { name: 'Remix' })).toHaveAttribute('aria-checked', 'true');
+  await expect(page.getByTestId('strength')).toHaveValue('0.8');
+  await expect(page.getByTestId('prompt-input')).toHaveValue('a fox in the snow');
+  await page.keyboard.press('Escape');
+});
+
+/** Records, in the page, every value `attr` takes on the elements matching `selector`. */
+async function recordAttr(page: Page, selector: string, attr: string): Promise<() => Promise<(string | null)[]>> {
+  await page.evaluate(
+    ([sel, name]) => {
+      const seen: (string | null)[] = [];
+      (window as unknown as { __seen: (string | null)[] }).__seen = seen;
+      const look = () => document.querySelectorAll(sel!).forEach((el) => {
+        const v = el.getAttribute(name!);
+        if (seen.at(-1) !== v) seen.push(v);
+      });
+      look();
+      new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: [name!] });
+    },
+    [selector, attr],
+  );
+  return () => page.evaluate(() => (window as unknown as { __seen: (string | null)[] }).__seen);
+}
+
+async function backendIdle(page: Page): Promise<boolean> {
+  const status = (await (await page.request.get(`${BASE}/v1/status`)).json()) as { queue: { running: unknown; queued: unknown[] } };
+  return status.queue.running === null && status.queue.queued.length === 0;
+}
+
+// 768x768 x 4 makes one step of the tiny model take seconds on a CPU, as a real model's step does on a GPU.
+test('cancel a job: Cancelling… until the backend stops, then cancelled, and nothing added', async ({ page }) => {
   await page.goto(BASE);
   await page.getByTestId('new-image').click();
   await page.getByTestId('prompt-input').fill('a very long job');
+  await page.getByTestId('size').getByRole('radio', { name: 'S', exact: true }).click();
   await page.getByTestId('steps').fill('60');
   await page.getByTestId('count-select').selectOption('4');
   await page.getByTestId('prompt-submit').click();
   const job = page.getByTestId('generation-job').first();
-  await expect(job).toHaveAttribute('data-phase', /queued|loading|running/);
+  // Step 0 arrives when denoising begins: the phase says so, not "Loading the model…".
+  await expect(job).toHaveAttribute('data-phase', 'running', { timeout: 60_000 });
+  await expect(job.getByTestId('generation-job-phase')).toHaveText(/^Step \d+ of 60$/);
+  const phases = await recordAttr(page, '[data-testid="generation-job"]', 'data-phase');
   await job.getByTestId('generation-cancel').click();
-  await expect(job).toHaveAttribute('data-phase', 'cancelled', { timeout: 30_000 });
+  await expect(job).toHaveAttribute('data-phase', 'cancelled', { timeout: 60_000 });
+  expect(await phases()).toEqual(expect.arrayContaining(['cancelling', 'cancelled']));
+  expect((await phases()).indexOf('cancelling')).toBeLessThan((await phases()).indexOf('cancelled'));
+  // "Cancelled" is shown once the backend confirmed it: the worker is free by then.
+  await expect.poll(() => backendIdle(page), { timeout: 2_000 }).toBe(true);
   await page.keyboard.press('Escape');
   expect((await records(page)).filter((r) => r.origin === 'generated')).toHaveLength(0);
+});
+
+test("the Status page's Cancel shows Cancelling… until the backend confirms", async ({ page }) => {
+  const created = await page.request.post(`${BASE}/v1/jobs`, { data: { model: 'tiny-sdxl', prompt: 'long', width: 768, height: 768, n: 4, steps: 60 } });
+  const id = ((await created.json()) as { id: string }).id;
+  await page.goto(BASE);
+  await page.getByTestId('nav-status').click();
+  const row = page.getByTestId('status-job').first();
+  await expect(row).toContainText(/step \d+ of 60/, { timeout: 60_000 });
+  const seen = await recordAttr(page, '[data-testid="status-job"]', 'data-cancelling');
+  await row.getByTestId('status-job-cancel').click();
+  await expect(page.getByTestId('status-jobs')).toContainText('Nothing running.', { timeout: 30_000 });
+  expect(await seen()).toContain('true');
+  expect(((await (await page.request.get(`${BASE}/v1/jobs/${id}`)).json()) as { status: string }).status).toBe('cancelled');
 });
 
 /** More images than one analysis call takes, so that a queue can be caught half-way. */

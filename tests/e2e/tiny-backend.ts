@@ -15,7 +15,8 @@ export interface TinyBackend {
   kill(): Promise<void>;
 }
 
-export function tinyBackend({ port, uiDir, name }: { port: number; uiDir?: string; name: string }): TinyBackend {
+/** `env` overrides the defaults (e.g. ATELIER_MODELS=real on an empty models folder: a first run). */
+export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiDir?: string; name: string; env?: Record<string, string> }): TinyBackend {
   const base = `http://127.0.0.1:${port}`;
   const data = mkdtempSync(join(tmpdir(), `atelier-e2e-${name}-`)); // kept across restarts
   let proc: ChildProcess | undefined;
@@ -25,7 +26,7 @@ export function tinyBackend({ port, uiDir, name }: { port: number; uiDir?: strin
       const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
       const child = spawn(python, ['-m', 'atelier'], {
         cwd: ROOT,
-        env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(uiDir ? { ATELIER_UI_DIR: uiDir } : {}), ATELIER_PORT: String(port), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_LOG_LEVEL: 'warning' },
+        env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(uiDir ? { ATELIER_UI_DIR: uiDir } : {}), ATELIER_PORT: String(port), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_LOG_LEVEL: 'warning', ...env },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       proc = child;

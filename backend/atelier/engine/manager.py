@@ -28,7 +28,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import torch
 
 from atelier.core.config import Settings
-from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
+from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory, not_downloaded_message
+from atelier.core.library_logs import quiet_progress_bars
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
 from atelier.engine.vram import planner as vp
@@ -297,6 +298,26 @@ class ModelManager:
                     self._oom_floor = None
                     self._force_vae_tiling = False
 
+    def default_model(self, kind: str) -> str | None:
+        """The model a request without one gets: ATELIER_DEFAULT_{GENERATION,VISION}_MODEL when this
+        catalog serves it and it is downloaded; else the first downloaded model of the kind (a user
+        who fetched another model first is served by it, not told to fetch the default); else the
+        default, or the first of the kind (ATELIER_MODELS=tiny), whose error says how to fetch it."""
+        configured = (self.settings.default_generation_model if kind == "generation"
+                      else self.settings.default_vision_model)
+        specs = [s for s in self.catalog.all() if s.kind == kind]
+
+        def downloaded(spec: ModelSpec) -> bool:
+            fam = self.families.get(spec.family)
+            try:
+                return bool(fam and fam.is_downloaded(spec))
+            except Exception:  # noqa: BLE001 - a broken cache entry is not downloaded
+                return False
+
+        served = [s for s in specs if s.id == configured] + [s for s in specs if s.id != configured]
+        ready = next((s.id for s in served if downloaded(s)), None)
+        return ready or (served[0].id if served else configured)
+
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._entries
 
@@ -360,6 +381,8 @@ class ModelManager:
                     downloaded = False
                 row.update(state="on_disk" if downloaded else "not_downloaded", dtype=None, quantization=None,
                            offload=None, bytes={}, last_used=None, expires_at=None, planned=self._planned(spec))
+                if not downloaded:
+                    row.update(download_bytes=self._download_bytes(spec), download_hint=not_downloaded_message(spec.id))
             else:
                 state = {"gpu": "on_gpu", "offloaded": "offloaded", "ram": "in_ram"}[e.tier]
                 if dev.type == "cpu" and e.tier == "gpu":
@@ -395,6 +418,13 @@ class ModelManager:
         finally:
             self._lock.release()
 
+    def _download_bytes(self, spec: ModelSpec) -> int | None:
+        """About what a download fetches: the weights in 16 bits, as the hub's safetensors hold them
+        (the downloader keeps the fp16 variant where a repo has both). From the configs, like every
+        size here; None until the model has been sized (see `_planned`)."""
+        fp = self._footprints.get(spec.id)
+        return fp.total_bytes(torch.float16) if fp is not None and fp.components else None
+
     def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
         """How the planner would place a model that is not loaded, in the current mode, with its
         sizes from configs: what loading it will cost before anyone loads it."""
@@ -419,10 +449,10 @@ class ModelManager:
     def _load(self, spec: ModelSpec, placement: Placement) -> Entry:
         fam = self.family(spec)
         if not fam.is_downloaded(spec):
-            raise ModelNotDownloaded(
-                f"model {spec.id!r} is not downloaded; fetch it with: {fam.download_hint(spec)}", param="model")
+            raise ModelNotDownloaded.for_model(spec.id)
         if placement.device == "cuda":
             placement = replace(placement, device=self.gpu_device)
+        quiet_progress_bars()  # the line below says what was loaded and how long it took
         t0 = time.perf_counter()
         model = fam.load(spec, placement)
         ms = (time.perf_counter() - t0) * 1000

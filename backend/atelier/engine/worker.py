@@ -8,7 +8,8 @@ nothing blocking runs on the event loop.
 A job reports progress as events (queued with position, loading, step i of n, decoding, done,
 error, cancelled) that any number of SSE subscribers can follow, late ones included (the history
 is replayed). Cancelling a queued job removes it; cancelling a running job sets a flag that the
-model code checks at every step (`JobContext.cancelled`).
+model code checks at every step (`JobContext.cancelled`; SDXL checks it between UNet and VAE
+blocks too) and emits `cancelling`, so a client can say "Cancelling..." until `cancelled` arrives.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class Job:
             self._loop.call_soon_threadsafe(q.put_nowait, ev)
 
     def _finish(self, status: str, result: Any = None, error: BaseException | None = None) -> None:
+        if error is not None:
+            # The traceback's frames hold what the job was working on (latents on the GPU, images):
+            # a finished job keeps only the message.
+            error.__traceback__ = None
         with self._lock:
             if self.status in TERMINAL:
                 return
@@ -158,6 +163,7 @@ class Job:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "params": self.params,
+            "cancel_requested": self.cancel_requested,
             "last_event": self.events[-1].as_dict() if self.events else None,
         }
 
@@ -286,6 +292,7 @@ class GPUWorker:
         with self._cond:
             if job.finished:
                 return job
+            already = job._cancel.is_set()
             job._cancel.set()
             is_queued = job is not self._running
             if is_queued:
@@ -294,6 +301,8 @@ class GPUWorker:
         if is_queued:
             job._finish("cancelled", error=Cancelled("the job was cancelled before it started"))
             self._announce_positions()
+        elif not already:
+            job.emit("cancelling")
         return job
 
     # --- the thread

@@ -20,7 +20,9 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
-    null while a load runs (models are sized when none does, then remembered)."""
+    null while a load runs (models are sized when none does, then remembered). A model not downloaded
+    has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
+    `download_hint` (how to fetch it, the words every "not downloaded" error uses)."""
     # The first call sizes the models from their configs (seconds of imports): off the event loop.
     models_state = await run_in_threadpool(services.manager.status)
     return {

@@ -85,10 +85,11 @@ def test_estimates_match_loaded_bytes_and_sdxl_published_sizes(tiny_dir):
 def test_a_model_not_in_the_cache_says_not_downloaded_and_names_the_command():
     spec = ModelSpec(id="sdxl-realism", kind="generation", family="sdxl", source="nobody/not-cached-sdxl")
     assert not FAMILY.is_downloaded(spec)
-    from atelier.core.errors import ModelNotDownloaded
+    from atelier.core.errors import ModelNotDownloaded, not_downloaded_message
 
-    with pytest.raises(ModelNotDownloaded, match="make models MODELS=sdxl-realism"):
+    with pytest.raises(ModelNotDownloaded, match="make models MODELS=sdxl-realism") as e:
         FAMILY.load(spec, Placement())
+    assert e.value.message == not_downloaded_message("sdxl-realism")  # the one wording (issue 15)
 
 
 def test_discovery_skips_links_that_leave_the_models_folder(tmp_path, single_file):

@@ -148,6 +148,7 @@ def test_nsfw_off_leaves_nsfw_out(tiny_settings):
     ("Tags: 1. Red car\n2. #Beach\n- black_and_white", ["red car", "beach", "black and white"]),
     ("  ,, ; 123, !!, a b c d e f, ok", ["ok"]),
     ("", []),
+    ("sea\x07, har\x00bour, \x1b", ["sea", "harbour"]),  # characters XML forbids never reach a sidecar
 ])
 def test_tags_are_normalised(text, tags):
     assert parse_tags(text) == tags
@@ -155,3 +156,24 @@ def test_tags_are_normalised(text, tags):
 
 def test_tag_count_is_bounded():
     assert len(parse_tags(", ".join(f"tag{i}" for i in range(100)), max_tags=20)) == 20
+
+
+def test_analysis_output_has_no_character_xml_forbids(client, monkeypatch):
+    """A caption decoded with a stray control character (random or badly tuned models emit them) is
+    cleaned before it reaches the browser, which writes it into XMP sidecars."""
+    from atelier.engine.families.vlm import VLMModel
+
+    real = VLMModel.caption_batch
+
+    def with_controls(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        for c in out:
+            c.text = f"a harbour\x07 at\x00 dusk\ud800 {c.text}\x0b"
+        return out
+
+    monkeypatch.setattr(VLMModel, "caption_batch", with_controls)
+    r = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["caption"]})
+    assert r.status_code == 200, r.text
+    caption = r.json()["caption"]
+    assert caption.startswith("a harbour at dusk")
+    assert not any(ord(ch) < 0x20 and ch not in "\t\n\r" or 0xD800 <= ord(ch) <= 0xDFFF for ch in caption)

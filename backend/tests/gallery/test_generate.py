@@ -127,6 +127,25 @@ def test_jpeg_and_webp_carry_the_parameters_in_exif(gen, fmt):
     assert meta["prompt"] == "über café" and meta["Seed"] == "5"
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_exif_user_comment_reads_as_automatic1111_reads_it(gen, fmt, tmp_path, exiftool_warnings):
+    """UNDEFINED with its character code prefix, as the EXIF spec says and A1111 reads it through piexif;
+    and exiftool validates the file without a warning."""
+    import piexif
+    import piexif.helper
+
+    body = gen.post("/v1/generate", json={**TINY, "prompt": "über café, 35mm", "negative_prompt": "blur",
+                                          "seed": 5, "output_format": fmt}).json()
+    raw = base64.b64decode(body["data"][0]["b64_json"])
+    comment = piexif.load(Image.open(io.BytesIO(raw)).info["exif"])["Exif"][piexif.ExifIFD.UserComment]
+    assert isinstance(comment, bytes) and comment.startswith(b"UNICODE\0")
+    meta = parse_a1111(piexif.helper.UserComment.load(comment))
+    assert meta["prompt"] == "über café, 35mm" and meta["negative_prompt"] == "blur" and meta["Seed"] == "5"
+    path = tmp_path / f"generated.{fmt}"
+    path.write_bytes(raw)
+    assert exiftool_warnings(path) == []
+
+
 @pytest.mark.parametrize("patch, param, words", [
     ({"width": 1001}, "width", "width must be a multiple of 8, got 1001"),
     ({"height": 4096}, "height", "ATELIER_MAX_SIDE"),
@@ -155,7 +174,9 @@ def test_job_events_arrive_in_order_queued_loading_steps_decoding_done(gen):
     types = [e["type"] for e in events]
     assert types[0] == "queued" and events[0]["position"] == 1
     assert types.index("started") < types.index("loading") < types.index("step")
-    assert [(e["step"], e["total"]) for e in events if e["type"] == "step"] == [(1, 3), (2, 3), (3, 3)]
+    # Step 0 says denoising has begun (the phase shown is the real one, not "loading" until a step ends).
+    assert types[types.index("loading") + 1] == "step"
+    assert [(e["step"], e["total"]) for e in events if e["type"] == "step"] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert types[-2:] == ["decoding", "done"]
     assert events[-1]["result"]["data"][0]["b64_json"]
     job = gen.get(f"/v1/jobs/{r.json()['id']}").json()

@@ -1,4 +1,5 @@
 import { getStatus, type StatusResponse } from '@/lib/api';
+import { modelReadiness } from '@/lib/models-ready';
 import { createDownloads, type Downloads } from './stores/downloads';
 import { createPoller, type Poller } from './stores/poller';
 
@@ -13,6 +14,12 @@ export function statusPoller(): Poller<StatusResponse> {
 
 /** Model downloads started from the status page; they keep polling if the page is left. */
 export function modelDownloads(): Downloads {
-  downloads ??= createDownloads({ intervalMs: 1_000, onDone: () => statusPoller().refresh() });
+  downloads ??= createDownloads({
+    intervalMs: 1_000,
+    onDone: () => {
+      statusPoller().refresh();
+      void modelReadiness().refresh(); // Generate and Analyse may be possible now
+    },
+  });
   return downloads;
 }

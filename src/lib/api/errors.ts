@@ -46,7 +46,6 @@ export class ApiError extends Error {
   /** What to tell the user to do about it, when we know. */
   get hint(): string | undefined {
     if (this.code === 'out_of_memory') return 'The GPU ran out of memory. Switch the VRAM mode to Low in Settings, or use a smaller size.';
-    if (this.code === 'model_not_downloaded') return 'Download the model on the server first (the message names the command).';
     if (this.status === 401 || this.status === 403) return 'Check the API key in Settings.';
     if (this.offline) return 'The backend is not reachable. Check that it is running and the backend URL in Settings.';
     return undefined;

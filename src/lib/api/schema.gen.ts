@@ -154,7 +154,10 @@ export interface paths {
         post?: never;
         /**
          * Cancel Job
-         * @description Removes a queued job, or interrupts a running one at its next step (its images are discarded).
+         * @description Removes a queued job (the answer says `cancelled`), or asks a running one to stop: the answer
+         *     says `running` with `cancel_requested`, its events say `cancelling`, and the worker stops before
+         *     the next block of the UNet or the VAE (within one denoising step, or one image's decode); its
+         *     images are discarded and its events end with `cancelled`.
          */
         delete: operations["cancel_job_v1_jobs__job_id__delete"];
         options?: never;
@@ -171,9 +174,10 @@ export interface paths {
         };
         /**
          * Job Events
-         * @description SSE, one `data:` JSON object per event: queued (position), started, loading, step (step, total),
-         *     decoding, then done (with `result`), error (with `error`) or cancelled. Late subscribers get the
-         *     history first.
+         * @description SSE, one `data:` JSON object per event: queued (position), started, loading (model, resident:
+         *     already in memory), step (step, total; step 0 when denoising begins), decoding, cancelling (a
+         *     cancel was requested), then done (with `result`), error (with `error`) or cancelled. Late
+         *     subscribers get the history first.
          */
         get: operations["job_events_v1_jobs__job_id__events_get"];
         put?: never;
@@ -300,7 +304,9 @@ export interface paths {
          *     bytes per device, last use and expiry, the GPU queue, and each vision model's measured speed
          *     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
-         *     null while a load runs (models are sized when none does, then remembered).
+         *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
+         *     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
+         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;

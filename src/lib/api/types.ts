@@ -36,13 +36,15 @@ export interface WireError {
  * an OpenAPI schema; this follows atelier/engine/worker.py (`JobEvent.as_dict`: type, at, data).
  */
 export interface JobEventData {
-  type: 'queued' | 'started' | 'loading' | 'step' | 'decoding' | 'done' | 'error' | 'cancelled' | string;
+  type: 'queued' | 'started' | 'loading' | 'step' | 'decoding' | 'cancelling' | 'done' | 'error' | 'cancelled' | string;
   at?: number;
   position?: number;
   step?: number;
   steps?: number;
   total?: number;
   model?: string;
+  /** on `loading`: the model is in memory already (nothing is loaded from disk) */
+  resident?: boolean;
   message?: string;
   error?: WireError;
   result?: GenerateResponse;
@@ -64,6 +66,10 @@ export interface ModelStatus {
   bytes?: Record<string, number>;
   last_used?: number | null;
   expires_at?: number | null;
+  /** a model not downloaded: about what its download fetches (16-bit weights, from its configs) */
+  download_bytes?: number | null;
+  /** a model not downloaded: the backend's one wording of it (the Download button, `make models`) */
+  download_hint?: string;
   /** a model not loaded: how the planner would place it now, and its size from configs */
   planned?: { dtype: string; quantization: string; offload: string; gpu_bytes: number; ram_bytes: number; fits: boolean } | null;
 }

@@ -21,6 +21,7 @@ from atelier.api.deps import Services
 from atelier.api.disconnect import await_job
 from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, ModelNotDownloaded, error_body
 from atelier.core.remote_images import load_image
+from atelier.core.text import xml_safe
 from atelier.engine.base import ModelSpec
 from atelier.engine.vision import TAGS_PROMPT, GenerationParams
 from atelier.engine.manager import is_oom
@@ -65,13 +66,7 @@ def plan(services: Services, opts: AnalyzeOptions) -> Plan:
     tasks = set(opts.tasks)
     spec = None
     if tasks & MODEL_TASKS:
-        catalog = services.catalog
-        if opts.model is None and not any(s.id == services.settings.default_vision_model for s in catalog.all()):
-            # e.g. ATELIER_MODELS=tiny: the configured default is not served, take the first vision model.
-            first = next((s for s in catalog.all() if s.kind == "vision"), None)
-            spec = catalog.resolve(first.id if first else None, kind="vision")
-        else:
-            spec = catalog.resolve(opts.model, kind="vision", default=services.settings.default_vision_model)
+        spec = services.catalog.resolve(opts.model or services.manager.default_model("vision"), kind="vision")
         family = services.manager.families.get(spec.family)
         if tasks & LOCATE_TASKS and not getattr(family, "detects", False):
             raise InvalidParameter(
@@ -79,8 +74,7 @@ def plan(services: Services, opts: AnalyzeOptions) -> Plan:
                 f"or leave {' and '.join(sorted(repr(t) for t in tasks & LOCATE_TASKS))} out of tasks",
                 param="tasks")
         if family is not None and not family.is_downloaded(spec):
-            raise ModelNotDownloaded(
-                f"model {spec.id!r} is not downloaded; fetch it with: {family.download_hint(spec)}", param="model")
+            raise ModelNotDownloaded.for_model(spec.id)
     nsfw = "nsfw" in tasks and services.settings.nsfw_detector != "off"
     return Plan(spec, opts, nsfw)
 
@@ -136,7 +130,7 @@ def _tasks(model: Any, p: Plan, images: list[Image.Image], results: list[ImageRe
         t0 = time.perf_counter()
         _each(results, lambda imgs: model.caption_batch(imgs, p.opts.caption_length, cancelled=cancelled),
               lambda img: model.caption_batch([img], p.opts.caption_length, cancelled=cancelled)[0],
-              images, "caption", lambda c: c.text)
+              images, "caption", lambda c: xml_safe(c.text).strip())
         _add_ms(timings, "caption_ms", t0)
         ctx.raise_if_cancelled()
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from atelier.core.text import xml_safe
+
 MAX_TAGS = 20
 MAX_TAG_CHARS = 40
 MAX_TAG_WORDS = 4
@@ -31,7 +33,7 @@ def normalise_tag(raw: str) -> str | None:
 
 
 def parse_tags(text: str, max_tags: int = MAX_TAGS) -> list[str]:
-    text = _PREAMBLE.sub("", text or "")
+    text = _PREAMBLE.sub("", xml_safe(text or ""))
     out: list[str] = []
     seen: set[str] = set()
     for piece in _SPLIT.split(text):

@@ -3,12 +3,18 @@
 PNG: a `parameters` text chunk in AUTOMATIC1111's format (read by A1111, Forge, ComfyUI loaders,
 civitai, Invoke's importer). JPEG/WebP: the same text in EXIF UserComment (Unicode, as A1111
 writes it) and ImageDescription.
+
+The EXIF block is written here rather than by Pillow: Pillow types a bytes value BYTE, while the
+EXIF spec (and A1111 through piexif) types UserComment UNDEFINED with an 8-byte character code
+prefix; piexif then reads a tuple of numbers instead of bytes, sd-prompt-reader fails, and
+`exiftool -validate` warns. It also carries the tags the spec requires of a JPEG's EXIF.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import struct
 from typing import Any
 
 from PIL import Image, PngImagePlugin
@@ -17,6 +23,54 @@ EXIF_IMAGE_DESCRIPTION = 0x010E
 EXIF_IFD = 0x8769
 EXIF_USER_COMMENT = 0x9286
 _UNICODE = b"UNICODE\x00"
+
+# TIFF field types and their sizes.
+_ASCII, _SHORT, _LONG, _RATIONAL, _UNDEFINED = 2, 3, 4, 5, 7
+_TYPE_SIZE = {_ASCII: 1, _SHORT: 2, _LONG: 4, _RATIONAL: 8, _UNDEFINED: 1}
+
+
+def _ifd(entries: list[tuple[int, int, bytes]], offset: int) -> bytes:
+    """One big-endian IFD placed at `offset` of the TIFF data: entries, no next IFD, then the values
+    that do not fit in an entry's 4 bytes (each at an even offset)."""
+    entries = sorted(entries)
+    data_at = offset + 2 + 12 * len(entries) + 4
+    head, data = [struct.pack(">H", len(entries))], b""
+    for tag, typ, value in entries:
+        count = len(value) // _TYPE_SIZE[typ]
+        if len(value) <= 4:
+            field = value.ljust(4, b"\0")
+        else:
+            field = struct.pack(">I", data_at + len(data))
+            data += value + b"\0" * (len(value) % 2)
+        head.append(struct.pack(">HHI", tag, typ, count) + field)
+    return b"".join(head) + b"\0\0\0\0" + data
+
+
+def exif_block(parameters: str, width: int, height: int) -> bytes:
+    """APP1 EXIF data (big-endian TIFF, as piexif writes it) carrying `parameters`."""
+    rational72 = struct.pack(">II", 72, 1)
+    ifd0 = [
+        # ImageDescription is ASCII by the spec: non-ASCII prompts are kept in full in UserComment.
+        (EXIF_IMAGE_DESCRIPTION, _ASCII, parameters.encode("ascii", "replace") + b"\0"),
+        (0x011A, _RATIONAL, rational72),  # XResolution
+        (0x011B, _RATIONAL, rational72),  # YResolution
+        (0x0128, _SHORT, struct.pack(">H", 2)),  # ResolutionUnit: inches
+        (0x0131, _ASCII, b"Atelier\0"),  # Software
+        (0x0213, _SHORT, struct.pack(">H", 1)),  # YCbCrPositioning: centred
+    ]
+    exif = [
+        (0x9000, _UNDEFINED, b"0232"),  # ExifVersion 2.32
+        (0x9101, _UNDEFINED, b"\x01\x02\x03\x00"),  # ComponentsConfiguration: Y Cb Cr
+        (EXIF_USER_COMMENT, _UNDEFINED, _UNICODE + parameters.encode("utf-16-be")),
+        (0xA000, _UNDEFINED, b"0100"),  # FlashpixVersion
+        (0xA001, _SHORT, struct.pack(">H", 1)),  # ColorSpace: sRGB
+        (0xA002, _LONG, struct.pack(">I", width)),  # PixelXDimension
+        (0xA003, _LONG, struct.pack(">I", height)),  # PixelYDimension
+    ]
+    # IFD0 holds a pointer to the EXIF IFD, which follows it: size IFD0 with a placeholder first.
+    size0 = len(_ifd([*ifd0, (EXIF_IFD, _LONG, b"\0\0\0\0")], 8))
+    first = _ifd([*ifd0, (EXIF_IFD, _LONG, struct.pack(">I", 8 + size0))], 8)
+    return b"Exif\0\0" + b"MM\0*" + struct.pack(">I", 8) + first + _ifd(exif, 8 + size0)
 
 
 def a1111_parameters(p: dict[str, Any]) -> str:
@@ -68,12 +122,8 @@ def encode(img: Image.Image, fmt: str, parameters: str, *, quality: int = 92) ->
         # Level 4: within a few % of the size of level 6 at about half the time (the GPU queue waits).
         img.save(buf, format="PNG", pnginfo=info, compress_level=4)
     elif fmt in ("jpeg", "jpg", "webp"):
-        exif = Image.Exif()
-        # ImageDescription is ASCII by the spec: non-ASCII prompts are kept in full in UserComment.
-        exif[EXIF_IMAGE_DESCRIPTION] = parameters.encode("ascii", "replace").decode("ascii")
-        exif.get_ifd(EXIF_IFD)[EXIF_USER_COMMENT] = _UNICODE + parameters.encode("utf-16-be")
         img.convert("RGB").save(buf, format="JPEG" if fmt != "webp" else "WEBP", quality=quality,
-                                exif=exif.tobytes())
+                                exif=exif_block(parameters, *img.size))
     else:
         raise ValueError(f"unsupported output format {fmt!r}")
     return buf.getvalue()

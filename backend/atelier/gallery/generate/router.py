@@ -53,7 +53,10 @@ async def get_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
 
 @router.delete("/jobs/{job_id}", response_model=JobSummary)
 async def cancel_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
-    """Removes a queued job, or interrupts a running one at its next step (its images are discarded)."""
+    """Removes a queued job (the answer says `cancelled`), or asks a running one to stop: the answer
+    says `running` with `cancel_requested`, its events say `cancelling`, and the worker stops before
+    the next block of the UNet or the VAE (within one denoising step, or one image's decode); its
+    images are discarded and its events end with `cancelled`."""
     job = services.worker.cancel(job_id)
     return _summary(job, services.worker.position(job))
 
@@ -61,9 +64,10 @@ async def cancel_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
 @router.get("/jobs/{job_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def job_events(job_id: str, services: ServicesDep) -> StreamingResponse:
-    """SSE, one `data:` JSON object per event: queued (position), started, loading, step (step, total),
-    decoding, then done (with `result`), error (with `error`) or cancelled. Late subscribers get the
-    history first."""
+    """SSE, one `data:` JSON object per event: queued (position), started, loading (model, resident:
+    already in memory), step (step, total; step 0 when denoising begins), decoding, cancelling (a
+    cancel was requested), then done (with `result`), error (with `error`) or cancelled. Late
+    subscribers get the history first."""
     job = services.worker.get(job_id)
 
     async def stream() -> AsyncIterator[str]:

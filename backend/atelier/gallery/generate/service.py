@@ -78,14 +78,8 @@ def _mask(value: str, size: tuple[int, int], max_pixels: int) -> Image.Image:
 
 
 def resolve_model(services: Services, name: str | None) -> ModelSpec:
-    """The catalog entry for `name`; without one, ATELIER_DEFAULT_GENERATION_MODEL, or the first
-    generation model when that default is not in this catalog (ATELIER_MODELS=tiny)."""
-    default = services.settings.default_generation_model
-    if name is None:
-        ids = [m.id for m in services.catalog.all() if m.kind == "generation"]
-        if default not in ids and ids:
-            default = ids[0]
-    return services.catalog.resolve(name, kind="generation", default=default)
+    """The catalog entry for `name`; without one, the manager's `default_model`."""
+    return services.catalog.resolve(name or services.manager.default_model("generation"), kind="generation")
 
 
 def prepare(services: Services, req: GenerateRequest) -> Prepared:
@@ -200,6 +194,7 @@ def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     t0 = time.perf_counter()
     data = []
     for img, seed in zip(result.images, result.seeds, strict=True):
+        ctx.raise_if_cancelled()  # encoding four large PNGs takes a while: stop between images
         meta = {**p.parameters, "seed": seed, "sampler": sampler_name(p.request.scheduler)}
         data.append({"b64_json": to_b64(metadata.encode(img, p.output_format, metadata.a1111_parameters(meta))),
                      "seed": seed})

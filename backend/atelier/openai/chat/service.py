@@ -130,8 +130,7 @@ async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedCha
             f"{spec.id} answers questions about an image: add an image_url content part "
             "(data:image/png;base64,...) to a user message", param="messages")
     if family is not None and not family.is_downloaded(spec):
-        raise ModelNotDownloaded(f"model {spec.id!r} is not downloaded; fetch it with: {family.download_hint(spec)}",
-                                 param="model")
+        raise ModelNotDownloaded.for_model(spec.id)
     return PreparedChat(spec, conv, params, json_mode)
 
 

@@ -1,6 +1,7 @@
 // The analyzer for our own backend: POST /v1/analyze/batch, up to 16 images per call.
-import { analyzeBatch, ANALYZE_BATCH_MAX, ApiError, getStatus, listModels, type AnalyzeResult, type WireError } from '@/lib/api';
+import { analyzeBatch, ANALYZE_BATCH_MAX, ApiError, getStatus, listModels, settings, type AnalyzeResult, type WireError } from '@/lib/api';
 import type { AnalysisResult } from '@/lib/db/schema';
+import { readinessOf } from '@/lib/models-ready';
 import type { Analyzer, AnalyzeOutcome } from '../queue/types';
 import { encodeForAnalysis } from '@/lib/api';
 
@@ -58,6 +59,10 @@ export function atelierAnalyzer(opts: { images: ImageSource; model?: () => strin
     },
     async probe(signal) {
       await listModels(undefined, signal);
+    },
+    async ready(signal) {
+      const vision = readinessOf(await getStatus(signal), settings.get()).vision;
+      if (!vision.ready) throw new ApiError(vision.reason ?? 'no vision model is downloaded', { code: 'model_not_downloaded', status: 409 });
     },
     async queueDepth(signal) {
       const s = await getStatus(signal);

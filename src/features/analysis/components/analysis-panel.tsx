@@ -16,6 +16,7 @@ const STATE_LABEL: Record<QueueSnapshot['state'], { text: string; tone: string }
   waiting: { text: 'Waiting', tone: 'bg-amber-500/15 text-amber-300' },
   paused: { text: 'Paused', tone: 'bg-neutral-700 text-neutral-200' },
   offline: { text: 'Backend offline', tone: 'bg-red-500/15 text-red-300' },
+  'needs-model': { text: 'Waiting for a vision model', tone: 'bg-amber-500/15 text-amber-300' },
 };
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
@@ -68,9 +69,10 @@ export function AnalysisPanel({ heading }: { heading?: string } = {}) {
         </p>
       )}
 
-      {snap.reason && (snap.state === 'offline' || snap.state === 'waiting') && (
-        <p className="rounded-md border border-amber-500/30 bg-amber-500/10 px-3 py-2 text-xs text-amber-200" role="status">
+      {snap.reason && (snap.state === 'offline' || snap.state === 'waiting' || snap.state === 'needs-model') && (
+        <p className="rounded-md border border-amber-500/30 bg-amber-500/10 px-3 py-2 text-xs text-amber-200" role="status" data-testid="analysis-reason">
           {snap.state === 'offline' ? 'The backend is unreachable; the queue resumes by itself when it is back. ' : ''}
+          {snap.state === 'needs-model' ? 'Nothing is lost: the queue starts by itself once a vision model is downloaded. ' : ''}
           <span className="text-amber-300/80">{snap.reason}</span>
         </p>
       )}

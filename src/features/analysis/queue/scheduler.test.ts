@@ -64,6 +64,14 @@ afterEach(async () => {
   await backend.close();
 });
 
+async function until(pred: () => boolean, timeoutMs = 5_000) {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function expectEachWrittenOnce(records: string[]) {
   for (const id of records) expect(lib.writes.get(id), id).toHaveLength(1);
 }
@@ -204,6 +212,25 @@ describe('AnalysisQueue', () => {
     q.wake();
     await q.idle();
     expectEachWrittenOnce([...ids(3, 'auto'), ...ids(2, 'user')]);
+  });
+
+  it('waits for a vision model instead of failing when none is downloaded, then runs by itself', async () => {
+    const hint = "model 'moondream-2' is not downloaded: press Download next to it on the Status page, or run: make models MODELS=moondream-2";
+    backend.models = [{ id: 'moondream-2', kind: 'vision', state: 'not_downloaded', download_hint: hint }];
+    // The real backend answers a batch for a missing model with 409 model_not_downloaded.
+    let refused = 0;
+    backend.onBatch = () => (backend.models[0]!.state === 'not_downloaded' ? (refused++, { status: 409, body: envelope(hint, 'model_not_downloaded') }) : undefined);
+    const q = makeQueue({ modelProbeMs: 20 });
+    await q.enqueue(ids(20));
+    await until(() => q.getSnapshot().state === 'needs-model');
+    await new Promise((r) => setTimeout(r, 100)); // several checks go by: still waiting, nothing failed
+    expect(q.getSnapshot()).toMatchObject({ state: 'needs-model', failed: 0, pending: 20, reason: hint });
+    expect(refused).toBe(1); // one call learnt it; then the queue asks /v1/status, not the batch endpoint
+
+    backend.models = [{ id: 'moondream-2', kind: 'vision', state: 'on_disk' }]; // the download finished
+    await q.idle();
+    expectEachWrittenOnce(ids(20));
+    expect(q.getSnapshot()).toMatchObject({ failed: 0, done: 20 });
   });
 
   it("sizes the first call from the backend's measured speed when it has one", async () => {

@@ -14,6 +14,8 @@
 // - Transient errors retry with exponential backoff and jitter; deterministic 4xx fail at once
 //   (a batch that fails deterministically is split, so one bad image cannot fail fifteen others).
 // - When the backend is unreachable the queue goes offline, probes with backoff, and resumes.
+// - When the backend has no vision model yet ("not downloaded"), the queue waits the same way
+//   (no attempt counted, nothing failed) until the analyzer says one is there, then runs.
 import { toApiError, type ApiError } from '@/lib/api';
 import type {
   Analyzer,
@@ -38,6 +40,8 @@ export interface SchedulerOptions {
   backoffMaxMs?: number;
   probeMinMs?: number;
   probeMaxMs?: number;
+  /** how often to ask whether a model was downloaded, while none is */
+  modelProbeMs?: number;
   /** how often to ask the backend for its queue depth while working */
   loadCheckMs?: number;
   /** backend jobs waiting above which we keep a single batch in flight */
@@ -82,6 +86,7 @@ export class AnalysisQueue {
   private stopped = false;
   private paused = false;
   private offline = false;
+  private needsModel = false;
   private reason: string | undefined;
   private cooldownUntil = 0;
   private limit = 1;
@@ -113,6 +118,7 @@ export class AnalysisQueue {
       backoffMaxMs: opts.backoffMaxMs ?? 60_000,
       probeMinMs: opts.probeMinMs ?? 1_000,
       probeMaxMs: opts.probeMaxMs ?? 15_000,
+      modelProbeMs: opts.modelProbeMs ?? 5_000,
       loadCheckMs: opts.loadCheckMs ?? 3_000,
       highWater: opts.highWater ?? 4,
       targetBatchMs: opts.targetBatchMs ?? 30_000,
@@ -299,7 +305,7 @@ export class AnalysisQueue {
     if (this.stopped || !this.loaded) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.paused || this.offline) return this.changed();
+    if (this.paused || this.offline || this.needsModel) return this.changed();
     const now = this.o.now();
     if (now < this.cooldownUntil) {
       this.wakeAt(this.cooldownUntil);
@@ -500,6 +506,10 @@ export class AnalysisQueue {
       // Not the images' fault: no attempt is counted.
       this.requeue(live);
       this.goOffline(err.message);
+    } else if (err.code === 'model_not_downloaded' && this.analyzerOf().ready) {
+      // Nor is a model that is not downloaded yet: wait for it.
+      this.requeue(live);
+      this.waitForModel(err.message);
     } else if (err.status === 429) {
       this.requeue(live);
       this.limit = Math.max(1, Math.floor(this.limit / 2));
@@ -613,6 +623,31 @@ export class AnalysisQueue {
     setTimeout(() => void probe(), delay);
   }
 
+  private waitForModel(reason: string): void {
+    this.reason = reason;
+    if (this.needsModel) return;
+    this.needsModel = true;
+    this.limit = 1;
+    this.changed();
+    const check = async () => {
+      if (this.stopped || !this.needsModel) return;
+      const analyzer = this.analyzerOf();
+      try {
+        // A change of provider in Settings (to one without `ready`) ends the wait too.
+        if (analyzer.ready) await analyzer.ready(new AbortController().signal);
+        this.needsModel = false;
+        this.reason = undefined;
+        this.pump();
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.code === 'model_not_downloaded' && e.message) this.reason = e.message;
+        this.changed();
+        setTimeout(() => void check(), this.o.modelProbeMs);
+      }
+    };
+    setTimeout(() => void check(), this.o.modelProbeMs);
+  }
+
   /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
   backoff(attempt: number): number {
     const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
@@ -680,6 +715,7 @@ export class AnalysisQueue {
     let state: QueueState = 'idle';
     if (this.paused) state = 'paused';
     else if (this.offline) state = 'offline';
+    else if (this.needsModel) state = 'needs-model';
     else if (remaining > 0 && this.inflight.size === 0 && (now < this.cooldownUntil || pending > 0)) state = 'waiting';
     else if (remaining > 0) state = 'running';
     const snap: QueueSnapshot = {

@@ -53,6 +53,12 @@ export interface Analyzer {
   analyze(recordIds: string[], signal: AbortSignal, sendable?: Promise<void>): Promise<AnalyzeOutcome[]>;
   /** cheap reachability check used while offline */
   probe(signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves once the backend has a model to analyse with; rejects (with the reason) while it has
+   * none. With it, a "not downloaded" answer makes the queue wait for the model instead of failing
+   * every image (a first run, before the vision model is downloaded).
+   */
+  ready?(signal: AbortSignal): Promise<void>;
   /** jobs waiting in the backend's queue (all clients), when it can tell */
   queueDepth?(signal: AbortSignal): Promise<number | undefined>;
   /** the model's speed as the backend measured it (ms per image) and the jobs waiting there, when
@@ -73,7 +79,8 @@ export interface SinkEntry {
  */
 export type ResultSink = (entries: SinkEntry[]) => Promise<{ gone?: readonly string[] } | void>;
 
-export type QueueState = 'idle' | 'running' | 'paused' | 'offline' | 'waiting';
+/** `needs-model`: the backend has no vision model yet; the queue waits (nothing fails) and resumes when one is downloaded */
+export type QueueState = 'idle' | 'running' | 'paused' | 'offline' | 'waiting' | 'needs-model';
 
 export interface Failure {
   key: string;

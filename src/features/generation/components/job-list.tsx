@@ -10,6 +10,8 @@ function phaseText(j: GenerationJob): string {
       return 'Sending…';
     case 'queued':
       return j.position && j.position > 0 ? `Queued · position ${j.position}` : 'Queued';
+    case 'starting':
+      return 'Starting…';
     case 'loading':
       return 'Loading the model…';
     case 'running':
@@ -18,6 +20,8 @@ function phaseText(j: GenerationJob): string {
       return 'Decoding…';
     case 'saving':
       return 'Saving to the library…';
+    case 'cancelling':
+      return j.cancelledFrom === 'running' && j.step !== undefined && j.steps ? `Cancelling… (at step ${j.step} of ${j.steps})` : 'Cancelling…';
     case 'done':
       return `Done · ${j.savedIds.length} image${j.savedIds.length === 1 ? '' : 's'} added to the library`;
     case 'cancelled':
@@ -28,7 +32,7 @@ function phaseText(j: GenerationJob): string {
 }
 
 function progressOf(j: GenerationJob): number {
-  switch (j.phase) {
+  switch (j.phase === 'cancelling' ? j.cancelledFrom : j.phase) {
     case 'running':
       return j.step !== undefined && j.steps ? 10 + (80 * j.step) / j.steps : 10;
     case 'decoding':
@@ -36,6 +40,7 @@ function progressOf(j: GenerationJob): number {
       return 95;
     case 'done':
       return 100;
+    case 'starting':
     case 'loading':
       return 5;
     default:
@@ -43,7 +48,7 @@ function progressOf(j: GenerationJob): number {
   }
 }
 
-const ACTIVE = new Set(['submitting', 'queued', 'loading', 'running', 'decoding', 'saving']);
+const ACTIVE = new Set(['submitting', 'queued', 'starting', 'loading', 'running', 'decoding', 'saving', 'cancelling']);
 
 /** Live progress of generation jobs, with cancel; errors carry the backend's message. */
 export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOpen?: (id: string) => void }) {
@@ -64,7 +69,7 @@ export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOp
                 {j.request.prompt || '(no prompt)'}
               </div>
             </div>
-            {ACTIVE.has(j.phase) && j.phase !== 'saving' && (
+            {ACTIVE.has(j.phase) && j.phase !== 'saving' && j.phase !== 'cancelling' && (
               <Button variant="ghost" onClick={() => void generationJobs().cancel(j.localId)} data-testid="generation-cancel">
                 Cancel
               </Button>

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, providerById, settings, type ModelCard } from '@/lib/api';
 import { addGenerated, getOriginal, getRecord } from '@/lib/db/library-api';
+import { useModelReadiness } from '@/lib/models-ready';
 import type { ImageRecord } from '@/lib/db/schema';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
@@ -8,9 +9,9 @@ import { generationJobs } from '../generation-service';
 import { b64ToBlob } from '../jobs/job-runner';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
-import { buildRequest, DEFAULT_STRENGTH, formFromParams, MODES, validate, type FormState, type Mode } from '../utils/build-request';
+import { buildRequest, formFromParams, modeDefaults, MODES, reuseTarget, validate, type FormState, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type AspectId, type SizeId } from '../utils/dimensions';
-import { loadPresets, savePresets, STYLES, type SavedPreset } from '../utils/presets';
+import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
 import { JobList } from './job-list';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
 
@@ -92,8 +93,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
 
   const [source, setSource] = useState<{ record: ImageRecord; url: string; blob: Blob } | undefined>();
-  const [form, setForm] = useState<FormState>({
-    mode: initialMode ?? (sourceId ? 'enhance' : 'generate'),
+  const [form, setForm] = useState<FormState>(() => ({
+    ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
     prompt: '',
     negative: '',
     model: cfg.generationModel,
@@ -101,11 +102,9 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     height: undefined,
     steps: undefined,
     guidance: undefined,
-    strength: DEFAULT_STRENGTH[initialMode ?? (sourceId ? 'enhance' : 'generate')],
     seed: -1,
-    count: 1,
-    style: 'cinematic',
-  });
+    style: rememberedStyle(),
+  }));
   const [aspect, setAspect] = useState<AspectId>('1:1');
   const [size, setSize] = useState<SizeId>('auto');
   const [formError, setFormError] = useState<string>();
@@ -114,8 +113,12 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const sketch = useRef<SketchPadHandle>(null);
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
 
-  const model = models.find((m) => m.id === form.model) ?? models[0];
+  // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
+  const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
   const native = nativeOf(model);
+  // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
+  const readiness = useModelReadiness();
+  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -125,11 +128,24 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     void (async () => {
       const [record, blob] = await Promise.all([getRecord(sourceId), getOriginal(sourceId)]);
       if (!live || !record || !blob) return;
+      // "Reuse parameters" opens Generate on a generated image: take all of them. An Enhance, Remix
+      // or Variations result reopens its mode on the image it came from, at its strength (its stored
+      // prompt already carries the style it was made with, so no style is added again).
+      const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      if (target?.sourceId) {
+        const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
+        if (!live) return;
+        if (from && fromBlob) {
+          url = URL.createObjectURL(fromBlob);
+          setSource({ record: from, url, blob: fromBlob });
+          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...formFromParams(record.params!), style: 'none' }));
+          return;
+        }
+        // The source was deleted since: the parameters alone still make a Generate.
+      }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      // "Reuse parameters" opens Generate on a generated image: take all of them. Otherwise start
-      // from what the image says about itself: its prompt or its caption.
-      if (initialMode === 'generate' && record.params) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
+      if (target) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -221,16 +237,22 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
 
   const footer = (
     <div className="flex w-full items-center gap-3">
-      {formError && (
+      {formError ? (
         <p className="min-w-0 flex-1 text-xs text-red-300" role="alert" data-testid="prompt-error">
           {formError}
         </p>
+      ) : (
+        blocked && (
+          <p className="min-w-0 flex-1 text-xs text-amber-200" role="status" data-testid="prompt-blocked">
+            {blocked}
+          </p>
+        )
       )}
       <div className="ml-auto flex gap-2">
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model)} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model) || !!blocked} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>
@@ -244,7 +266,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Segmented
           value={form.mode}
           testId="prompt-modes"
-          onChange={(m) => set({ mode: m, strength: DEFAULT_STRENGTH[m] })}
+          onChange={(m) => set(modeDefaults(m))}
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
@@ -284,7 +306,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             {form.mode === 'remix' && (
               <div className="flex flex-col gap-1">
                 <span className={label}>Style</span>
-                <Segmented value={form.style} onChange={(style) => set({ style })} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
+                <Segmented value={form.style} testId="style" onChange={(style) => (set({ style }), rememberStyle(style))} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
               </div>
             )}
 

@@ -14,7 +14,7 @@ function deps(events: JobEventData[], opts: Partial<JobDeps> = {}) {
       for (const ev of events) yield ev;
     },
     getJob: async () => ({ id: 'job_1', status: 'done', result }) as JobSummary,
-    cancelJob: async () => undefined,
+    cancelJob: async () => ({ id: 'job_1', status: 'running', cancel_requested: true }) as JobSummary,
     save: async (blob, params, lineage) => {
       saved.push({ params, lineage, type: blob.type });
       return `rec${saved.length}`;
@@ -79,14 +79,47 @@ describe('JobRunner', () => {
     expect(saved).toHaveLength(2);
   });
 
-  it('cancel calls DELETE on the backend and ends as cancelled, saving nothing', async () => {
-    let cancelled = false;
+  it('shows Cancelling… until the backend confirms, and saves nothing', async () => {
+    let release!: () => void;
+    const confirmed = new Promise<void>((r) => (release = r));
+    let deleted = 0;
     const { d, saved } = deps([], {
       cancelJob: async () => {
-        cancelled = true;
+        deleted++;
+        return { id: 'job_1', status: 'running', cancel_requested: true } as JobSummary;
       },
-      jobEvents: async function* (_id, signal) {
+      jobEvents: async function* () {
         yield { type: 'step', step: 1, steps: 50 };
+        await confirmed;
+        yield { type: 'cancelling' };
+        yield { type: 'step', step: 2, steps: 50 }; // the step in flight ends: still cancelling
+        yield { type: 'cancelled' };
+      },
+    });
+    const runner = new JobRunner(d);
+    const done = runner.submit({ prompt: 'x' }, 'generate');
+    await new Promise((r) => setTimeout(r, 5));
+    const localId = runner.getSnapshot()[0]!.localId;
+    await runner.cancel(localId);
+    expect(deleted).toBe(1);
+    // The DELETE answered "running": the job is not cancelled until the backend says so.
+    expect(runner.getSnapshot()[0]!.phase).toBe('cancelling');
+    await runner.cancel(localId); // a second click sends nothing
+    expect(deleted).toBe(1);
+    const phases: string[] = [];
+    runner.subscribe(() => phases.push(runner.getSnapshot()[0]!.phase));
+    release();
+    const job = await done;
+    expect([...new Set(phases)]).toEqual(['cancelling', 'cancelled']);
+    expect(job.phase).toBe('cancelled');
+    expect(saved).toHaveLength(0);
+  });
+
+  it('a queued job the DELETE removed is cancelled at once', async () => {
+    const { d } = deps([], {
+      cancelJob: async () => ({ id: 'job_1', status: 'cancelled' }) as JobSummary,
+      jobEvents: async function* (_id, signal) {
+        yield { type: 'queued', position: 3 };
         await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
       },
     });
@@ -94,9 +127,43 @@ describe('JobRunner', () => {
     const done = runner.submit({ prompt: 'x' }, 'generate');
     await new Promise((r) => setTimeout(r, 5));
     await runner.cancel(runner.getSnapshot()[0]!.localId);
-    const job = await done;
-    expect(cancelled).toBe(true);
-    expect(job.phase).toBe('cancelled');
-    expect(saved).toHaveLength(0);
+    expect(runner.getSnapshot()[0]!.phase).toBe('cancelled');
+    expect((await done).phase).toBe('cancelled');
+  });
+
+  it('a failed DELETE puts the job back where it was, with the reason', async () => {
+    let release!: () => void;
+    const later = new Promise<void>((r) => (release = r));
+    const { d } = deps([], {
+      cancelJob: async () => {
+        throw new ApiError('backend unreachable', { offline: true, retryable: true });
+      },
+      jobEvents: async function* () {
+        yield { type: 'step', step: 4, steps: 50 };
+        await later;
+        yield { type: 'done', result };
+      },
+    });
+    const runner = new JobRunner(d);
+    const done = runner.submit({ prompt: 'x' }, 'generate');
+    await new Promise((r) => setTimeout(r, 5));
+    await runner.cancel(runner.getSnapshot()[0]!.localId);
+    const j = runner.getSnapshot()[0]!;
+    expect(j.phase).toBe('running');
+    expect(j.error?.message).toMatch(/unreachable/);
+    release();
+    expect((await done).phase).toBe('done');
+  });
+
+  it('a model already in memory is not shown as loading; step 0 shows denoising has begun', async () => {
+    const { d } = deps([{ type: 'started' }, { type: 'loading', resident: true }, { type: 'step', step: 0, total: 60 }, { type: 'done', result }]);
+    const runner = new JobRunner(d);
+    const seen: string[] = [];
+    runner.subscribe(() => {
+      const j = runner.getSnapshot()[0]!;
+      seen.push(j.phase === 'running' ? `step ${j.step}/${j.steps}` : j.phase);
+    });
+    await runner.submit({ prompt: 'x' }, 'generate');
+    expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'starting', 'step 0/60', 'saving', 'done']);
   });
 });

@@ -4,7 +4,13 @@
 import { ApiError, cancelJob, createJob, getJob, jobEvents, toApiError, type GenerateRequest, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
 import type { GenerationParams, Lineage } from '@/lib/db/schema';
 
-export type JobPhase = 'submitting' | 'queued' | 'loading' | 'running' | 'decoding' | 'saving' | 'done' | 'error' | 'cancelled';
+/**
+ * Where a job is, as the backend reports it: `starting` (the worker took it; a model already in
+ * memory needs no load), `loading` (a model is being loaded), `running` (denoising: step 0 of n
+ * arrives when the first step begins), `decoding`, then `saving` here. `cancelling` lasts from the
+ * click until the backend confirms (`cancelled`), or reports that the job finished first.
+ */
+export type JobPhase = 'submitting' | 'queued' | 'starting' | 'loading' | 'running' | 'decoding' | 'saving' | 'cancelling' | 'done' | 'error' | 'cancelled';
 
 export interface GenerationJob {
   /** our id, stable from the click (the backend's id arrives later) */
@@ -18,6 +24,8 @@ export interface GenerationJob {
   action: Lineage['action'];
   sourceId?: string;
   error?: ApiError;
+  /** the phase a cancel left: it comes back if the DELETE fails */
+  cancelledFrom?: JobPhase;
   /** library ids of the saved images */
   savedIds: string[];
   startedAt: number;
@@ -110,14 +118,36 @@ export class JobRunner {
     return this.get(localId);
   }
 
-  /** Cancel on the backend (stops the GPU at the next step), then stop listening. */
+  /**
+   * Ask the backend to cancel. The job shows `cancelling` until the backend confirms: a queued job is
+   * removed at once (the DELETE answers `cancelled`), a running one stops at its next check and its
+   * event stream ends with `cancelled` (or `done`, when it finished before the request arrived).
+   */
   async cancel(localId: string): Promise<void> {
     const job = this.get(localId);
-    if (!job || TERMINAL.includes(job.phase)) return;
-    try {
-      if (job.jobId) await this.deps.cancelJob(job.jobId);
-    } finally {
+    if (!job || TERMINAL.includes(job.phase) || job.phase === 'cancelling' || job.phase === 'saving') return;
+    if (!job.jobId) {
+      // Not created on the backend yet: abandoning the request is the whole cancel.
       this.aborts.get(localId)?.abort();
+      return;
+    }
+    this.patch(localId, { phase: 'cancelling', cancelledFrom: job.phase });
+    try {
+      const summary = await this.deps.cancelJob(job.jobId);
+      if (summary.status === 'cancelled') {
+        this.patch(localId, { phase: 'cancelled', finishedAt: Date.now() });
+        this.aborts.get(localId)?.abort();
+      }
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.status === 404) {
+        // The backend no longer knows the job (it restarted): nothing is running for it.
+        this.patch(localId, { phase: 'cancelled', finishedAt: Date.now() });
+        this.aborts.get(localId)?.abort();
+      } else {
+        // The job goes on: show where it is and why the cancel did not reach the backend.
+        this.patch(localId, { phase: this.get(localId).cancelledFrom ?? 'running', error: e });
+      }
     }
   }
 
@@ -143,21 +173,29 @@ export class JobRunner {
   }
 
   private onEvent(localId: string, ev: JobEventData): 'done' | 'end' | undefined {
+    // While a cancel is pending, progress still updates the step but the phase stays `cancelling`.
+    const phase = (p: JobPhase): Partial<GenerationJob> => (this.get(localId).phase === 'cancelling' ? { cancelledFrom: p } : { phase: p });
     switch (ev.type) {
       case 'queued':
-        this.patch(localId, { phase: 'queued', ...(ev.position !== undefined ? { position: ev.position } : {}) });
+        this.patch(localId, { ...phase('queued'), ...(ev.position !== undefined ? { position: ev.position } : {}) });
         return undefined;
       case 'started':
+        this.patch(localId, phase('starting'));
+        return undefined;
       case 'loading':
-        this.patch(localId, { phase: 'loading' });
+        // The event comes for every job; only a model that is not in memory yet is really loaded.
+        if (ev.resident !== true) this.patch(localId, phase('loading'));
         return undefined;
       case 'step': {
         const steps = ev.steps ?? ev.total;
-        this.patch(localId, { phase: 'running', ...(ev.step !== undefined ? { step: ev.step } : {}), ...(steps !== undefined ? { steps } : {}) });
+        this.patch(localId, { ...phase('running'), ...(ev.step !== undefined ? { step: ev.step } : {}), ...(steps !== undefined ? { steps } : {}) });
         return undefined;
       }
       case 'decoding':
-        this.patch(localId, { phase: 'decoding' });
+        this.patch(localId, phase('decoding'));
+        return undefined;
+      case 'cancelling':
+        this.patch(localId, { phase: 'cancelling' });
         return undefined;
       case 'done':
         return 'done';

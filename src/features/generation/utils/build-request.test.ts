@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { buildRequest, formFromParams, validate, type FormState } from './build-request';
+import { describe, expect, it, vi } from 'vitest';
+import { buildRequest, formFromParams, modeDefaults, reuseTarget, validate, type FormState } from './build-request';
+import { rememberedStyle, rememberStyle } from './presets';
 import { dimensionsFor, dimensionsLike, nearestAspect } from './dimensions';
 
 const base: FormState = { mode: 'generate', prompt: 'a red fox', negative: 'blurry', model: 'sdxl-realism', width: 1024, height: 1024, steps: 6, guidance: 1.5, strength: 0.3, seed: 42, count: 1, style: 'none' };
@@ -44,6 +45,32 @@ describe('form helpers', () => {
     expect(formFromParams({ prompt: 'p', negativePrompt: 'n', steps: 30, guidance: 7, seed: 9, width: 832, height: 1216, model: 'sdxl-anime', source: 'atelier' })).toEqual({
       prompt: 'p', negative: 'n', steps: 30, guidance: 7, seed: 9, width: 832, height: 1216, model: 'sdxl-anime',
     });
+  });
+
+  it('Variations opens with 4 images, the other modes with 1', () => {
+    expect(modeDefaults('variations')).toEqual({ mode: 'variations', strength: 0.5, count: 4 });
+    expect(modeDefaults('remix').count).toBe(1);
+  });
+
+  it('Reuse parameters on a Remix result reopens Remix on its source; a plain generation opens Generate', () => {
+    const params = { prompt: 'p', strength: 0.8, source: 'atelier' as const };
+    expect(reuseTarget({ params, lineage: { sourceId: 'src', action: 'remix' } })).toEqual({ mode: 'remix', sourceId: 'src' });
+    expect(reuseTarget({ params, lineage: { sourceId: 'src', action: 'enhance' } })).toEqual({ mode: 'enhance', sourceId: 'src' });
+    expect(reuseTarget({ params })).toEqual({ mode: 'generate' });
+    expect(formFromParams(params).strength).toBe(0.8);
+  });
+
+  it('Remix starts without a style, and remembers one only once the user picks it', () => {
+    const kept = new Map<string, string>();
+    vi.stubGlobal('localStorage', { getItem: (k: string) => kept.get(k) ?? null, setItem: (k: string, v: string) => kept.set(k, v) });
+    try {
+      expect(rememberedStyle()).toBe('none');
+      expect(buildRequest({ ...base, mode: 'remix', style: rememberedStyle() }, 'data:x').prompt).toBe('a red fox');
+      rememberStyle('anime');
+      expect(rememberedStyle()).toBe('anime');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('teaches what is wrong', () => {

@@ -16,6 +16,24 @@ export const MODES: { id: Mode; label: string; hint: string; needsSource: boolea
 /** Default img2img strength per mode: Enhance keeps the image, Remix and Sketch transform it. */
 export const DEFAULT_STRENGTH: Record<Mode, number> = { generate: 1, enhance: 0.3, remix: 0.65, sketch: 0.8, variations: 0.5 };
 
+/** Images per request when a mode is chosen: Variations offers a set to pick from. */
+export const DEFAULT_COUNT: Record<Mode, number> = { generate: 1, enhance: 1, remix: 1, sketch: 1, variations: 4 };
+
+/** The fields a mode resets when it is chosen. */
+export function modeDefaults(mode: Mode): Pick<FormState, 'mode' | 'strength' | 'count'> {
+  return { mode, strength: DEFAULT_STRENGTH[mode], count: DEFAULT_COUNT[mode] };
+}
+
+/**
+ * What "Reuse parameters" opens for an image: an Enhance, Remix or Variations result reopens its
+ * mode on the image it was made from (with its strength); anything else opens Generate.
+ */
+export function reuseTarget(record: { params?: GenerationParams | undefined; lineage?: Lineage | undefined }): { mode: Mode; sourceId?: string } {
+  const l = record.lineage;
+  if (record.params && l?.sourceId && (l.action === 'enhance' || l.action === 'remix' || l.action === 'variations')) return { mode: l.action, sourceId: l.sourceId };
+  return { mode: 'generate' };
+}
+
 export interface FormState {
   mode: Mode;
   prompt: string;

@@ -1,4 +1,6 @@
 // Style presets (Remix adds one to the prompt) and the user's saved parameter presets.
+import { browserStorage } from '@/lib/browser-storage';
+
 export interface StylePreset {
   id: string;
   label: string;
@@ -54,5 +56,25 @@ export function savePresets(list: SavedPreset[]): void {
     localStorage.setItem(KEY, JSON.stringify(list));
   } catch {
     // storage full or blocked: presets last for this session only
+  }
+}
+
+const STYLE_KEY = 'atelier.generation.style.v1';
+
+/**
+ * The style Remix opens with: none, unless the user picked one before. A style changes the prompt
+ * the user wrote, so it is never chosen for them.
+ */
+export function rememberedStyle(): string {
+  const id = browserStorage()?.getItem(STYLE_KEY);
+  return id && STYLES.some((s) => s.id === id) ? id : 'none';
+}
+
+/** Called when the user picks a style (never for a default). */
+export function rememberStyle(id: string): void {
+  try {
+    browserStorage()?.setItem(STYLE_KEY, id);
+  } catch {
+    // storage full: the choice lasts for this modal only
   }
 }

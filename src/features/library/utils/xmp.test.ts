@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeRecord } from '@/lib/db/make-record';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -28,3 +32,54 @@ describe('parseXmp', () => {
     expect(parseXmp('not xml at all')).toEqual({ tags: [] });
   });
 });
+
+describe('buildXmp writes files other tools read', () => {
+  // A caption as vision models return it: a bell, a NUL and a lone surrogate among the words.
+  const dirty = rec({
+    rating: 3,
+    caption: 'a harbour\u0007 at dusk\u0000, boats \uD800 moored',
+    tags: [{ name: 'sea\u001b', source: 'ai' }, { name: '\u0001', source: 'ai' }],
+    params: { prompt: 'harbour\u000b, dusk', source: 'atelier' },
+  });
+
+  it('is well-formed for expat (what Adobe XMP Toolkit parses with), control characters dropped', () => {
+    const xml = buildXmp(dirty);
+    expect(() => expatParse(xml)).not.toThrow();
+    expect(xml).toContain('a harbour at dusk, boats  moored');
+    expect(parseXmp(xml).tags).toEqual(['sea']);
+  });
+
+  it('writes no empty dc:subject bag for an image without tags', () => {
+    const xml = buildXmp(rec({ rating: 1 }));
+    expect(xml).not.toContain('dc:subject');
+    expect(() => expatParse(xml)).not.toThrow();
+  });
+
+  it('passes exiftool -validate without a warning', () => {
+    const warnings = exiftoolWarnings(buildXmp(dirty), 'xmp');
+    if (warnings === undefined) return; // exiftool missing and not required here (make test requires it)
+    expect(warnings).toEqual([]);
+    expect(exiftoolWarnings(buildXmp(rec({ rating: 0 })), 'xmp')).toEqual([]);
+  });
+});
+
+/** Parses with Python's expat, the parser Adobe's XMP Toolkit is built on; throws if not well-formed. */
+function expatParse(xml: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'xmp-'));
+  const file = join(dir, 'a.xmp');
+  writeFileSync(file, xml, 'utf8');
+  execFileSync('python3', ['-c', 'import sys, xml.parsers.expat as e; e.ParserCreate().Parse(open(sys.argv[1], "rb").read(), True)', file], { stdio: 'pipe' });
+}
+
+function exiftoolWarnings(content: string, ext: string): string[] | undefined {
+  const found = spawnSync('exiftool', ['-ver'], { stdio: 'pipe' });
+  if (found.error) {
+    if (process.env.REQUIRE_EXIFTOOL) throw new Error('exiftool is not installed: apt-get install libimage-exiftool-perl (make test does)');
+    return undefined;
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'xmp-')), `a.${ext}`);
+  writeFileSync(file, content, 'utf8');
+  const out = execFileSync('exiftool', ['-validate', '-warning', '-a', '-s', file], { encoding: 'utf8' });
+  expect(out).toContain('Validate');
+  return out.split('\n').filter((l) => l.startsWith('Warning'));
+}

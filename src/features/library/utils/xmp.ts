@@ -1,6 +1,15 @@
 import type { Flag, ImageRecord, Rating } from '@/lib/db/schema';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/**
+ * Characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates; U+FFFE/U+FFFF): a
+ * caption with one of them makes the sidecar not well-formed, and Adobe's XMP Toolkit (expat),
+ * exiftool and digiKam refuse the whole file. They carry no meaning in text, so they are dropped.
+ */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+export const xmlText = (s: string) => s.replace(NOT_XML, '');
+
+const esc = (s: string) => xmlText(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
  * An XMP sidecar digiKam and Lightroom read: dc:subject keywords, xmp:Rating (Lightroom's
@@ -16,8 +25,8 @@ export function buildXmp(r: ImageRecord): string {
     r.flag === 'pick' ? `atelier:Flag="pick"` : r.flag === 'reject' ? `atelier:Flag="reject"` : '',
     r.origin === 'generated' ? `atelier:Origin="generated"` : '',
   ].filter(Boolean);
-  const caption = r.caption ?? r.analysis?.caption;
-  const tags = r.tags.map((t) => `     <rdf:li>${esc(t.name)}</rdf:li>`).join('\n');
+  const caption = xmlText(r.caption ?? r.analysis?.caption ?? '').trim();
+  const tags = r.tags.map((t) => esc(t.name).trim()).filter(Boolean);
   const parts = [
     `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>`,
     `<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Atelier">`,
@@ -28,12 +37,9 @@ export function buildXmp(r: ImageRecord): string {
     `    xmlns:atelier="https://github.com/atelier/ns/1.0/"`,
     ...attrs.map((a) => `    ${a}`),
     `   >`,
-    `   <dc:subject>`,
-    `    <rdf:Bag>`,
-    ...(tags ? [tags] : []),
-    `    </rdf:Bag>`,
-    `   </dc:subject>`,
   ];
+  // No keywords, no dc:subject: exiftool reads an empty bag as one blank keyword.
+  if (tags.length) parts.push(`   <dc:subject>`, `    <rdf:Bag>`, ...tags.map((t) => `     <rdf:li>${t}</rdf:li>`), `    </rdf:Bag>`, `   </dc:subject>`);
   if (caption) parts.push(`   <dc:description>`, `    <rdf:Alt>`, `     <rdf:li xml:lang="x-default">${esc(caption)}</rdf:li>`, `    </rdf:Alt>`, `   </dc:description>`);
   if (r.params?.prompt) parts.push(`   <atelier:Prompt>${esc(r.params.prompt)}</atelier:Prompt>`);
   parts.push(`  </rdf:Description>`, ` </rdf:RDF>`, `</x:xmpmeta>`, `<?xpacket end="w"?>`);

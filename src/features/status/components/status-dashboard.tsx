@@ -2,8 +2,8 @@ import { Fragment, useEffect, useRef, useState, useSyncExternalStore, type React
 import { cancelJob, describeError, settings, setVramMode, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
 import { Button } from '@/components/ui/button';
 import { modelDownloads, statusPoller } from '../status-service';
-import type { DownloadView } from '../stores/downloads';
 import { deviceBytes, formatBytes } from '../utils/bytes';
+import { DownloadRow } from './download-row';
 
 const PALETTE = ['bg-amber-400', 'bg-sky-400', 'bg-violet-400', 'bg-emerald-400', 'bg-rose-400', 'bg-teal-300'];
 const STATE_TONE: Record<string, string> = {
@@ -65,40 +65,6 @@ function MemoryBar({ status }: { status: StatusResponse }) {
           {formatBytes(used)} / {formatBytes(total)}
         </span>
       </div>
-    </div>
-  );
-}
-
-/** Progress bar (or the failure) of a model download, under the model's row. */
-function DownloadRow({ view, onRetry, onDismiss }: { view: DownloadView; onRetry(): void; onDismiss(): void }) {
-  const p = view.progress;
-  const total = p?.bytes_total ?? 0;
-  const done = p?.bytes_done ?? 0;
-  const pct = total > 0 ? Math.min(100, (done / total) * 100) : 0;
-  if (view.phase === 'error') {
-    return (
-      <div className="flex items-start gap-3 rounded-md border border-red-500/30 bg-red-500/10 px-3 py-2 text-red-200" role="alert" data-testid="download-error">
-        <span className="flex-1 leading-relaxed">
-          <span className="font-medium text-red-100">Download failed: </span>
-          {view.error}
-        </span>
-        <Button variant="ghost" onClick={onRetry}>
-          Retry
-        </Button>
-        <Button variant="ghost" onClick={onDismiss} aria-label="Dismiss">
-          ✕
-        </Button>
-      </div>
-    );
-  }
-  return (
-    <div className="flex items-center gap-3" data-testid="download-progress">
-      <div className="h-2 flex-1 overflow-hidden rounded-full bg-neutral-800" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)}>
-        <div className={`h-full rounded-full bg-amber-400 transition-[width] duration-500 ${total > 0 ? '' : 'w-1/4 animate-pulse'}`} style={total > 0 ? { width: `${pct}%` } : undefined} />
-      </div>
-      <span className="w-48 text-right font-mono text-neutral-300">
-        {view.phase === 'done' ? 'Downloaded' : view.phase === 'starting' ? 'Starting…' : total > 0 ? `${formatBytes(done)} / ${formatBytes(total)} · ${pct.toFixed(0)}%` : `${formatBytes(done)}`}
-      </span>
     </div>
   );
 }
@@ -297,17 +263,23 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
               <p className="text-xs text-neutral-500">Nothing running.</p>
             ) : (
               <ul className="flex flex-col divide-y divide-neutral-800/70 text-xs">
-                {[...(running ? [running] : []), ...queued].map((j, i) => (
-                  <li key={j.id} className="flex items-center gap-3 py-1.5">
+                {[...(running ? [running] : []), ...queued].map((j, i) => {
+                  // From the click until the job leaves the list (the backend confirmed), as in the prompt modal.
+                  const cancelling = busy === `cancel:${j.id}` || j.cancel_requested === true;
+                  return (
+                  <li key={j.id} className="flex items-center gap-3 py-1.5" data-testid="status-job" data-cancelling={cancelling || undefined}>
                     <span className={`w-16 ${i === 0 && running ? 'text-emerald-300' : 'text-neutral-500'}`}>{i === 0 && running ? 'running' : `#${running ? i : i + 1}`}</span>
                     <span className="text-neutral-200">{j.kind}</span>
-                    <span className="text-neutral-500">{jobLine(j)}</span>
+                    <span className={cancelling ? 'text-amber-300' : 'text-neutral-500'}>{cancelling ? 'cancelling…' : jobLine(j)}</span>
                     <span className="text-neutral-600">{j.priority}</span>
-                    <Button variant="ghost" className="ml-auto" disabled={!!busy} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))}>
-                      Cancel
-                    </Button>
+                    {!cancelling && (
+                      <Button variant="ghost" className="ml-auto" disabled={!!busy} onClick={() => void act(`cancel:${j.id}`, () => cancelJob(j.id))} data-testid="status-job-cancel">
+                        Cancel
+                      </Button>
+                    )}
                   </li>
-                ))}
+                  );
+                })}
               </ul>
             )}
           </Card>

@@ -1,6 +1,11 @@
 import { api } from '../client';
+import type { JobSummary } from '../types';
 
-/** DELETE /v1/jobs/{id}: removes a queued job or interrupts a running one at its next step. */
-export async function cancelJob(id: string): Promise<void> {
-  await api.delete(`/v1/jobs/${encodeURIComponent(id)}`);
+/**
+ * DELETE /v1/jobs/{id}: removes a queued job (the answer says `cancelled`) or asks a running one to
+ * stop (the answer says `running` with `cancel_requested`; its events end with `cancelled`).
+ */
+export async function cancelJob(id: string): Promise<JobSummary> {
+  const { data } = await api.delete<JobSummary>(`/v1/jobs/${encodeURIComponent(id)}`);
+  return data;
 }
