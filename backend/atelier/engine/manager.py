@@ -423,7 +423,8 @@ class ModelManager:
         (the downloader keeps the fp16 variant where a repo has both). From the configs, like every
         size here; None until the model has been sized (see `_planned`)."""
         fp = self._footprints.get(spec.id)
-        return fp.total_bytes(torch.float16) if fp is not None and fp.components else None
+        # Parameters only: buffers a model allocates at load (KV caches, masks) are not downloaded.
+        return fp.params * torch.finfo(torch.float16).bits // 8 if fp is not None and fp.components else None
 
     def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
         """How the planner would place a model that is not loaded, in the current mode, with its
