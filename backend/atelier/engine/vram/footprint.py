@@ -39,6 +39,7 @@ class Component:
     largest_layer: int  # elements of the biggest single leaf module (sequential offload peak)
     quantizable: bool  # the family quantises this part when a placement asks for nf4/int8
     fixed_bytes: int = 0  # buffers whose dtype is their own (boolean masks, float32 tables)
+    buffers: int = 0  # elements allocated at load in the model's dtype (KV caches): sized, never downloaded
 
     @property
     def params(self) -> int:
@@ -47,14 +48,14 @@ class Component:
     def bytes(self, dtype: torch.dtype, quant: str = "none") -> int:
         elt = _element_size(dtype)
         if quant == "none" or not self.quantizable:
-            return self.params * elt + self.fixed_bytes
+            return (self.params + self.buffers) * elt + self.fixed_bytes
         if quant == "nf4":
             q = self.linear_weights // 2 + math.ceil(self.linear_weights / NF4_BLOCK) * 4
         elif quant == "int8":
             q = self.linear_weights + self.linear_rows * 4
         else:
             raise ValueError(f"unknown quantisation {quant!r}; expected none, nf4 or int8")
-        return q + self.other * elt + self.fixed_bytes
+        return q + (self.other + self.buffers) * elt + self.fixed_bytes
 
     def largest_layer_bytes(self, dtype: torch.dtype) -> int:
         # Not discounted for quantisation: the biggest leaf is often an embedding or a conv.
@@ -186,12 +187,12 @@ def _linear(i: int, o: int, bias: bool = True) -> tuple[int, int, int]:
 
 
 def _component(name: str, linears: list[tuple[int, int, int]], other: int, quantizable: bool = True,
-               fixed_bytes: int = 0) -> Component:
+               fixed_bytes: int = 0, buffers: int = 0) -> Component:
     lw = sum(w for w, _, _ in linears)
     rows = sum(r for _, r, _ in linears)
     bias = sum(b for _, _, b in linears)
     largest = max([w + b for w, _, b in linears] + [other - bias if other > bias else 0])
-    return Component(name, lw, rows, other + bias, largest, quantizable, fixed_bytes)
+    return Component(name, lw, rows, other + bias, largest, quantizable, fixed_bytes, buffers)
 
 
 @lru_cache(maxsize=8)
@@ -211,8 +212,8 @@ def moondream_footprint(config_json: str | None = None) -> Footprint:
     block = [_linear(d, (heads + 2 * kv) * head_dim), _linear(d, d), _linear(d, ff), _linear(ff, d)]
     text_lin = block * t["n_layers"]
     kv_cache = t["n_layers"] * 2 * kv * ctx * head_dim
-    # wte, one LayerNorm a block, post_ln, the lm_head, the KV caches
-    text_other = t["vocab_size"] * d + t["n_layers"] * 2 * d + 2 * d + (d + 1) * t["vocab_size"] + kv_cache
+    # wte, one LayerNorm a block, post_ln, the lm_head
+    text_other = t["vocab_size"] * d + t["n_layers"] * 2 * d + 2 * d + (d + 1) * t["vocab_size"]
     # the boolean attention mask (context x context) and the float32 rotary table (context x head_dim/2)
     text_fixed = ctx * ctx + ctx * (head_dim // 2) * 4
 
@@ -229,7 +230,7 @@ def moondream_footprint(config_json: str | None = None) -> Footprint:
     reg_other = r["coord_feat_dim"] // 2 + r["size_feat_dim"] // 2 * 2  # Fourier feature matrices
 
     return Footprint((
-        _component("text", text_lin, text_other, fixed_bytes=text_fixed),
+        _component("text", text_lin, text_other, fixed_bytes=text_fixed, buffers=kv_cache),
         _component("vision", vis_lin, vis_other, quantizable=False),
         _component("region", reg_lin, reg_other, quantizable=False),
     ), source="moondream2 config")
