@@ -3,6 +3,7 @@ import { Button } from '@/components/ui/button';
 import { ProgressBar } from '@/components/ui/form';
 import { generationJobs } from '../generation-service';
 import type { GenerationJob } from '../jobs/job-runner';
+import { progressOf } from '../jobs/progress';
 
 function phaseText(j: GenerationJob): string {
   switch (j.phase) {
@@ -24,22 +25,6 @@ function phaseText(j: GenerationJob): string {
       return 'Cancelled';
     case 'error':
       return 'Failed';
-  }
-}
-
-function progressOf(j: GenerationJob): number {
-  switch (j.phase) {
-    case 'running':
-      return j.step !== undefined && j.steps ? 10 + (80 * j.step) / j.steps : 10;
-    case 'decoding':
-    case 'saving':
-      return 95;
-    case 'done':
-      return 100;
-    case 'loading':
-      return 5;
-    default:
-      return 0;
   }
 }
 
