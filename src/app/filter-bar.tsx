@@ -21,7 +21,7 @@ export function FilterBar() {
         <span>Rating ≥</span>
         <div className="flex" data-testid="filter-rating">
           {([1, 2, 3, 4, 5] as const).map((n) => (
-            <button key={n} type="button" aria-label={`at least ${n} stars`} onClick={() => set({ minRating: (q.minRating === n ? 0 : n) as Rating })} className={n <= q.minRating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}>
+            <button key={n} type="button" aria-label={`at least ${n} star${n > 1 ? 's' : ''}`} title={`${n} star${n > 1 ? 's' : ''} or more`} aria-pressed={n === q.minRating} onClick={() => set({ minRating: (q.minRating === n ? 0 : n) as Rating })} className={`pointer-coarse:p-[11px] ${n <= q.minRating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}`}>
               <StarIcon size={15} filled={n <= q.minRating} />
             </button>
           ))}
