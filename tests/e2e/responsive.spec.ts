@@ -124,6 +124,14 @@ test.describe('phone, 390x844, touch', () => {
     expect((await cells.first().boundingBox())!.width).toBeGreaterThan(110);
     await shot(page, 'phone-03-grid');
 
+    // the filters wrap onto the width, with targets a finger can hit
+    await page.getByTestId('filters-toggle').tap();
+    await expect(page.getByTestId('filter-bar')).toBeVisible();
+    await expectNoOverflow(page);
+    await expectTouchTarget(page.getByRole('button', { name: 'at least 3 stars', exact: true }));
+    await shot(page, 'phone-03b-filters');
+    await page.getByTestId('filters-toggle').tap();
+
     // details as a bottom sheet, from the menu
     await page.getByTestId('menu-toggle').tap();
     await page.getByTestId('menu-info').tap();
@@ -226,6 +234,24 @@ test.describe('phone, 390x844, touch', () => {
       await expectNoOverflow(page);
       await shot(page, `phone-1${v === 'status' ? 0 : 1}-${v}`);
     }
+  });
+});
+
+test.describe('phone held sideways, 844x390, touch', () => {
+  test.use({ viewport: { width: 844, height: 390 }, hasTouch: true, isMobile: true });
+
+  test('keeps the phone layout: the loupe fills the screen and the image gets most of it', async ({ page }) => {
+    await page.goto('/');
+    await page.locator('header [data-testid="file-input"]').setInputFiles(files(4));
+    await expect(page.locator('[data-testid="import-progress"][data-finished="true"]')).toBeVisible({ timeout: 60_000 });
+    await page.getByTestId('import-dismiss').tap();
+    await expect(page.getByTestId('menu-toggle')).toBeVisible();
+    await expectNoOverflow(page);
+    await page.getByTestId('grid-cell').first().tap();
+    await expect(page.locator('[data-testid="loupe"][data-compact="true"]')).toBeVisible();
+    expect((await page.getByTestId('loupe-canvas').boundingBox())!.height).toBeGreaterThan(250);
+    await expectOnScreen(page, page.getByTestId('cull-rate-5'));
+    await shot(page, 'phone-12-landscape-loupe');
   });
 });
 

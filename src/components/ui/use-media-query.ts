@@ -13,8 +13,11 @@ export function useMediaQuery(query: string): boolean {
   );
 }
 
-/** Below 768 px (Tailwind's `md`): the phone layout (menu header, bottom sheet, full-screen loupe). */
-export const COMPACT_QUERY = '(max-width: 767.98px)';
+/**
+ * The phone layout (menu header, bottom sheet, full-screen loupe): below 768 px wide (Tailwind's
+ * `md`), or a touch screen under 500 px tall (a phone held sideways).
+ */
+export const COMPACT_QUERY = '(max-width: 767.98px), (max-height: 499.98px) and (pointer: coarse)';
 export const useCompact = () => useMediaQuery(COMPACT_QUERY);
 
 /** A finger, not a mouse: touch targets of at least 44 px, tap opens, long press selects. */
