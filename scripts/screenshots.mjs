@@ -1,4 +1,6 @@
 // Screenshots of the main screens for a visual check: node scripts/screenshots.mjs [baseURL] [outDir]
+// Against a backend (e.g. ATELIER_MODELS=tiny make start) it adds the prompt window, the jobs
+// indicator and the Status page; docs/screenshots/ are picked from these.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { png, A1111_PARAMS, COMFY_PROMPT } from './lib/fixtures.mjs';
@@ -11,7 +13,8 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+const page = await context.newPage();
 page.on('pageerror', (e) => console.error('pageerror', e.stack));
 page.on('console', (m) => m.type() === 'error' && console.error('console', m.text()));
 await page.goto(base);
@@ -83,5 +86,45 @@ await page.keyboard.press('s');
 await page.waitForTimeout(1200);
 await page.screenshot({ path: `${out}/10-slideshow.png` });
 await page.keyboard.press('Escape');
+await page.keyboard.press('g');
+
+// With a backend (the real one, or ATELIER_MODELS=tiny): a generation job, the prompt window, the
+// jobs indicator and the Status page with its models and job history.
+const backend = await page.evaluate(() => fetch('/v1/models').then((r) => r.ok, () => false));
+if (backend) {
+  await page.getByTestId('new-image').click();
+  await page.getByTestId('prompt-input').fill('a lighthouse on a cliff at dusk, volumetric light');
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: `${out}/11-prompt.png` });
+  await page.getByTestId('prompt-submit').click();
+  await page.locator('[data-testid="generation-job"][data-phase="done"]').first().waitFor({ timeout: 120_000 });
+  await page.keyboard.press('Escape');
+  await page.getByTestId('jobs-indicator').click();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${out}/12-jobs.png` });
+  await page.keyboard.press('Escape');
+  await page.getByTestId('nav-status').click();
+  await page.getByTestId('status-models').waitFor();
+  await page.waitForTimeout(2500);
+  await page.screenshot({ path: `${out}/13-status.png` });
+  await page.getByTestId('nav-grid').click();
+}
+
+// The same library on a phone (390x844, touch): grid, loupe with the culling bar, details sheet.
+// (a page of the same context, so it sees the same IndexedDB; touch and size set over DevTools)
+const phone = await context.newPage();
+const cdp = await context.newCDPSession(phone);
+await phone.setViewportSize({ width: 390, height: 844 });
+await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+await phone.goto(base);
+await phone.getByTestId('grid-cell').first().waitFor();
+await phone.waitForTimeout(800);
+await phone.screenshot({ path: `${out}/14-phone-grid.png` });
+await phone.getByTestId('grid-cell').nth(5).dblclick();
+await phone.locator('[data-testid="loupe"][data-loaded="true"]').waitFor();
+await phone.screenshot({ path: `${out}/15-phone-loupe.png` });
+await phone.getByTestId('loupe-info').click();
+await phone.waitForTimeout(400);
+await phone.screenshot({ path: `${out}/16-phone-details.png` });
 await browser.close();
 console.log('screenshots in', out);

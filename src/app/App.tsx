@@ -15,18 +15,23 @@
  * Slots, in ./extensions.tsx (lazy, via import.meta.glob, so the shell builds without them):
  *   nav "Status" / "Settings" views -> StatusSlot / SettingsSlot
  *   "New image" button, loupe / selection "Enhance" -> PromptModalSlot({ onClose, sourceId, initialMode, onOpenImage })
- *   status bar -> AnalysisIndicatorSlot({ onClick }) opening AnalysisPanelSlot
+ *   status bar -> AnalysisIndicatorSlot({ onClick }) opening AnalysisPanelSlot, JobsIndicatorSlot
+ *   status page -> JobHistorySlot (generation jobs that ended, kept across reloads)
  *   startFeatures() starts the analysis queue; analyzeSelection(ids) re-analyses a selection.
  */
 import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { library, useLibrary, ImportProgressCard, DropTarget, EmptyLibrary, NoMatches, addUserTag, removeTag, derivedFrom } from '@/features/library';
+import { library, useLibrary, ImportProgressCard, DropTarget, EmptyLibrary, NoMatches, MenuItem, addUserTag, removeTag, derivedFrom } from '@/features/library';
 import { ImageGrid } from '@/features/grid';
 import { InfoPanel, Loupe, Slideshow } from '@/features/viewer';
 import type { Flag, Rating } from '@/lib/db/schema';
 import { useModelReadiness } from '@/lib/models-ready';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
-import { DownloadIcon, SparklesIcon, TrashIcon, XIcon } from '@/components/ui/icons';
+import { Sheet } from '@/components/ui/sheet';
+import { useCoarsePointer, useCompact } from '@/components/ui/use-media-query';
+import { isNsfw } from '@/lib/db/nsfw';
+import { DownloadIcon, FlagIcon, MoreIcon, RejectIcon, SparklesIcon, StarIcon, TrashIcon, XIcon } from '@/components/ui/icons';
+import { Popover } from '@/components/ui/popover';
 import { TopBar } from './top-bar';
 import { FilterBar } from './filter-bar';
 import { StatusBar } from './status-bar';
@@ -34,7 +39,10 @@ import { HelpOverlay } from './help-overlay';
 import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
-import { AnalysisPanelSlot, FirstRunSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+
+/** Phones: thumbnails no bigger than this, so the grid shows three columns across. */
+const COMPACT_THUMB = 120;
 
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
 Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls } });
@@ -49,6 +57,18 @@ export function App() {
   const [searchFocusTick, setSearchFocusTick] = useState(0);
   const columns = useRef(1);
   const closeNotice = useCallback(() => library.notify(null), []);
+  const compact = useCompact();
+  const coarse = useCoarsePointer();
+  // Phones show the info panel as a bottom sheet that starts closed (the side panel's state is remembered).
+  const [sheetOpen, setSheetOpen] = useState(false);
+  const closeSheet = useCallback(() => setSheetOpen(false), []);
+  // Touch: a tap opens an image; holding one starts selecting, and then taps add and remove.
+  const [selecting, setSelecting] = useState(false);
+  const infoOpen = compact ? sheetOpen : s.infoOpen;
+  const toggleInfo = useCallback(() => (compact ? setSheetOpen((o) => !o) : library.toggleInfo()), [compact]);
+  useEffect(() => {
+    if (selecting && s.selection.ids.size === 0) setSelecting(false);
+  }, [selecting, s.selection.ids.size]);
 
   useEffect(() => {
     void library.load();
@@ -97,10 +117,11 @@ export function App() {
       case 'help': return setOverlay({ kind: 'help' });
       case 'selectAll': return library.selectAll();
       case 'slideshow': return st.order.length ? library.setSlideshow(true) : undefined;
-      case 'info': return library.toggleInfo();
+      case 'info': return toggleInfo();
       case 'search': return setSearchFocusTick((t) => t + 1);
+      case 'nsfw': return void library.toggleNsfwMark();
     }
-  }, [openLoupe]);
+  }, [openLoupe, toggleInfo]);
 
   // one keyboard dispatcher for the whole app; modals and the slideshow capture their own keys
   useEffect(() => {
@@ -158,12 +179,15 @@ export function App() {
   };
 
   const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.saveRecord(fn(focusRec));
-  const infoPanel = s.infoOpen && (
+  const infoPanel = infoOpen && (
     <InfoPanel
       rec={focusRec}
+      variant={compact ? 'sheet' : 'side'}
       preview={s.view !== 'loupe'}
       summary={summary}
-      blurPreview={!s.showNsfw && focusRec?.analysis?.nsfw?.label === 'nsfw'}
+      blurPreview={!s.showNsfw && !!focusRec && isNsfw(focusRec, s.nsfwThreshold)}
+      nsfwThreshold={s.nsfwThreshold}
+      onNsfw={(mark) => void library.setNsfwMark(mark)}
       selectedCount={s.selection.ids.size}
       source={source}
       derived={derived}
@@ -186,12 +210,34 @@ export function App() {
 
   let main: React.ReactNode;
   // the status page shows the analysis queue's throughput beside the backend's own figures
-  if (s.view === 'status') main = <Suspense fallback={null}><StatusSlot><AnalysisPanelSlot /></StatusSlot></Suspense>;
+  if (s.view === 'status')
+    main = (
+      <Suspense fallback={null}>
+        <StatusSlot history={<JobHistorySlot onOpenImage={openLoupe} exists={(id) => library.getState().byId.has(id)} />}>
+          <AnalysisPanelSlot />
+        </StatusSlot>
+      </Suspense>
+    );
   else if (s.view === 'settings') main = <Suspense fallback={null}><SettingsSlot /></Suspense>;
   else if (s.status === 'loading') main = <div className="flex h-full items-center justify-center text-sm text-neutral-500">Opening library…</div>;
   else if (s.byId.size === 0) main = <EmptyLibrary />;
   else if (s.view === 'loupe' && focusId && s.byId.has(focusId))
-    main = <Loupe order={s.order} byId={s.byId} id={focusId} onNavigate={(id) => library.focus(id)} onBack={() => library.setView('grid')} onSlideshow={() => library.setSlideshow(true)} />;
+    main = (
+      <Loupe
+        order={s.order}
+        byId={s.byId}
+        id={focusId}
+        compact={compact}
+        touch={coarse}
+        onNavigate={(id) => library.focus(id)}
+        onBack={() => library.setView('grid')}
+        onSlideshow={() => library.setSlideshow(true)}
+        onRate={(r) => void library.cull({ type: 'rate', rating: r })}
+        onFlag={(f) => void library.cull({ type: 'flag', flag: f })}
+        onInfo={toggleInfo}
+        infoOpen={infoOpen}
+      />
+    );
   else if (s.order.length === 0) main = <NoMatches onReset={() => library.resetFilters()} />;
   else
     main = (
@@ -201,36 +247,63 @@ export function App() {
           byId={s.byId}
           selected={s.selection.ids}
           focus={focusId}
-          thumbSize={s.thumbSize}
+          thumbSize={compact ? Math.min(s.thumbSize, COMPACT_THUMB) : s.thumbSize}
           showNsfw={s.showNsfw}
+          nsfwThreshold={s.nsfwThreshold}
           onClick={(id, mods) => library.click(id, mods)}
           onOpen={(id) => openLoupe(id)}
+          onTap={(id) => (selecting ? library.click(id, { toggle: true }) : openLoupe(id))}
+          onLongPress={(id) => {
+            if (!selecting) library.click(id, {});
+            else if (!s.selection.ids.has(id)) library.click(id, { toggle: true });
+            setSelecting(true);
+            navigator.vibrate?.(15);
+          }}
           onColumns={(n) => (columns.current = n)}
         />
-        {s.selection.ids.size > 0 && (
-          <div className="pointer-events-none absolute inset-x-0 bottom-4 flex justify-center">
-            <div className="pointer-events-auto flex items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur" data-testid="selection-bar">
+        {(s.selection.ids.size > 0 && (!coarse || selecting)) && (
+          <div className="pointer-events-none absolute inset-x-0 bottom-4 flex justify-center px-2">
+            <div className="pointer-events-auto flex max-w-full items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur pointer-coarse:gap-0.5" data-testid="selection-bar">
               <span className="px-2 text-xs text-neutral-300 tabular-nums">{s.selection.ids.size} selected</span>
-              <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={() => void exportSelection()} data-testid="export-selection">Export</Button>
-              {hasFeature('analysis') && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={() => void analyzeSelection([...s.selection.ids])} disabled={!ready.vision.ready} title={ready.vision.reason} data-testid="analyze-selection">Analyse</Button>}
-              <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={() => run({ type: 'delete' })} data-testid="delete-selection" className="hover:text-red-300">Delete</Button>
-              <button type="button" aria-label="Clear selection" onClick={() => library.clearSelection()} className="rounded p-1.5 text-neutral-500 hover:text-neutral-100"><XIcon size={14} /></button>
+              {coarse && <TouchCull ids={s.selection.ids} />}
+              <SelectionActions
+                compact={compact}
+                onExport={() => void exportSelection()}
+                onAnalyse={hasFeature('analysis') ? () => void analyzeSelection([...s.selection.ids]) : undefined}
+                analyseBlocked={ready.vision.ready ? undefined : ready.vision.reason ?? 'no vision model'}
+                onDelete={() => run({ type: 'delete' })}
+              />
+              <button type="button" aria-label="Clear selection" onClick={() => { library.clearSelection(); setSelecting(false); }} className="flex shrink-0 items-center justify-center rounded p-1.5 text-neutral-500 hover:text-neutral-100 pointer-coarse:h-11 pointer-coarse:w-11" data-testid="clear-selection"><XIcon size={14} /></button>
             </div>
           </div>
         )}
       </div>
     );
 
+  // On phones the loupe takes the whole screen (its own bars); elsewhere the shell stays around it.
+  const fullScreenLoupe = compact && s.view === 'loupe' && !!focusId && s.byId.has(focusId);
+  const hasLibrary = inLibrary && s.byId.size > 0;
   return (
     <div className="flex h-full flex-col bg-neutral-950 text-neutral-100">
-      <TopBar filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} searchFocusTick={searchFocusTick} />
-      {filtersOpen && inLibrary && <FilterBar />}
-      {inLibrary && <Suspense fallback={null}><FirstRunSlot onOpenStatus={() => library.setView('status')} /></Suspense>}
+      {!fullScreenLoupe && (
+        <TopBar compact={compact} filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} infoOpen={infoOpen} onToggleInfo={toggleInfo} searchFocusTick={searchFocusTick} />
+      )}
+      {filtersOpen && inLibrary && !fullScreenLoupe && <FilterBar />}
+      {inLibrary && !fullScreenLoupe && <Suspense fallback={null}><FirstRunSlot onOpenStatus={() => library.setView('status')} /></Suspense>}
       <div className="flex min-h-0 flex-1">
         <main className="min-w-0 flex-1">{main}</main>
-        {inLibrary && s.byId.size > 0 && infoPanel}
+        {hasLibrary && !compact && infoPanel}
       </div>
-      <StatusBar onAnalysisClick={() => setOverlay({ kind: 'analysis' })} />
+      {hasLibrary && compact && infoPanel && (
+        <Sheet title={focusRec ? 'Details' : 'Library'} onClose={closeSheet} testId="info-sheet">
+          {infoPanel}
+        </Sheet>
+      )}
+      {!fullScreenLoupe && (
+        <StatusBar compact={compact} onAnalysisClick={() => setOverlay({ kind: 'analysis' })}>
+          <JobsIndicatorSlot onOpenImage={openLoupe} onNewImage={() => setOverlay({ kind: 'prompt' })} />
+        </StatusBar>
+      )}
 
       <DropTarget />
       <ImportProgressCard />
@@ -266,6 +339,72 @@ export function App() {
   );
 }
 
+/** Export, analyse and delete the selection: buttons, or on phones one "more" menu. */
+function SelectionActions({ compact, onExport, onAnalyse, analyseBlocked, onDelete }: { compact: boolean; onExport: () => void; onAnalyse: (() => void) | undefined; analyseBlocked?: string; onDelete: () => void }) {
+  const [open, setOpen] = useState(false);
+  const anchor = useRef<HTMLButtonElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+  if (!compact)
+    return (
+      <>
+        <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={onExport} data-testid="export-selection" className="pointer-coarse:h-11">Export</Button>
+        {onAnalyse && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={onAnalyse} disabled={!!analyseBlocked} title={analyseBlocked} data-testid="analyze-selection" className="pointer-coarse:h-11">Analyse</Button>}
+        <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={onDelete} data-testid="delete-selection" className="hover:text-red-300 pointer-coarse:h-11">Delete</Button>
+      </>
+    );
+  const then = (fn: () => void) => () => {
+    close();
+    fn();
+  };
+  return (
+    <>
+      <button ref={anchor} type="button" aria-label="More actions" aria-expanded={open} onClick={() => setOpen((o) => !o)} className="flex h-11 w-11 shrink-0 items-center justify-center rounded-lg text-neutral-300 active:bg-neutral-800" data-testid="selection-more">
+        <MoreIcon size={18} />
+      </button>
+      {open && (
+        <Popover anchor={anchor} onClose={close} placement="above" className="w-48" label="Selection">
+          <MenuItem icon={<DownloadIcon />} onClick={then(onExport)} testId="export-selection">Export</MenuItem>
+          {onAnalyse && <MenuItem icon={<SparklesIcon />} onClick={then(onAnalyse)} disabled={analyseBlocked} testId="analyze-selection">Analyse</MenuItem>}
+          <MenuItem icon={<TrashIcon />} onClick={then(onDelete)} testId="delete-selection">Delete…</MenuItem>
+        </Popover>
+      )}
+    </>
+  );
+}
+
+/** Rating and flags for a selection made by touch (no keyboard): 44 px targets. */
+function TouchCull({ ids }: { ids: ReadonlySet<string> }) {
+  const [open, setOpen] = useState(false);
+  const anchor = useRef<HTMLButtonElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+  const cull = (action: Parameters<typeof library.cull>[0]) => void library.cull(action, [...ids]);
+  const btn = 'flex h-11 w-11 shrink-0 items-center justify-center rounded-lg text-neutral-300 active:bg-neutral-800';
+  return (
+    <>
+      <button ref={anchor} type="button" aria-label="Rate" aria-expanded={open} onClick={() => setOpen((o) => !o)} className={btn} data-testid="selection-rate">
+        <StarIcon size={18} />
+      </button>
+      <button type="button" aria-label="Pick" onClick={() => cull({ type: 'flag', flag: 'pick' })} className={btn} data-testid="selection-pick">
+        <FlagIcon size={18} />
+      </button>
+      <button type="button" aria-label="Reject" onClick={() => cull({ type: 'flag', flag: 'reject' })} className={btn} data-testid="selection-reject">
+        <RejectIcon size={18} />
+      </button>
+      {open && (
+        <Popover anchor={anchor} onClose={close} placement="above" label="Rate the selection" testId="selection-rate-menu">
+          <div className="flex">
+            {([0, 1, 2, 3, 4, 5] as const).map((n) => (
+              <button key={n} type="button" aria-label={n ? `${n} star${n > 1 ? 's' : ''}` : 'No rating'} onClick={() => { close(); cull({ type: 'rate', rating: n }); }} className={`${btn} text-sm tabular-nums`} data-testid={`selection-rate-${n}`}>
+                {n ? `${n}★` : '0'}
+              </button>
+            ))}
+          </div>
+        </Popover>
+      )}
+    </>
+  );
+}
+
 function Toast({ kind, text, onClose }: { kind: 'error' | 'info'; text: string; onClose: () => void }) {
   useEffect(() => {
     if (kind === 'info') {
@@ -274,7 +413,7 @@ function Toast({ kind, text, onClose }: { kind: 'error' | 'info'; text: string; 
     }
   }, [kind, text, onClose]);
   return (
-    <div role={kind === 'error' ? 'alert' : 'status'} data-testid="notice" className={`fixed right-4 bottom-12 z-50 flex max-w-md items-start gap-3 rounded-xl border px-4 py-3 text-sm shadow-2xl ${kind === 'error' ? 'border-red-800 bg-red-950/95 text-red-100' : 'border-neutral-700 bg-neutral-900/95 text-neutral-200'}`}>
+    <div role={kind === 'error' ? 'alert' : 'status'} data-testid="notice" className={`fixed right-4 bottom-12 left-4 z-50 flex max-w-md items-start gap-3 sm:left-auto rounded-xl border px-4 py-3 text-sm shadow-2xl ${kind === 'error' ? 'border-red-800 bg-red-950/95 text-red-100' : 'border-neutral-700 bg-neutral-900/95 text-neutral-200'}`}>
       <span className="flex-1">{text}</span>
       <button type="button" aria-label="Dismiss" onClick={onClose} className="text-neutral-400 hover:text-white"><XIcon size={14} /></button>
     </div>

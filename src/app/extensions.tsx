@@ -4,7 +4,8 @@ import { lazy, type ComponentType, type ReactNode } from 'react';
 // module that does not exist yet, so the shell builds and runs with or without them; each slot
 // falls back to a placeholder. Contract (named exports of src/features/<name>/index.ts):
 //   analysis:   startAnalysis(): () => void, analyzeRecords(ids), AnalysisPanel, AnalysisIndicator({onClick})
-//   generation: PromptModal({ onClose, sourceId?, initialMode?, onOpenImage? })
+//   generation: PromptModal({ onClose, sourceId?, initialMode?, onOpenImage? }),
+//               JobsIndicator({ onOpenImage, onNewImage }), JobHistory({ onOpenImage, exists })
 //   status:     StatusView (or StatusDashboard), FirstRunPanel({ onOpenStatus? })
 //   settings:   SettingsView (or SettingsPanel)
 const modules = import.meta.glob<Record<string, unknown>>(['../features/analysis/index.ts', '../features/generation/index.ts', '../features/status/index.ts', '../features/settings/index.ts']);
@@ -26,15 +27,16 @@ function Missing({ what }: { what: string }) {
   );
 }
 
-function slot<P extends object>(feature: Feature, names: string[], what: string): ComponentType<P> {
+/** `what: null`: a small part of a screen (an indicator) that just stays away when its feature is missing. */
+function slot<P extends object>(feature: Feature, names: string[], what: string | null): ComponentType<P> {
   return lazy(async () => {
     const mod = await loadFeature(feature);
     const found = names.map((n) => mod?.[n]).find((c) => typeof c === 'function' || (typeof c === 'object' && c !== null));
-    return { default: (found as ComponentType<P> | undefined) ?? ((() => <Missing what={what} />) as ComponentType<P>) };
+    return { default: (found as ComponentType<P> | undefined) ?? ((() => (what === null ? null : <Missing what={what} />)) as ComponentType<P>) };
   });
 }
 
-export const StatusSlot = slot<{ children?: ReactNode }>('status', ['StatusView', 'StatusDashboard'], 'Status');
+export const StatusSlot = slot<{ children?: ReactNode; history?: ReactNode }>('status', ['StatusView', 'StatusDashboard'], 'Status');
 export const FirstRunSlot = lazy(async () => {
   // Renders nothing when the feature is missing (no placeholder in the library for it).
   const found = (await loadFeature('status'))?.['FirstRunPanel'];
@@ -43,6 +45,8 @@ export const FirstRunSlot = lazy(async () => {
 export const SettingsSlot = slot<object>('settings', ['SettingsView', 'SettingsPanel'], 'Settings');
 export const AnalysisPanelSlot = slot<object>('analysis', ['AnalysisPanel'], 'Analysis');
 export const AnalysisIndicatorSlot = slot<{ onClick?: () => void }>('analysis', ['AnalysisIndicator'], 'Analysis');
+export const JobsIndicatorSlot = slot<{ onOpenImage: (id: string) => void; onNewImage: () => void }>('generation', ['JobsIndicator'], null);
+export const JobHistorySlot = slot<{ onOpenImage: (id: string) => void; exists: (id: string) => boolean }>('generation', ['JobHistory'], null);
 export const PromptModalSlot = slot<{ onClose: () => void; sourceId?: string; initialMode?: string; onOpenImage?: (id: string) => void }>('generation', ['PromptModal'], 'Generation');
 
 /** Starts the analysis queue (it listens to onImported itself). Returns a stop function. */

@@ -21,8 +21,8 @@ export function FilterBar() {
         <span>Rating ≥</span>
         <div className="flex" data-testid="filter-rating">
           {([1, 2, 3, 4, 5] as const).map((n) => (
-            <button key={n} type="button" aria-label={`at least ${n} stars`} onClick={() => set({ minRating: (q.minRating === n ? 0 : n) as Rating })} className={n <= q.minRating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}>
-              <StarIcon size={15} filled={n <= q.minRating} />
+            <button key={n} type="button" aria-label={`at least ${n} star${n > 1 ? 's' : ''}`} title={`${n} star${n > 1 ? 's' : ''} or more`} aria-pressed={n === q.minRating} onClick={() => set({ minRating: (q.minRating === n ? 0 : n) as Rating })} className={`pointer-coarse:p-[14px] ${n <= q.minRating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}`}>
+              <StarIcon size={16} filled={n <= q.minRating} />
             </button>
           ))}
         </div>
@@ -50,7 +50,7 @@ export function FilterBar() {
         <option value="nsfw">NSFW</option>
       </Select>
       <label className="flex items-center gap-1.5 text-xs text-neutral-400">
-        <input type="checkbox" checked={showNsfw} onChange={() => library.toggleNsfw()} className="accent-amber-400" data-testid="show-nsfw" />
+        <input type="checkbox" checked={showNsfw} onChange={() => library.toggleNsfw()} className="accent-amber-400 pointer-coarse:h-5 pointer-coarse:w-5" data-testid="show-nsfw" />
         Unblur NSFW
       </label>
       <div className="flex min-w-0 flex-1 flex-wrap items-center gap-1.5 text-xs text-neutral-400">
@@ -63,7 +63,7 @@ export function FilterBar() {
           data-testid="filter-tag-input"
           onChange={(e) => setTagText(e.target.value)}
           onKeyDown={(e) => e.key === 'Enter' && addTag(tagText)}
-          className="h-6 w-28 rounded-full border border-dashed border-neutral-700 bg-transparent px-2 text-neutral-200 outline-none focus:border-amber-400/60"
+          className="h-6 w-28 rounded-full border border-dashed border-neutral-700 bg-transparent px-2 text-neutral-200 outline-none focus:border-amber-400/60 pointer-coarse:h-11 pointer-coarse:text-base"
         />
         <datalist id="atelier-tags">
           {topTags.map((t) => <option key={t.name} value={t.name}>{t.count}</option>)}

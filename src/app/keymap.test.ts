@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveKey } from './keymap';
+import { resolveKey, SHORTCUTS } from './keymap';
 
 const grid = { view: 'grid' as const, typing: false };
 describe('keyboard culling map', () => {
@@ -25,5 +25,10 @@ describe('keyboard culling map', () => {
     expect(resolveKey({ key: 'ArrowDown', shiftKey: true }, grid)).toEqual({ type: 'move', dx: 0, dy: 1, extend: true });
     expect(resolveKey({ key: 'ArrowDown' }, { view: 'loupe', typing: false })).toBeNull();
     expect(resolveKey({ key: 'ArrowRight' }, { view: 'loupe', typing: false })).toEqual({ type: 'move', dx: 1, dy: 0, extend: false });
+  });
+  it('N marks the image safe or NSFW by hand, and the help overlay lists it', () => {
+    expect(resolveKey({ key: 'n' }, grid)).toEqual({ type: 'nsfw' });
+    expect(resolveKey({ key: 'N' }, { view: 'loupe', typing: false })).toEqual({ type: 'nsfw' });
+    expect(SHORTCUTS.find((s) => s.keys.includes('N'))?.label).toMatch(/NSFW/);
   });
 });

@@ -14,7 +14,8 @@ export type Command =
   | { type: 'selectAll' }
   | { type: 'slideshow' }
   | { type: 'info' }
-  | { type: 'search' };
+  | { type: 'search' }
+  | { type: 'nsfw' };
 
 export interface KeyInput {
   key: string;
@@ -36,6 +37,7 @@ export const SHORTCUTS: { keys: string[]; label: string; group: string }[] = [
   { group: 'Culling', keys: ['P'], label: 'Pick' },
   { group: 'Culling', keys: ['X'], label: 'Reject' },
   { group: 'Culling', keys: ['U'], label: 'Unflag' },
+  { group: 'Culling', keys: ['N'], label: 'Mark NSFW / safe (over the detector)' },
   { group: 'Culling', keys: ['Delete'], label: 'Delete (asks first)' },
   { group: 'Views', keys: ['G'], label: 'Grid' },
   { group: 'Views', keys: ['Enter'], label: 'Loupe (full image)' },
@@ -60,6 +62,7 @@ export function resolveKey(e: KeyInput, ctx: KeyContext): Command | null {
     case 'p': case 'P': return { type: 'flag', flag: 'pick' };
     case 'x': case 'X': return { type: 'flag', flag: 'reject' };
     case 'u': case 'U': return { type: 'flag', flag: 'none' };
+    case 'n': case 'N': return { type: 'nsfw' };
     case 'g': case 'G': return { type: 'grid' };
     case 'Enter': return { type: 'loupe' };
     case 'Escape': return { type: 'back' };

@@ -1,9 +1,10 @@
-import { Suspense } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { useLibrary } from '@/features/library';
 import { formatBytes } from '@/lib/db/storage';
 import { AnalysisIndicatorSlot } from './extensions';
 
-export function StatusBar({ onAnalysisClick }: { onAnalysisClick: () => void }) {
+/** Counts, the analysis queue, running jobs (children) and storage; phones drop the storage meter. */
+export function StatusBar({ onAnalysisClick, compact = false, children }: { onAnalysisClick: () => void; compact?: boolean; children?: ReactNode }) {
   const shown = useLibrary((s) => s.order.length);
   const total = useLibrary((s) => s.byId.size);
   const selected = useLibrary((s) => s.selection.ids.size);
@@ -13,7 +14,7 @@ export function StatusBar({ onAnalysisClick }: { onAnalysisClick: () => void }) 
   const loaded = useLibrary((s) => s.loaded);
   const pct = storage && storage.quota ? (storage.usage / storage.quota) * 100 : 0;
   return (
-    <footer className="flex h-8 shrink-0 items-center gap-4 border-t border-neutral-800 bg-neutral-925 px-3 text-[11px] text-neutral-400">
+    <footer className="flex h-8 shrink-0 items-center gap-3 border-t border-neutral-800 bg-neutral-925 px-3 text-[11px] text-neutral-400 pointer-coarse:h-11 pointer-coarse:pb-[env(safe-area-inset-bottom)] sm:gap-4" data-testid="status-bar">
       {status === 'partial' ? (
         <span className="animate-pulse" data-testid="counts-loading">Loading library… {loaded.toLocaleString()}</span>
       ) : (
@@ -24,8 +25,9 @@ export function StatusBar({ onAnalysisClick }: { onAnalysisClick: () => void }) 
       {selected > 0 && <span data-testid="selected-count" className="text-amber-300">{selected.toLocaleString()} selected</span>}
       <Suspense fallback={null}>
         <AnalysisIndicatorSlot onClick={onAnalysisClick} />
+        {children}
       </Suspense>
-      <span className="ml-auto flex items-center gap-2" data-testid="storage" title={storage ? `${storage.persisted ? 'Persistent storage: the browser will not evict the library' : 'Best-effort storage: the browser may evict the library under pressure'}` : ''}>
+      <span className={`ml-auto items-center gap-2 ${compact ? 'hidden' : 'flex'}`} data-testid="storage" title={storage ? `${storage.persisted ? 'Persistent storage: the browser will not evict the library' : 'Best-effort storage: the browser may evict the library under pressure'}` : ''}>
         {storage && (
           <>
             <span className={`h-1.5 w-1.5 rounded-full ${storage.persisted ? 'bg-emerald-400' : 'bg-amber-400'}`} />

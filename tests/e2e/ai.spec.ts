@@ -41,7 +41,7 @@ function countResults(page: Page): { delivered: number } {
 }
 
 /** Records as the library stored them (IndexedDB), read in the page. */
-async function records(page: Page): Promise<{ id: string; name: string; analysis?: { caption: string; at: number }; tags: { name: string }[]; origin: string; lineage?: { action: string } }[]> {
+async function records(page: Page): Promise<{ id: string; name: string; analysis?: { caption: string; at: number }; tags: { name: string }[]; origin: string; lineage?: { action: string }; nsfwOverride?: string }[]> {
   return page.evaluate(
     () =>
       new Promise((resolveAll, reject) => {
@@ -263,4 +263,69 @@ test('kill and restart the backend in the middle of the queue: every image analy
   expect(recs.filter((r) => r.analysis)).toHaveLength(QUEUE_N);
   expect(counter.delivered).toBe(QUEUE_N);
   await expect(page.getByTestId('analysis-failures')).toHaveCount(0);
+});
+
+// --- Running work once the modal is closed, the Status page's models and history (issue 15) ---
+
+test('a job shows in the jobs indicator after the modal closes, opens from there, stays in the history, and is analysed', async ({ page }) => {
+  await page.goto(BASE);
+  await page.getByTestId('new-image').click();
+  await page.getByTestId('prompt-input').fill('a harbour at night');
+  await page.getByTestId('steps').fill('40');
+  await page.getByTestId('prompt-submit').click();
+  await expect(page.getByTestId('generation-job').first()).toHaveAttribute('data-phase', /submitting|queued|loading|running/);
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('prompt-modal')).toHaveCount(0);
+
+  // the status bar tells that something runs, and how far it is
+  const indicator = page.getByTestId('jobs-indicator');
+  await expect(indicator).toBeVisible();
+  await indicator.click();
+  const popover = page.getByTestId('jobs-popover');
+  await expect(popover.getByTestId('generation-job').first()).toContainText('a harbour at night');
+  await expect(popover.getByTestId('generation-job').first()).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(indicator).toHaveAttribute('data-active', '0');
+  await expect(indicator).toContainText('1 done');
+  await popover.getByRole('button', { name: 'Open' }).click();
+  await expect(page.locator('[data-testid="loupe"][data-loaded="true"]')).toBeVisible();
+  await expect(page.getByTestId('info-prompt')).toContainText('a harbour at night');
+
+  // the Status page keeps the job after a reload
+  await page.reload();
+  await page.getByTestId('nav-status').click();
+  const entry = page.getByTestId('job-history-entry').first();
+  await expect(entry).toHaveAttribute('data-outcome', 'done');
+  await expect(entry).toContainText('a harbour at night');
+
+  // generated images are analysed like imports (the setting is on by default)
+  await expect.poll(async () => (await records(page)).find((r) => r.origin === 'generated')?.analysis?.caption, { timeout: 180_000 }).toBeTruthy();
+});
+
+test('the Status page loads a model on demand', async ({ page }) => {
+  await page.goto(BASE);
+  await page.getByTestId('nav-status').click();
+  await page.evaluate(() => fetch('/v1/model/unload', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
+  const row = page.getByTestId('status-model-row').filter({ hasText: 'tiny-vlm' });
+  await expect(row).toContainText('on disk', { timeout: 15_000 });
+  await row.getByTestId('load-model').click();
+  await expect(row).not.toContainText('on disk', { timeout: 60_000 });
+  await expect(row.getByRole('button', { name: 'Unload' })).toBeVisible();
+  await expect(page.getByTestId('status-error')).toHaveCount(0);
+});
+
+test('an image marked NSFW by hand stays marked when it is analysed again', async ({ page }) => {
+  await page.goto(BASE);
+  await importFiles(page, pngs(1, 'mark'));
+  await waitAnalysed(page, 1);
+  await page.keyboard.press('Escape');
+  const cell = page.locator('[data-testid="grid-cell"][data-name="mark-0.png"]');
+  await expect(cell).not.toHaveAttribute('data-nsfw'); // NudeNet finds nothing in a gradient
+  await cell.click();
+  await page.keyboard.press('n');
+  await expect(cell).toHaveAttribute('data-nsfw', 'true');
+  const before = (await records(page)).find((r) => r.name === 'mark-0.png')!.analysis!.at;
+  await page.getByTestId('analyze-selection').click();
+  await expect.poll(async () => (await records(page)).find((r) => r.name === 'mark-0.png')!.analysis!.at, { timeout: 120_000 }).toBeGreaterThan(before);
+  expect((await records(page)).find((r) => r.name === 'mark-0.png')).toMatchObject({ nsfwOverride: 'nsfw' });
+  await expect(cell).toHaveAttribute('data-nsfw', 'true');
 });

@@ -12,7 +12,7 @@ export function Button({ variant = 'secondary', className = '', icon, children, 
   return (
     <button
       type="button"
-      className={`inline-flex h-8 items-center gap-1.5 rounded-md px-3 text-sm transition-colors outline-none focus-visible:ring-2 focus-visible:ring-amber-400/70 disabled:cursor-not-allowed disabled:opacity-40 ${VARIANTS[variant]} ${className}`}
+      className={`inline-flex h-8 items-center gap-1.5 rounded-md px-3 text-sm pointer-coarse:h-11 transition-colors outline-none focus-visible:ring-2 focus-visible:ring-amber-400/70 disabled:cursor-not-allowed disabled:opacity-40 ${VARIANTS[variant]} ${className}`}
       {...rest}
     >
       {icon}
@@ -28,7 +28,7 @@ export function IconButton({ label, active, className = '', children, ...rest }:
       aria-label={label}
       title={label}
       aria-pressed={active}
-      className={`inline-flex h-8 w-8 items-center justify-center rounded-md transition-colors outline-none focus-visible:ring-2 focus-visible:ring-amber-400/70 disabled:opacity-40 ${active ? 'bg-neutral-700 text-amber-300' : 'text-neutral-400 hover:bg-neutral-800 hover:text-neutral-100'} ${className}`}
+      className={`inline-flex h-8 w-8 items-center justify-center rounded-md pointer-coarse:h-11 pointer-coarse:w-11 transition-colors outline-none focus-visible:ring-2 focus-visible:ring-amber-400/70 disabled:opacity-40 ${active ? 'bg-neutral-700 text-amber-300' : 'text-neutral-400 hover:bg-neutral-800 hover:text-neutral-100'} ${className}`}
       {...rest}
     >
       {children}

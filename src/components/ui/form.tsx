@@ -5,7 +5,7 @@ export function Select({ label, className = '', children, ...rest }: SelectHTMLA
     <label className={`inline-flex items-center gap-1.5 text-xs text-neutral-400 ${className}`}>
       <span>{label}</span>
       <select
-        className="h-7 rounded-md border border-neutral-700 bg-neutral-900 px-2 text-xs text-neutral-100 outline-none hover:border-neutral-600 focus:border-amber-400/70"
+        className="h-7 rounded-md border border-neutral-700 bg-neutral-900 px-2 text-xs text-neutral-100 outline-none hover:border-neutral-600 focus:border-amber-400/70 pointer-coarse:h-11 pointer-coarse:text-sm"
         {...rest}
       >
         {children}

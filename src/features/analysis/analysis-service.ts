@@ -4,7 +4,7 @@
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
 import { browserStorage } from '@/lib/browser-storage';
-import { applyAnalyses, getOriginal, getRecord, onImported, onImporting } from '@/lib/db/library-api';
+import { applyAnalyses, getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
@@ -79,7 +79,9 @@ export function analysisQueue(): SharedQueue {
 
 /**
  * Start the queue (resuming whatever a previous page left) and queue new imports when
- * "Analyse new imports" is on. Returns the cleanup for the App's effect.
+ * "Analyse new imports" is on, and generated images when "Analyse generated images" is (they
+ * get captions, tags and the NSFW check like anything else in the library). Returns the cleanup
+ * for the App's effect.
  */
 export function startAnalysis(): () => void {
   const q = analysisQueue();
@@ -87,12 +89,16 @@ export function startAnalysis(): () => void {
   const offImported = onImported((ids) => {
     if (settings.get().autoAnalyze && ids.length) void q.enqueue(ids, 'auto');
   });
+  const offGenerated = onGenerated((ids) => {
+    if (settings.get().analyzeGenerated && ids.length) void q.enqueue(ids, 'auto');
+  });
   const offImporting = onImporting((now) => {
     importing = now;
     if (!now) local?.wake();
   });
   return () => {
     offImported();
+    offGenerated();
     offImporting();
   };
 }

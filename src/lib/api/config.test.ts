@@ -69,4 +69,13 @@ describe('settings store', () => {
     store.set({ providers: [] });
     expect(store.get().visionProvider).toBe('atelier');
   });
+
+  it('keeps the NSFW threshold between 0 and 1, and analyses generated images unless told not to', () => {
+    expect(DEFAULT_SETTINGS.nsfwThreshold).toBe(0.5);
+    expect(DEFAULT_SETTINGS.analyzeGenerated).toBe(true);
+    expect(sanitizeSettings({ nsfwThreshold: 0.7, analyzeGenerated: false })).toMatchObject({ nsfwThreshold: 0.7, analyzeGenerated: false });
+    expect(sanitizeSettings({ nsfwThreshold: 7 }).nsfwThreshold).toBe(1);
+    expect(sanitizeSettings({ nsfwThreshold: -1 }).nsfwThreshold).toBe(0);
+    expect(sanitizeSettings({ nsfwThreshold: 'high' }).nsfwThreshold).toBe(0.5);
+  });
 });

@@ -3,6 +3,7 @@
 // feature reads it and features never import each other; features/settings is only its UI.
 // Framework-free: a tiny external store that React reads through useSyncExternalStore.
 import { browserStorage } from '@/lib/browser-storage';
+import { DEFAULT_NSFW_THRESHOLD } from '@/lib/db/nsfw';
 
 export type VramMode = 'auto' | 'low' | 'balanced' | 'high';
 export const VRAM_MODES: readonly VramMode[] = ['auto', 'low', 'balanced', 'high'];
@@ -28,6 +29,10 @@ export interface Settings {
   vramMode: VramMode;
   /** queue new imports for analysis automatically */
   autoAnalyze: boolean;
+  /** queue generated images for analysis too, like imports */
+  analyzeGenerated: boolean;
+  /** an image counts as NSFW when the detector's stored score is at least this (0..1) */
+  nsfwThreshold: number;
   /** 'atelier' or the id of a vision provider */
   visionProvider: string;
   /** 'atelier' or the id of an images provider */
@@ -44,6 +49,8 @@ export const DEFAULT_SETTINGS: Settings = {
   generationModel: '',
   vramMode: 'auto',
   autoAnalyze: true,
+  analyzeGenerated: true,
+  nsfwThreshold: DEFAULT_NSFW_THRESHOLD,
   visionProvider: ATELIER,
   imagesProvider: ATELIER,
   providers: [],
@@ -76,6 +83,8 @@ export function sanitizeSettings(raw: unknown): Settings {
     if (typeof v === 'string') out[key] = v;
   }
   if (typeof o.autoAnalyze === 'boolean') out.autoAnalyze = o.autoAnalyze;
+  if (typeof o.analyzeGenerated === 'boolean') out.analyzeGenerated = o.analyzeGenerated;
+  if (typeof o.nsfwThreshold === 'number' && Number.isFinite(o.nsfwThreshold)) out.nsfwThreshold = Math.min(1, Math.max(0, o.nsfwThreshold));
   if (VRAM_MODES.includes(o.vramMode as VramMode)) out.vramMode = o.vramMode as VramMode;
   if (Array.isArray(o.providers)) out.providers = o.providers.filter(isProvider);
   // A provider that was deleted must not stay selected.

@@ -9,6 +9,8 @@ export interface LibraryEvents {
   removed: string[];
   /** ids that came in through an import (not generated): the analysis queue's cue */
   imported: string[];
+  /** ids of images the generation jobs saved (analysed like imports when the setting says so) */
+  generated: string[];
   /** an import started (true) or ended (false) in this tab */
   importing: boolean;
 }

@@ -51,6 +51,7 @@ export async function addGenerated(blob: Blob, params: Omit<GenerationParams, 's
   });
   await putImage({ record, original: blob, thumb: img.thumb });
   emit('added', [record]);
+  emit('generated', [record.id]);
   return record;
 }
 
@@ -62,6 +63,8 @@ export async function saveRecords(records: ImageRecord[]): Promise<void> {
 
 /** Called with the ids of freshly imported images (not generated ones). Returns an unsubscribe. */
 export const onImported = (fn: (ids: string[]) => void) => on('imported', fn);
+/** Called with the ids of images a generation job saved. Returns an unsubscribe. */
+export const onGenerated = (fn: (ids: string[]) => void) => on('generated', fn);
 /** Called when an import starts (true) and ends (false). Returns an unsubscribe. */
 export const onImporting = (fn: (importing: boolean) => void) => on('importing', fn);
 /** Called when records are added, changed or removed anywhere. */

@@ -72,6 +72,8 @@ export interface ImageRecord {
   caption?: string;
   /** camera facts read from EXIF, when present */
   exif?: ExifFacts;
+  /** the user's verdict, over the detector's (see ./nsfw.ts); kept when the image is analysed again */
+  nsfwOverride?: 'safe' | 'nsfw';
 }
 
 export interface ExifFacts {

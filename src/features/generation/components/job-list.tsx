@@ -3,6 +3,8 @@ import { Button } from '@/components/ui/button';
 import { ProgressBar } from '@/components/ui/form';
 import { generationJobs } from '../generation-service';
 import type { GenerationJob } from '../jobs/job-runner';
+import { progressOf } from '../jobs/progress';
+import { isActive } from '../jobs/job-history';
 
 function phaseText(j: GenerationJob): string {
   switch (j.phase) {
@@ -31,24 +33,6 @@ function phaseText(j: GenerationJob): string {
   }
 }
 
-function progressOf(j: GenerationJob): number {
-  switch (j.phase === 'cancelling' ? j.cancelledFrom : j.phase) {
-    case 'running':
-      return j.step !== undefined && j.steps ? 10 + (80 * j.step) / j.steps : 10;
-    case 'decoding':
-    case 'saving':
-      return 95;
-    case 'done':
-      return 100;
-    case 'starting':
-    case 'loading':
-      return 5;
-    default:
-      return 0;
-  }
-}
-
-const ACTIVE = new Set(['submitting', 'queued', 'starting', 'loading', 'running', 'decoding', 'saving', 'cancelling']);
 
 /** Live progress of generation jobs, with cancel; errors carry the backend's message. */
 export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOpen?: (id: string) => void }) {
@@ -69,7 +53,7 @@ export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOp
                 {j.request.prompt || '(no prompt)'}
               </div>
             </div>
-            {ACTIVE.has(j.phase) && j.phase !== 'saving' && j.phase !== 'cancelling' && (
+            {isActive(j) && j.phase !== 'saving' && j.phase !== 'cancelling' && (
               <Button variant="ghost" onClick={() => void generationJobs().cancel(j.localId)} data-testid="generation-cancel">
                 Cancel
               </Button>
@@ -80,7 +64,7 @@ export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOp
               </Button>
             )}
           </div>
-          {ACTIVE.has(j.phase) && (
+          {isActive(j) && (
             <div className="mt-2">
               <ProgressBar value={progressOf(j)} max={100} />
             </div>

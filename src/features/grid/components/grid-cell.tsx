@@ -1,4 +1,4 @@
-import { memo, useRef, type MouseEvent } from 'react';
+import { memo, useRef, type MouseEvent, type PointerEvent } from 'react';
 import type { ImageRecord } from '@/lib/db/schema';
 import { FlagIcon, RejectIcon, SparklesIcon } from '@/components/ui/icons';
 import { useThumbInto } from '@/components/ui/use-thumb-url';
@@ -6,12 +6,45 @@ import { useThumbInto } from '@/components/ui/use-thumb-url';
 export interface CellHandlers {
   onClick(id: string, mods: { shift: boolean; toggle: boolean }): void;
   onOpen(id: string): void;
+  /** a finger's tap (a mouse click goes to onClick) */
+  onTap(id: string): void;
+  /** a finger held still on the cell: selection mode */
+  onLongPress(id: string): void;
 }
+
+const LONG_PRESS_MS = 450;
+const MOVE_SLOP_PX = 10;
 
 export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers }) {
   const img = useRef<HTMLImageElement>(null);
   useThumbInto(img, rec.id);
-  const onClick = (e: MouseEvent) => handlers.onClick(rec.id, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
+  // Touch: tap and long press, told apart here; a finger that moves is scrolling and does neither.
+  const touch = useRef<{ x: number; y: number; timer: ReturnType<typeof setTimeout>; pressed: boolean } | null>(null);
+  const lastPointer = useRef<string>('mouse');
+  const onPointerDown = (e: PointerEvent) => {
+    lastPointer.current = e.pointerType;
+    if (e.pointerType !== 'touch') return;
+    const t = { x: e.clientX, y: e.clientY, pressed: false, timer: setTimeout(() => {
+      t.pressed = true;
+      handlers.onLongPress(rec.id);
+    }, LONG_PRESS_MS) };
+    touch.current = t;
+  };
+  const endTouch = () => touch.current && clearTimeout(touch.current.timer);
+  const onPointerMove = (e: PointerEvent) => {
+    const t = touch.current;
+    if (t && Math.hypot(e.clientX - t.x, e.clientY - t.y) > MOVE_SLOP_PX) endTouch();
+  };
+  const onClick = (e: MouseEvent) => {
+    if (lastPointer.current === 'touch') {
+      const pressed = touch.current?.pressed;
+      endTouch();
+      touch.current = null;
+      if (!pressed) handlers.onTap(rec.id);
+      return;
+    }
+    handlers.onClick(rec.id, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
+  };
   const rejected = rec.flag === 'reject';
   return (
     <div
@@ -21,12 +54,21 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
       data-selected={selected || undefined}
       data-rating={rec.rating}
       data-flag={rec.flag}
+      data-nsfw={blur || undefined}
       role="gridcell"
       aria-selected={selected}
       title={rec.name}
       onClick={onClick}
-      onDoubleClick={() => handlers.onOpen(rec.id)}
-      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
+      onDoubleClick={() => lastPointer.current !== 'touch' && handlers.onOpen(rec.id)}
+      onPointerDown={onPointerDown}
+      onPointerMove={onPointerMove}
+      onPointerUp={endTouch}
+      onPointerCancel={() => {
+        endTouch();
+        touch.current = null;
+      }}
+      onContextMenu={(e) => lastPointer.current === 'touch' && e.preventDefault()}
+      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [-webkit-touch-callout:none] [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
       style={{ width: size, height: size }}
     >
       <img

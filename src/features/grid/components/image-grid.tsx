@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactElement, type UIEvent } from 'react';
 import { List, useListRef, type RowComponentProps } from 'react-window';
 import type { ImageRecord } from '@/lib/db/schema';
+import { isNsfw } from '@/lib/db/nsfw';
 import { useElementSize } from '@/components/ui/use-element-size';
 import { absoluteTop, computeLayout, positionFor, rebase, revealRow, scrollFraction, segmentRange, segmentsFor, type ScrollPos } from '../utils/grid-layout';
 import { noteCellRate } from '@/lib/db/thumb-urls';
@@ -13,8 +14,12 @@ export interface ImageGridProps {
   focus: string | null;
   thumbSize: number;
   showNsfw: boolean;
+  /** the NSFW threshold setting (see lib/db/nsfw.ts) */
+  nsfwThreshold: number;
   onClick: CellHandlers['onClick'];
   onOpen: CellHandlers['onOpen'];
+  onTap: CellHandlers['onTap'];
+  onLongPress: CellHandlers['onLongPress'];
   /** the grid tells the keyboard how many items a row holds (arrow up/down) */
   onColumns?: (columns: number) => void;
 }
@@ -30,17 +35,18 @@ interface RowProps {
   selected: ReadonlySet<string>;
   focus: string | null;
   showNsfw: boolean;
+  nsfwThreshold: number;
   handlers: CellHandlers;
 }
 
-function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, selected, focus, showNsfw, handlers }: RowComponentProps<RowProps>): ReactElement {
+function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers }: RowComponentProps<RowProps>): ReactElement {
   const start = (segStart + index) * columns;
   const cells: ReactElement[] = [];
   for (let i = start; i < Math.min(start + columns, order.length); i++) {
     const id = order[i]!;
     const rec = byId.get(id);
     if (!rec) continue;
-    cells.push(<GridCell key={id} rec={rec} size={cell} selected={selected.has(id)} focused={focus === id} blur={!showNsfw && rec.analysis?.nsfw?.label === 'nsfw'} handlers={handlers} />);
+    cells.push(<GridCell key={id} rec={rec} size={cell} selected={selected.has(id)} focused={focus === id} blur={!showNsfw && isNsfw(rec, nsfwThreshold)} handlers={handlers} />);
   }
   return (
     <div style={{ ...style, display: 'flex', gap, paddingLeft: padX + gap, paddingTop: gap }} role="row">
@@ -53,7 +59,7 @@ function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, se
  * Virtualized grid (react-window List of rows). Rows live in segments no taller than the
  * browser's scroll cap (see utils/grid-layout.ts); a scrubber covers the whole library.
  */
-export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, onClick, onOpen, onColumns }: ImageGridProps) {
+export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, nsfwThreshold, onClick, onOpen, onTap, onLongPress, onColumns }: ImageGridProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const { width, height } = useElementSize(boxRef);
   const layout = useMemo(() => computeLayout(width || 800, thumbSize, order.length), [width, thumbSize, order.length]);
@@ -62,9 +68,17 @@ export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, o
   const posRef = useRef(pos);
   const pendingTop = useRef<number | null>(null);
   const listRef = useListRef(null);
-  const handlersRef = useRef({ onClick, onOpen });
-  handlersRef.current = { onClick, onOpen };
-  const handlers = useMemo<CellHandlers>(() => ({ onClick: (id, m) => handlersRef.current.onClick(id, m), onOpen: (id) => handlersRef.current.onOpen(id) }), []);
+  const handlersRef = useRef({ onClick, onOpen, onTap, onLongPress });
+  handlersRef.current = { onClick, onOpen, onTap, onLongPress };
+  const handlers = useMemo<CellHandlers>(
+    () => ({
+      onClick: (id, m) => handlersRef.current.onClick(id, m),
+      onOpen: (id) => handlersRef.current.onOpen(id),
+      onTap: (id) => handlersRef.current.onTap(id),
+      onLongPress: (id) => handlersRef.current.onLongPress(id),
+    }),
+    [],
+  );
 
   useEffect(() => {
     onColumns?.(layout.columns);
@@ -126,7 +140,7 @@ export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, o
   };
 
   const range = segmentRange(segments, pos.segment, layout.rowCount);
-  const rowProps: RowProps = { segStart: range.start, columns: layout.columns, cell: layout.cell, gap: layout.gap, padX: layout.padX, order, byId, selected, focus, showNsfw, handlers };
+  const rowProps: RowProps = { segStart: range.start, columns: layout.columns, cell: layout.cell, gap: layout.gap, padX: layout.padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers };
   const multi = segments.count > 1;
 
   return (

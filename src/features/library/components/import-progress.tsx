@@ -3,7 +3,7 @@ import { Button } from '@/components/ui/button';
 import { ProgressBar } from '@/components/ui/form';
 import { XIcon } from '@/components/ui/icons';
 import { library, useLibrary } from '../stores/library-store';
-import { importRate } from '../utils/import-pipeline';
+import { displayPath, importRate } from '../utils/import-pipeline';
 
 /** Floating card: counts, rate, current file, cancel; afterwards a summary with reasons per skipped file. */
 export function ImportProgressCard() {
@@ -15,7 +15,7 @@ export function ImportProgressCard() {
   const eta = rate > 0 && !p.finished ? Math.ceil(left / rate) : 0;
   const failed = p.skipped.length - p.duplicates;
   return (
-    <div className="fixed bottom-12 left-4 z-30 w-96 rounded-xl border border-neutral-800 bg-neutral-900 p-4 text-sm shadow-2xl" data-testid="import-progress" data-finished={p.finished} data-imported={p.imported} data-skipped={p.skipped.length}>
+    <div className="fixed bottom-12 left-2 z-30 w-[calc(100vw-1rem)] max-w-96 rounded-xl pointer-coarse:bottom-14 sm:left-4 border border-neutral-800 bg-neutral-900 p-4 text-sm shadow-2xl" data-testid="import-progress" data-finished={p.finished} data-imported={p.imported} data-skipped={p.skipped.length}>
       <div className="mb-2 flex items-center justify-between">
         <span className="font-medium text-neutral-100">
           {p.finished ? (p.cancelled ? 'Import cancelled' : p.quotaError ? 'Import stopped: storage full' : 'Import finished') : `Importing ${p.done.toLocaleString()} of ${p.total.toLocaleString()}`}
@@ -47,8 +47,11 @@ export function ImportProgressCard() {
       {showSkipped && (
         <ul className="mt-2 max-h-40 overflow-auto rounded-md bg-neutral-950 p-2 text-xs" data-testid="import-skipped">
           {p.skipped.map((s, i) => (
-            <li key={i} className="flex gap-2 py-0.5">
-              <span className="min-w-0 flex-1 truncate text-neutral-300">{s.name}</span>
+            <li key={i} className="flex gap-2 py-0.5" data-testid="import-skipped-file">
+              <span className="flex min-w-0 flex-1 flex-col" title={displayPath(s)}>
+                <span className="truncate text-neutral-300">{s.name}</span>
+                {s.path && <span className="truncate text-[11px] text-neutral-500" data-testid="import-skipped-path">in {s.path}/</span>}
+              </span>
               <span className="shrink-0 text-neutral-500">{s.reason}</span>
             </li>
           ))}

@@ -4,6 +4,7 @@ import { putRecords } from '@/lib/db/records';
 import { defaultStores } from '@/lib/db/stores';
 import { applyAnalysis } from '@/lib/db/library-api';
 import type { ImageRecord } from '@/lib/db/schema';
+import { settings } from '@/lib/api';
 import { createLibraryStore } from './library-store';
 
 const rec = (id: string, addedAt: number): ImageRecord => ({ id, hash: id, name: `${id}.png`, mime: 'image/png', bytes: 1, width: 1, height: 1, addedAt, origin: 'imported', rating: 0, flag: 'none', tags: [], thumbW: 1, thumbH: 1 });
@@ -27,5 +28,83 @@ describe('library store', () => {
     lib.setQuery({ text: 'red square' });
     expect(lib.getState().order).toEqual(['b']);
     expect(lib.getState().selection.ids.size).toBe(1); // pruned to what is visible
+  });
+});
+
+describe('library store: what the user chose stays put', () => {
+  const memory = () => {
+    const m = new Map<string, string>();
+    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k), clear: () => m.clear(), key: () => null, length: 0 };
+  };
+
+  it('keeps the sort choice across a reload', async () => {
+    const saved = globalThis.localStorage;
+    Object.defineProperty(globalThis, 'localStorage', { value: memory(), configurable: true });
+    try {
+      const lib = createLibraryStore();
+      lib.setQuery({ sort: 'rating', desc: false });
+      const again = createLibraryStore();
+      expect(again.getState().query).toMatchObject({ sort: 'rating', desc: false });
+      again.resetFilters();
+      expect(again.getState().query).toMatchObject({ sort: 'rating', desc: false });
+    } finally {
+      Object.defineProperty(globalThis, 'localStorage', { value: saved, configurable: true });
+    }
+  });
+
+  it('rating in the loupe while sorted by rating keeps the current image in its place until the loupe closes', async () => {
+    await clear(defaultStores().meta);
+    await putRecords([rec('a', 1), rec('b', 2), rec('c', 3), rec('d', 4)]);
+    const lib = createLibraryStore();
+    await lib.load();
+    lib.setQuery({ sort: 'rating', desc: true });
+    const before = lib.getState().order;
+    lib.focus('b');
+    lib.setView('loupe');
+    await lib.cull({ type: 'rate', rating: 5 });
+    await new Promise((r) => setTimeout(r, 80)); // the write's 'updated' event lands too
+    expect(lib.getState().selection.focus).toBe('b');
+    expect(lib.getState().order).toEqual(before);
+    lib.move(1);
+    expect(lib.getState().selection.focus).toBe(before[before.indexOf('b') + 1]);
+    lib.setView('grid');
+    expect(lib.getState().order[0]).toBe('b');
+  });
+
+  it('N marks the focused image (and the selection) safe or NSFW, and the filter follows', async () => {
+    await clear(defaultStores().meta);
+    const flagged = { ...rec('x', 1), analysis: { caption: '', model: 'm', at: 1, nsfw: { label: 'nsfw' as const, score: 0.8 } } };
+    await putRecords([flagged, rec('y', 2)]);
+    const lib = createLibraryStore();
+    await lib.load();
+    lib.setQuery({ nsfw: 'nsfw' });
+    expect(lib.getState().order).toEqual(['x']);
+    lib.setQuery({ nsfw: 'any' });
+    lib.focus('x');
+    await lib.toggleNsfwMark();
+    expect(lib.getState().byId.get('x')!.nsfwOverride).toBe('safe');
+    lib.setQuery({ nsfw: 'nsfw' });
+    expect(lib.getState().order).toEqual([]);
+    const again = createLibraryStore();
+    await again.load();
+    expect(again.getState().byId.get('x')!.nsfwOverride).toBe('safe');
+  });
+
+  it("applies the NSFW threshold setting to the stored scores at once", async () => {
+    await clear(defaultStores().meta);
+    const scored = (id: string, score: number) => ({ ...rec(id, score), analysis: { caption: '', model: 'm', at: 1, nsfw: { label: score >= 0.5 ? ('nsfw' as const) : ('safe' as const), score } } });
+    await putRecords([scored('low', 0.3), scored('mid', 0.6), scored('high', 0.95)]);
+    const lib = createLibraryStore();
+    await lib.load();
+    lib.setQuery({ nsfw: 'nsfw' });
+    expect(lib.getState().order).toEqual(['high', 'mid']);
+    try {
+      settings.set({ nsfwThreshold: 0.8 });
+      expect(lib.getState().order).toEqual(['high']);
+      settings.set({ nsfwThreshold: 0.25 });
+      expect(lib.getState().order).toEqual(['high', 'mid', 'low']);
+    } finally {
+      settings.reset();
+    }
   });
 });

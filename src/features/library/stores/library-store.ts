@@ -10,12 +10,14 @@ import { loadHead, saveHead } from '@/lib/db/head-cache';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { defaultStores } from '@/lib/db/stores';
 import { requestPersistence, storageInfo, type StorageInfo } from '@/lib/db/storage';
+import { nsfwToggle, type NsfwMark } from '@/lib/db/nsfw';
 import type { ImageRecord } from '@/lib/db/schema';
+import { settings } from '@/lib/api/config';
 import { imagePool } from '@/lib/workers/image-pool';
 import { applyCull, type CullAction } from '../utils/culling';
 import { buildExportZip } from '../utils/export-zip';
-import { runImport, type ImportItem, type ImportProgress } from '../utils/import-pipeline';
-import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
+import { displayPath, runImport, type ImportItem, type ImportProgress } from '../utils/import-pipeline';
+import { DEFAULT_QUERY, SORT_KEYS, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
 import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, type Selection } from '../utils/selection';
 
 /** Built-in views plus the colleague's slots (see src/app/App.tsx). */
@@ -49,9 +51,11 @@ export interface LibraryState {
   topTags: { name: string; count: number }[];
   /** last query latency in ms (shown to curious users, read by the benchmark) */
   queryMs: number;
+  /** the NSFW threshold setting (applied to stored detector scores; see lib/db/nsfw.ts) */
+  nsfwThreshold: number;
 }
 
-const LS = { thumb: 'atelier.thumbSize', nsfw: 'atelier.showNsfw', info: 'atelier.infoOpen' };
+const LS = { thumb: 'atelier.thumbSize', nsfw: 'atelier.showNsfw', info: 'atelier.infoOpen', sort: 'atelier.sort' };
 const readLS = (k: string) => {
   try {
     return globalThis.localStorage?.getItem(k) ?? null;
@@ -67,13 +71,24 @@ const writeLS = (k: string, v: string) => {
   }
 };
 
+/** The sort the user last chose (it is kept across reloads; filters are not). */
+function savedSort(): Pick<Query, 'sort' | 'desc'> {
+  try {
+    const v = JSON.parse(readLS(LS.sort) ?? 'null') as Partial<Query> | null;
+    if (v && SORT_KEYS.includes(v.sort as Query['sort']) && typeof v.desc === 'boolean') return { sort: v.sort!, desc: v.desc };
+  } catch {
+    /* not JSON: the default */
+  }
+  return { sort: DEFAULT_QUERY.sort, desc: DEFAULT_QUERY.desc };
+}
+
 export function createLibraryStore() {
   let state: LibraryState = {
     status: 'loading',
     loaded: 0,
     byId: new Map(),
     order: [],
-    query: DEFAULT_QUERY,
+    query: { ...DEFAULT_QUERY, ...savedSort() },
     searchText: '',
     selection: EMPTY_SELECTION,
     view: 'grid',
@@ -86,6 +101,7 @@ export function createLibraryStore() {
     notice: null,
     topTags: [],
     queryMs: 0,
+    nsfwThreshold: settings.get().nsfwThreshold,
   };
   const listeners = new Set<() => void>();
   const set = (patch: Partial<LibraryState>) => {
@@ -109,14 +125,25 @@ export function createLibraryStore() {
     if (view && view.byId === prev && patchView(view.v, changed)) view = { v: view.v, byId: next };
   };
 
+  // While the loupe is open, edits do not reorder the images: rating an image while sorted by
+  // rating (or filtered by it) keeps it where it is, and → still goes to the image that was next.
+  // The order catches up when the loupe closes.
+  let orderStale = false;
   const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
+    orderStale = false;
     const t = performance.now();
-    const order = filterView(viewFor(byId, query), query);
+    const order = filterView(viewFor(byId, query), query, state.nsfwThreshold);
     const queryMs = performance.now() - t;
     const present = new Set(order);
-    if (state.status === 'ready' && !isFiltered(query) && query.sort === 'added' && query.desc) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size);
+    if (state.status === 'ready' && !isFiltered(query)) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size, undefined, { sort: query.sort, desc: query.desc });
     return { order, queryMs, selection: pruneSelection(state.selection, present) };
   };
+  settings.subscribe(() => {
+    const t = settings.get().nsfwThreshold;
+    if (t === state.nsfwThreshold) return;
+    state = { ...state, nsfwThreshold: t };
+    set(requery());
+  });
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));
 
@@ -133,9 +160,13 @@ export function createLibraryStore() {
 
   const merge = (records: ImageRecord[]) => {
     const byId = new Map(state.byId);
+    const edits = records.every((r) => state.byId.has(r.id));
     for (const r of records) byId.set(r.id, r);
     carryView(state.byId, byId, records);
-    set({ byId, ...requery(byId) });
+    if (edits && state.view === 'loupe') {
+      orderStale = true;
+      set({ byId });
+    } else set({ byId, ...requery(byId) });
     refreshTags();
   };
   const remove = (ids: string[]) => {
@@ -183,7 +214,9 @@ export function createLibraryStore() {
       try {
         performance.mark?.('atelier:load-start');
         const head = await loadHead();
-        if (head && head.records.length && state.status === 'loading') {
+        const q = state.query;
+        const headFits = head && (head.sort ?? 'added') === q.sort && (head.desc ?? true) === q.desc;
+        if (head && headFits && head.records.length && state.status === 'loading') {
           const byId = new Map(head.records.map((r) => [r.id, r]));
           set({ status: 'partial', byId, order: head.records.map((r) => r.id), loaded: 0 });
           performance.mark?.('atelier:head');
@@ -221,6 +254,7 @@ export function createLibraryStore() {
     setQuery(patch: Partial<Query>) {
       flushPending();
       const query = { ...state.query, ...patch };
+      if (query.sort !== state.query.sort || query.desc !== state.query.desc) writeLS(LS.sort, JSON.stringify({ sort: query.sort, desc: query.desc }));
       set({ query, ...requery(state.byId, query) });
     },
     setSearchText(text: string) {
@@ -255,8 +289,20 @@ export function createLibraryStore() {
       set({ selection: EMPTY_SELECTION });
     },
 
-    async cull(action: CullAction) {
-      const recs = targets().map((id) => state.byId.get(id)).filter((r): r is ImageRecord => !!r);
+    /** N: flips what the focused image shows (NSFW or safe) for it and the rest of the selection. */
+    toggleNsfwMark() {
+      const focus = state.selection.focus ? state.byId.get(state.selection.focus) : undefined;
+      if (!focus) return Promise.resolve();
+      return api.cull({ type: 'nsfw', value: nsfwToggle(focus, state.nsfwThreshold) });
+    },
+    /** The info panel's choice: safe, NSFW, or undefined for the detector's verdict. */
+    setNsfwMark(value: NsfwMark | undefined) {
+      return api.cull({ type: 'nsfw', value });
+    },
+
+    /** Acts on the selection (or the focused image; see targets), or on `ids` when given. */
+    async cull(action: CullAction, ids: readonly string[] = targets()) {
+      const recs = ids.map((id) => state.byId.get(id)).filter((r): r is ImageRecord => !!r);
       const changed = applyCull(recs, action);
       if (!changed.length) return;
       merge(changed); // optimistic: the grid updates before the disk write lands
@@ -278,6 +324,7 @@ export function createLibraryStore() {
 
     setView(view: View) {
       set({ view, slideshow: false });
+      if (view !== 'loupe' && orderStale) set(requery());
     },
     setSlideshow(on: boolean) {
       set({ slideshow: on });
@@ -310,7 +357,7 @@ export function createLibraryStore() {
       }
       importCtrl = new AbortController();
       const knownHashes = new Map<string, string>();
-      for (const r of state.byId.values()) knownHashes.set(r.hash, r.name);
+      for (const r of state.byId.values()) knownHashes.set(r.hash, displayPath(r));
       const pool = imagePool();
       emit('importing', true);
       const progress = await runImport(

@@ -1,6 +1,8 @@
 import type { Flag, ImageRecord, Rating, Tag } from '@/lib/db/schema';
+import type { NsfwMark } from '@/lib/db/nsfw';
 
-export type CullAction = { type: 'rate'; rating: Rating } | { type: 'flag'; flag: Flag };
+/** `nsfw`: the user's verdict over the detector's; undefined goes back to automatic. */
+export type CullAction = { type: 'rate'; rating: Rating } | { type: 'flag'; flag: Flag } | { type: 'nsfw'; value: NsfwMark | undefined };
 
 /** Applies a culling action; returns only the records that actually changed (one write for all). */
 export function applyCull(records: ImageRecord[], action: CullAction): ImageRecord[] {
@@ -8,6 +10,10 @@ export function applyCull(records: ImageRecord[], action: CullAction): ImageReco
   for (const r of records) {
     if (action.type === 'rate' && r.rating !== action.rating) out.push({ ...r, rating: action.rating });
     if (action.type === 'flag' && r.flag !== action.flag) out.push({ ...r, flag: action.flag });
+    if (action.type === 'nsfw' && r.nsfwOverride !== action.value) {
+      const { nsfwOverride: _, ...rest } = r;
+      out.push(action.value ? { ...rest, nsfwOverride: action.value } : rest);
+    }
   }
   return out;
 }

@@ -35,6 +35,20 @@ describe('import pipeline', () => {
     expect(a!.addedAt).toBeGreaterThan(b!.addedAt);
   });
 
+  it('says in which folder each skipped file was', async () => {
+    const inFolder = (path: string, name: string, content: string): ImportItem => ({ ...item(name, content), path });
+    const p = await runImport(
+      [inFolder('trip/day1', 'a.png', 'A'), inFolder('trip/day2', 'a.png', 'A'), inFolder('trip/day2', 'bad.png', 'corrupt'), item('loose.txt', 'x', 'text/plain')],
+      { process: fakeProcess, commit: async () => undefined, knownHashes: new Map() },
+      { concurrency: 1 },
+    );
+    expect(p.skipped).toEqual(expect.arrayContaining([
+      { name: 'a.png', path: 'trip/day2', reason: 'duplicate of trip/day1/a.png' },
+      { name: 'bad.png', path: 'trip/day2', reason: 'cannot decode image (corrupt)' },
+      { name: 'loose.txt', reason: 'unsupported file type' },
+    ]));
+  });
+
   it('stops cleanly and reports when the storage quota is exceeded', async () => {
     const known = new Map<string, string>();
     let calls = 0;

@@ -14,13 +14,23 @@ export interface ImportItem {
   path?: string;
 }
 
+/** A file that was not imported; `path`: its folder inside an imported folder. */
+export interface SkippedFile {
+  name: string;
+  path?: string;
+  reason: string;
+}
+
+/** "folder/name" for files from a folder, "name" otherwise. */
+export const displayPath = (f: { name: string; path?: string | undefined }) => (f.path ? `${f.path}/${f.name}` : f.name);
+
 export interface ImportProgress {
   total: number;
   /** processed so far, whatever the outcome */
   done: number;
   imported: number;
   duplicates: number;
-  skipped: { name: string; reason: string }[];
+  skipped: SkippedFile[];
   bytes: number;
   startedAt: number;
   elapsedMs: number;
@@ -34,7 +44,7 @@ export interface ImportProgress {
 export interface ImportDeps {
   process(file: Blob, name: string): Promise<ProcessedImage>;
   commit(images: NewImage[]): Promise<void>;
-  /** hash -> name of images already in the library */
+  /** hash -> name (folder/name for files from a folder) of images already in the library */
   knownHashes: Map<string, string>;
   onCommitted?(records: ImageRecord[]): void;
   onProgress?(p: ImportProgress): void;
@@ -133,7 +143,8 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
     } catch (err) {
       for (const b of batch) {
         deps.knownHashes.delete(b.hash);
-        p.skipped.push({ name: b.img.record.name, reason: err instanceof StorageQuotaError ? 'storage full' : `not saved: ${(err as Error).message}` });
+        const { name, path } = b.img.record;
+        p.skipped.push({ name, ...(path ? { path } : {}), reason: err instanceof StorageQuotaError ? 'storage full' : `not saved: ${(err as Error).message}` });
       }
       if (err instanceof StorageQuotaError) p.quotaError = err.message;
     }
@@ -152,7 +163,8 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
     while (next < items.length && !stopped()) {
       const index = next++;
       const item = items[index]!;
-      p.current = item.path ?? item.name;
+      const where = item.path ? { path: item.path } : {};
+      p.current = displayPath(item);
       try {
         if (!looksLikeImage(item.name, item.file.type)) throw new Error('unsupported file type');
         const img = await deps.process(item.file, item.name);
@@ -160,17 +172,17 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
         const dupOf = deps.knownHashes.get(img.hash);
         if (dupOf !== undefined) {
           p.duplicates++;
-          p.skipped.push({ name: item.name, reason: `duplicate of ${dupOf}` });
+          p.skipped.push({ name: item.name, ...where, reason: `duplicate of ${dupOf}` });
         } else {
-          deps.knownHashes.set(img.hash, item.name);
-          let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...(item.path ? { path: item.path } : {}) });
+          deps.knownHashes.set(img.hash, displayPath(item));
+          let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...where });
           const sidecar = sidecarOf(item, sidecars);
           if (sidecar) record = await applySidecar(record, sidecar);
           ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
         }
         p.bytes += item.file.size;
       } catch (err) {
-        p.skipped.push({ name: item.name, reason: (err as Error).message || 'unreadable' });
+        p.skipped.push({ name: item.name, ...where, reason: (err as Error).message || 'unreadable' });
       }
       p.done++;
       report();

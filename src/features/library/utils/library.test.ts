@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unzipSync, strFromU8 } from 'fflate';
 import type { ImageRecord } from '@/lib/db/schema';
-import { DEFAULT_QUERY, buildView, runQuery, tagCounts, tagCountsIdle, warmView, type Query } from './search';
+import { DEFAULT_QUERY, buildView, filterView, runQuery, tagCounts, tagCountsIdle, warmView, type Query } from './search';
 import { applyCull, addUserTag, derivedFrom } from './culling';
 import { clickSelect, EMPTY_SELECTION, moveFocus, selectAll } from './selection';
 import { buildXmp } from './xmp';
@@ -36,6 +36,24 @@ describe('search, filters and sort', () => {
     expect(q({ analysed: 'no' })).toEqual(['d', 'a']);
     expect(q({ nsfw: 'safe' })).toEqual(['d', 'b', 'a']);
   });
+  it('searches what an A1111 image was made with: negative prompt, sampler and model', () => {
+    const a1111 = rec('e', { params: { prompt: 'a lighthouse', negativePrompt: 'blurry, lowres', sampler: 'DPM++ 2M Karras', model: 'juggernautXL_v9', source: 'a1111' } });
+    const all = [...lib, a1111];
+    const find = (text: string) => runQuery(all, { ...DEFAULT_QUERY, text });
+    expect(find('lowres')).toEqual(['e']);
+    expect(find('karras')).toEqual(['e']);
+    expect(find('juggernaut')).toEqual(['e']);
+  });
+  it("filters NSFW by the user's threshold over the stored score, and honours a per-image override", () => {
+    const scored = [
+      rec('n1', { analysis: { caption: '', model: 'm', at: 1, nsfw: { label: 'nsfw', score: 0.55 } } }),
+      rec('n2', { analysis: { caption: '', model: 'm', at: 1, nsfw: { label: 'nsfw', score: 0.92 } }, nsfwOverride: 'safe' }),
+      rec('n3', { analysis: { caption: '', model: 'm', at: 1, nsfw: { label: 'safe', score: 0.2 } }, nsfwOverride: 'nsfw' }),
+    ];
+    const nsfw = (threshold?: number) => filterView(buildView(scored, 'name', false), { ...DEFAULT_QUERY, nsfw: 'nsfw' }, threshold);
+    expect(nsfw()).toEqual(['n1', 'n3']);
+    expect(nsfw(0.6)).toEqual(['n3']);
+  });
   it('requires all chosen tags', () => {
     expect(q({ tags: ['sea'] })).toEqual(['b', 'a']);
     expect(q({ tags: ['Sea', 'sunset'] })).toEqual(['a']);
@@ -57,6 +75,13 @@ describe('search, filters and sort', () => {
 });
 
 describe('culling', () => {
+  it('marks images safe or NSFW by hand, and back to automatic', () => {
+    const [a, b] = applyCull([lib[1]!, lib[2]!], { type: 'nsfw', value: 'safe' });
+    expect(a!.nsfwOverride).toBe('safe');
+    expect(b!.nsfwOverride).toBe('safe');
+    expect('nsfwOverride' in applyCull([a!], { type: 'nsfw', value: undefined })[0]!).toBe(false);
+    expect(applyCull([a!], { type: 'nsfw', value: 'safe' })).toEqual([]);
+  });
   it('changes only the records that differ', () => {
     expect(applyCull(lib, { type: 'rate', rating: 5 }).map((r) => r.id)).toEqual(['b', 'c', 'd']);
     expect(applyCull(lib, { type: 'flag', flag: 'none' }).map((r) => r.id)).toEqual(['a', 'c']);

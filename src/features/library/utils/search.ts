@@ -1,7 +1,9 @@
 import type { Flag, ImageRecord, Origin, Rating } from '@/lib/db/schema';
+import { DEFAULT_NSFW_THRESHOLD, isNsfw } from '@/lib/db/nsfw';
 import { idleForEach, idleTask } from '@/lib/idle';
 
 export type SortKey = 'added' | 'taken' | 'rating' | 'name';
+export const SORT_KEYS: readonly SortKey[] = ['added', 'taken', 'rating', 'name'];
 
 export interface Query {
   text: string;
@@ -31,7 +33,8 @@ const haystacks = new WeakMap<ImageRecord, string>();
 export function haystack(r: ImageRecord): string {
   let h = haystacks.get(r);
   if (h === undefined) {
-    h = [r.name, r.path, r.caption, r.analysis?.caption, r.camera, r.params?.prompt, r.params?.model, ...r.tags.map((t) => t.name)]
+    const p = r.params;
+    h = [r.name, r.path, r.caption, r.analysis?.caption, r.camera, p?.prompt, p?.negativePrompt, p?.sampler, p?.model, ...r.tags.map((t) => t.name)]
       .filter(Boolean)
       .join('\n')
       .toLowerCase();
@@ -40,14 +43,13 @@ export function haystack(r: ImageRecord): string {
   return h;
 }
 
-export const isNsfw = (r: ImageRecord) => r.analysis?.nsfw?.label === 'nsfw';
-
-export function matches(r: ImageRecord, q: Query, tokens: string[], tags: string[]): boolean {
+/** `nsfwThreshold`: the user's setting, applied to the detector's stored score (see lib/db/nsfw.ts). */
+export function matches(r: ImageRecord, q: Query, tokens: string[], tags: string[], nsfwThreshold = DEFAULT_NSFW_THRESHOLD): boolean {
   if (r.rating < q.minRating) return false;
   if (q.flag === 'not-rejected' ? r.flag === 'reject' : q.flag !== 'any' && r.flag !== q.flag) return false;
   if (q.origin !== 'any' && r.origin !== q.origin) return false;
   if (q.analysed !== 'any' && (r.analysis !== undefined) !== (q.analysed === 'yes')) return false;
-  if (q.nsfw !== 'any' && isNsfw(r) !== (q.nsfw === 'nsfw')) return false;
+  if (q.nsfw !== 'any' && isNsfw(r, nsfwThreshold) !== (q.nsfw === 'nsfw')) return false;
   if (tags.length) {
     const have = new Set(r.tags.map((t) => t.name.toLowerCase()));
     if (!tags.every((t) => have.has(t))) return false;
@@ -82,8 +84,8 @@ function comparator(sort: SortKey, desc: boolean): (a: ImageRecord, b: ImageReco
 }
 
 /** Filter + sort; returns ids in display order. */
-export function runQuery(records: Iterable<ImageRecord>, q: Query): string[] {
-  return filterView(buildView([...records], q.sort, q.desc), q);
+export function runQuery(records: Iterable<ImageRecord>, q: Query, nsfwThreshold = DEFAULT_NSFW_THRESHOLD): string[] {
+  return filterView(buildView([...records], q.sort, q.desc), q, nsfwThreshold);
 }
 
 /**
@@ -126,7 +128,7 @@ export function patchView(v: SortedView, changed: ImageRecord[]): boolean {
   return true;
 }
 
-export function filterView(v: SortedView, q: Query): string[] {
+export function filterView(v: SortedView, q: Query, nsfwThreshold = DEFAULT_NSFW_THRESHOLD): string[] {
   if (!isFiltered(q)) return v.ids.slice();
   const tokens = tokenize(q.text);
   const tags = q.tags.map((t) => t.toLowerCase());
@@ -140,7 +142,7 @@ export function filterView(v: SortedView, q: Query): string[] {
       for (const t of tokens) if (!h.includes(t)) { ok = false; break; }
       if (!ok) continue;
     }
-    if (other && !matches(recs[i]!, q, [], tags)) continue;
+    if (other && !matches(recs[i]!, q, [], tags, nsfwThreshold)) continue;
     out.push(ids[i]!);
   }
   return out;

@@ -49,17 +49,27 @@ function ProviderRow({ p, onChange, onRemove }: { p: Provider; onChange: (p: Pro
   const [result, setResult] = useState<ConnectionResult | 'pending'>();
   return (
     <li className="flex flex-col gap-2 rounded-lg border border-neutral-800 bg-neutral-950/50 p-3" data-testid="provider-row">
-      <div className="grid grid-cols-[1fr_11rem] gap-2">
-        <input className={input} value={p.name} onChange={(e) => onChange({ ...p, name: e.target.value })} placeholder="Name" aria-label="Provider name" />
-        <select className={input} value={p.kind} onChange={(e) => onChange({ ...p, kind: e.target.value as Provider['kind'] })} aria-label="Provider kind">
-          <option value="vision">Captions (chat)</option>
-          <option value="images">Images</option>
-        </select>
+      <div className="grid grid-cols-1 gap-2 sm:grid-cols-[1fr_11rem]">
+        <Field name="Name">
+          <input className={input} value={p.name} onChange={(e) => onChange({ ...p, name: e.target.value })} placeholder="Ollama on the desktop" />
+        </Field>
+        <Field name="Used for">
+          <select className={input} value={p.kind} onChange={(e) => onChange({ ...p, kind: e.target.value as Provider['kind'] })}>
+            <option value="vision">Captions (chat)</option>
+            <option value="images">Images</option>
+          </select>
+        </Field>
       </div>
-      <input className={input} value={p.baseUrl} onChange={(e) => onChange({ ...p, baseUrl: e.target.value })} placeholder="http://192.168.1.5:11434/v1" aria-label="Base URL" />
-      <div className="grid grid-cols-2 gap-2">
-        <input className={input} value={p.model} onChange={(e) => onChange({ ...p, model: e.target.value })} placeholder={p.kind === 'vision' ? 'moondream' : 'dall-e-3'} aria-label="Model" />
-        <input className={input} type="password" value={p.apiKey} onChange={(e) => onChange({ ...p, apiKey: e.target.value })} placeholder="API key (optional)" aria-label="API key" autoComplete="off" />
+      <Field name="Base URL" hint="Up to and including the version, e.g. /v1.">
+        <input className={input} value={p.baseUrl} onChange={(e) => onChange({ ...p, baseUrl: e.target.value })} placeholder="http://192.168.1.5:11434/v1" />
+      </Field>
+      <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
+        <Field name="Model">
+          <input className={input} value={p.model} onChange={(e) => onChange({ ...p, model: e.target.value })} placeholder={p.kind === 'vision' ? 'moondream' : 'dall-e-3'} />
+        </Field>
+        <Field name="API key (optional)">
+          <input className={input} type="password" value={p.apiKey} onChange={(e) => onChange({ ...p, apiKey: e.target.value })} autoComplete="off" />
+        </Field>
       </div>
       <div className="flex items-center gap-2">
         <Button
@@ -99,7 +109,7 @@ export function SettingsPanel() {
 
   return (
     <div className="h-full overflow-auto">
-    <div className="mx-auto flex max-w-3xl flex-col gap-6 p-6 text-sm" data-testid="settings-panel">
+    <div className="mx-auto flex max-w-3xl flex-col gap-6 p-4 text-sm sm:p-6" data-testid="settings-panel">
       <h1 className="text-base font-semibold text-neutral-100">Settings</h1>
       <section className="flex flex-col gap-3">
         <h3 className="text-xs font-semibold uppercase tracking-wide text-neutral-400">Atelier backend</h3>
@@ -128,7 +138,7 @@ export function SettingsPanel() {
         </div>
       </section>
 
-      <section className="grid grid-cols-2 gap-3">
+      <section className="grid grid-cols-1 gap-3 sm:grid-cols-2">
         <ModelField title="Default vision model" models={models.filter((m) => m.type === 'vision')} value={s.visionModel} onChange={(visionModel) => settings.set({ visionModel })} />
         <ModelField title="Default generation model" models={models.filter((m) => m.type === 'generation')} value={s.generationModel} onChange={(generationModel) => settings.set({ generationModel })} />
       </section>
@@ -167,7 +177,14 @@ export function SettingsPanel() {
           <input type="checkbox" className="accent-amber-500" checked={s.autoAnalyze} onChange={(e) => settings.set({ autoAnalyze: e.target.checked })} data-testid="settings-auto-analyze" />
           Analyse new imports automatically (caption, tags, NSFW)
         </label>
-        <div className="grid grid-cols-2 gap-3">
+        <label className="flex items-center gap-2 text-sm text-neutral-300">
+          <input type="checkbox" className="accent-amber-500" checked={s.analyzeGenerated} onChange={(e) => settings.set({ analyzeGenerated: e.target.checked })} data-testid="settings-analyze-generated" />
+          Analyse generated images too
+        </label>
+        <Field name={`NSFW threshold · ${Math.round(s.nsfwThreshold * 100)}%`} hint="An image is blurred and counts as NSFW when the detector's score reaches this. Higher: fewer false alarms; it applies at once to images already analysed. N on an image, or its info panel, decides for that image whatever the score.">
+          <input type="range" min={0.2} max={0.95} step={0.05} value={s.nsfwThreshold} onChange={(e) => settings.set({ nsfwThreshold: Number(e.target.value) })} className="w-full max-w-sm accent-amber-400" data-testid="settings-nsfw-threshold" />
+        </Field>
+        <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
           <Field name="Captions and tags from">
             <select className={input} value={s.visionProvider} onChange={(e) => settings.set({ visionProvider: e.target.value })}>
               <option value={ATELIER}>Atelier backend</option>

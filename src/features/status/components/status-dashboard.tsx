@@ -1,5 +1,5 @@
 import { Fragment, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { cancelJob, describeError, settings, setVramMode, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
+import { cancelJob, describeError, settings, setVramMode, switchModel, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
 import { Button } from '@/components/ui/button';
 import { modelDownloads, statusPoller } from '../status-service';
 import { deviceBytes, formatBytes } from '../utils/bytes';
@@ -14,6 +14,9 @@ const STATE_TONE: Record<string, string> = {
   not_downloaded: 'bg-neutral-900 text-neutral-500 border border-neutral-800',
 };
 const LOADED = new Set(['on_gpu', 'offloaded', 'in_ram']);
+/** "Load" brings a model onto the device now, instead of at its first job: from disk, or from the
+ * RAM cache onto a GPU (without one, RAM is where loaded models live). */
+const loadable = (state: string, device: string | undefined) => state === 'on_disk' || (state === 'in_ram' && device !== 'cpu');
 
 function Card({ title, children, actions, testId }: { title: string; children: ReactNode; actions?: ReactNode; testId?: string }) {
   return (
@@ -75,8 +78,11 @@ function jobLine(j: JobSummary): string {
   return ev?.type ?? j.status;
 }
 
-/** The backend at a glance: health, device, VRAM by model, mode, models, jobs. Polls gently. */
-export function StatusDashboard({ children }: { children?: ReactNode }) {
+/**
+ * The backend at a glance: health, device, VRAM by model, mode, models, jobs. Polls gently.
+ * `history`: this browser's recent generation jobs; `children`: the analysis queue's panel.
+ */
+export function StatusDashboard({ children, history }: { children?: ReactNode; history?: ReactNode }) {
   const poller = statusPoller();
   const state = useSyncExternalStore(poller.subscribe, poller.getSnapshot);
   const downloads = modelDownloads();
@@ -119,7 +125,7 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
 
   return (
     <div className="h-full overflow-auto">
-    <div className="mx-auto flex max-w-4xl flex-col gap-4 p-6 text-sm" data-testid="status-dashboard">
+    <div className="mx-auto flex max-w-4xl flex-col gap-4 p-4 text-sm sm:p-6" data-testid="status-dashboard">
       <h1 className="text-base font-semibold text-neutral-100">Backend status</h1>
       <div className="flex flex-wrap items-center gap-3">
         <span className={`inline-flex items-center gap-2 rounded-full px-3 py-1 text-xs ${online ? 'bg-emerald-500/15 text-emerald-300' : 'bg-red-500/15 text-red-300'}`} data-testid="backend-health">
@@ -185,12 +191,13 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
               </Button>
             }
           >
+            <div className="-mx-1 overflow-x-auto px-1">
             <table className="w-full text-left text-xs">
               <thead className="text-neutral-500">
                 <tr>
                   <th className="py-1 font-normal">Model</th>
                   <th className="font-normal">State</th>
-                  <th className="font-normal">Precision</th>
+                  <th className="font-normal max-sm:hidden">Precision</th>
                   <th className="text-right font-normal">Size</th>
                   <th />
                 </tr>
@@ -212,7 +219,7 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                     </td>
                     {m.planned && !LOADED.has(m.state) ? (
                       <>
-                        <td className="text-neutral-500 italic" title="How it would load in the current VRAM mode">
+                        <td className="text-neutral-500 italic max-sm:hidden" title="How it would load in the current VRAM mode">
                           {[m.planned.dtype, m.planned.quantization !== 'none' && m.planned.quantization, m.planned.offload !== 'none' && `${m.planned.offload} offload`].filter(Boolean).join(' · ')}
                         </td>
                         <td className="text-right font-mono text-neutral-500" data-testid="status-model-planned" title="Estimated from the model's configs">
@@ -221,11 +228,22 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                       </>
                     ) : (
                       <>
-                        <td className="text-neutral-400">{[m.dtype, m.quantization].filter(Boolean).join(' · ') || '—'}</td>
+                        <td className="text-neutral-400 max-sm:hidden">{[m.dtype, m.quantization].filter(Boolean).join(' · ') || '—'}</td>
                         <td className="text-right font-mono text-neutral-300">{formatBytes(Object.values(m.bytes ?? {}).reduce((a, b) => a + b, 0) || null)}</td>
                       </>
                     )}
-                    <td className="w-24 text-right">
+                    <td className="w-24 text-right whitespace-nowrap max-sm:whitespace-normal">
+                      {loadable(m.state, s.device.type) && (
+                        <Button
+                          variant="ghost"
+                          disabled={!!busy}
+                          data-testid="load-model"
+                          title={m.state === 'in_ram' ? 'Move it from the RAM cache onto the device now' : 'Load it now, so its first job does not wait for it'}
+                          onClick={() => void act(`load:${m.id}`, () => switchModel(m.id))}
+                        >
+                          {busy === `load:${m.id}` ? 'Loading…' : 'Load'}
+                        </Button>
+                      )}
                       {LOADED.has(m.state) && (
                         <Button variant="ghost" disabled={!!busy} onClick={() => void act(`unload:${m.id}`, () => unloadModel(m.id))}>
                           {busy === `unload:${m.id}` ? '…' : 'Unload'}
@@ -256,6 +274,7 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                 })}
               </tbody>
             </table>
+            </div>
           </Card>
 
           <Card title="Jobs" testId="status-jobs" actions={<span className="text-xs text-neutral-500" title="Jobs finished per minute, over the last minute">{perMin > 0 ? `${perMin.toFixed(1)} done/min` : ''}</span>}>
@@ -284,6 +303,11 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
             )}
           </Card>
         </>
+      )}
+      {history && (
+        <Card title="Recent generation jobs" testId="status-job-history">
+          {history}
+        </Card>
       )}
       {children && <Card title="Analysis queue">{children}</Card>}
     </div>

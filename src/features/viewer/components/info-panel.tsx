@@ -2,7 +2,8 @@ import { useEffect, useState, type ReactNode } from 'react';
 import type { Flag, ImageRecord, Rating } from '@/lib/db/schema';
 import { formatBytes } from '@/lib/db/storage';
 import { Chip } from '@/components/ui/form';
-import { CopyIcon, FlagIcon, LinkIcon, RejectIcon, SparklesIcon, StarIcon, UserIcon, XIcon } from '@/components/ui/icons';
+import { CopyIcon, FlagIcon, LinkIcon, RejectIcon, ShieldIcon, SparklesIcon, StarIcon, UserIcon, XIcon } from '@/components/ui/icons';
+import { detectedNsfw, isNsfw, type NsfwMark } from '@/lib/db/nsfw';
 import { useThumbUrl } from '@/components/ui/use-thumb-url';
 
 export interface InfoPanelProps {
@@ -24,6 +25,11 @@ export interface InfoPanelProps {
   blurPreview?: boolean;
   /** library totals, shown while nothing is selected */
   summary?: { label: string; value: number }[];
+  /** the NSFW threshold setting, and the user's override (undefined: the detector decides) */
+  nsfwThreshold: number;
+  onNsfw: (mark: NsfwMark | undefined) => void;
+  /** 'sheet': inside a phone's bottom sheet (full width, the sheet scrolls) */
+  variant?: 'side' | 'sheet';
 }
 
 const fmtDate = (t: number) => new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -50,10 +56,11 @@ function Facts({ rows }: { rows: [string, ReactNode][] }) {
   );
 }
 
-export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag, onAddTag, onRemoveTag, onCaption, onFocus, actions, preview = true, blurPreview = false, summary = [] }: InfoPanelProps) {
+export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag, onAddTag, onRemoveTag, onCaption, onFocus, actions, preview = true, blurPreview = false, summary = [], nsfwThreshold, onNsfw, variant = 'side' }: InfoPanelProps) {
+  const frame = variant === 'sheet' ? 'flex w-full flex-col bg-neutral-925' : 'flex shrink-0 flex-col overflow-y-auto border-l border-neutral-800 bg-neutral-925 w-72 lg:w-80';
   if (!rec) {
     return (
-      <aside className="flex w-80 shrink-0 flex-col border-l border-neutral-800 bg-neutral-925" data-testid="info-panel">
+      <aside className={frame} data-testid="info-panel" data-variant={variant}>
         <Section title="Library">
           <dl className="grid grid-cols-2 gap-2">
             {summary.map((s) => (
@@ -65,7 +72,8 @@ export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag,
           </dl>
         </Section>
         <div className="px-4 py-3 text-xs leading-relaxed text-neutral-500">
-          Click an image to see its details here. Shift-click selects a range, Ctrl/⌘-click adds to the selection; then rate with 1–5, pick with P, reject with X. Press ? for every shortcut.
+          <span className="pointer-coarse:hidden">Click an image to see its details here. Shift-click selects a range, Ctrl/⌘-click adds to the selection; then rate with 1–5, pick with P, reject with X. Press ? for every shortcut.</span>
+          <span className="hidden pointer-coarse:inline">Tap an image to open it; swipe for the next one and rate it with the stars below it. Hold an image to select several.</span>
         </div>
       </aside>
     );
@@ -86,15 +94,15 @@ export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag,
   fileRows.push(['Origin', rec.origin === 'generated' ? 'Generated' : 'Imported']);
 
   return (
-    <aside className="flex w-80 shrink-0 flex-col overflow-y-auto border-l border-neutral-800 bg-neutral-925" data-testid="info-panel" data-id={rec.id}>
+    <aside className={frame} data-testid="info-panel" data-id={rec.id} data-variant={variant}>
       {preview && <Preview rec={rec} blur={blurPreview} />}
       <div className="border-b border-neutral-800/80 px-4 py-3">
         <div className="truncate text-sm font-medium text-neutral-100" title={rec.name} data-testid="info-name">{rec.name}</div>
         {selectedCount > 1 && <div className="mt-0.5 text-xs text-amber-300/90">{selectedCount} selected · rating and flags apply to all</div>}
-        <div className="mt-3 flex items-center justify-between">
+        <div className="mt-3 flex flex-wrap items-center justify-between gap-y-1">
           <div className="flex" role="radiogroup" aria-label="Rating" data-testid="info-rating" data-rating={rec.rating}>
             {([1, 2, 3, 4, 5] as const).map((n) => (
-              <button key={n} type="button" aria-label={`${n} star${n > 1 ? 's' : ''}`} onClick={() => onRate(rec.rating === n ? 0 : n)} className={`p-0.5 ${n <= rec.rating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}`}>
+              <button key={n} type="button" aria-label={`${n} star${n > 1 ? 's' : ''}`} onClick={() => onRate(rec.rating === n ? 0 : n)} className={`p-0.5 pointer-coarse:p-[13px] ${n <= rec.rating ? 'text-amber-300' : 'text-neutral-600 hover:text-neutral-400'}`}>
                 <StarIcon size={18} filled={n <= rec.rating} />
               </button>
             ))}
@@ -124,9 +132,10 @@ export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag,
         <div className="mt-2 flex gap-3 text-[10px] text-neutral-500">
           <span className="inline-flex items-center gap-1"><SparklesIcon size={10} className="text-violet-300" /> AI</span>
           <span className="inline-flex items-center gap-1"><UserIcon size={10} className="text-sky-300" /> you</span>
-          {rec.analysis && <span className="ml-auto truncate">{rec.analysis.model}{rec.analysis.nsfw ? ` · ${rec.analysis.nsfw.label} ${Math.round(rec.analysis.nsfw.score * 100)}%` : ''}</span>}
+          {rec.analysis && <span className="ml-auto truncate">{rec.analysis.model}</span>}
           {!rec.analysis && <span className="ml-auto">not analysed yet</span>}
         </div>
+        <NsfwControl rec={rec} threshold={nsfwThreshold} onChange={onNsfw} />
       </Section>
 
       {p && (
@@ -184,9 +193,43 @@ export function InfoPanel({ rec, selectedCount, source, derived, onRate, onFlag,
   );
 }
 
+/**
+ * Content: the detector's verdict at the user's threshold, and the user's own, which wins and
+ * survives re-analysis (N toggles it).
+ */
+function NsfwControl({ rec, threshold, onChange }: { rec: ImageRecord; threshold: number; onChange: (m: NsfwMark | undefined) => void }) {
+  const score = rec.analysis?.nsfw?.score;
+  const auto = detectedNsfw(rec, threshold);
+  const shown = isNsfw(rec, threshold);
+  const options: { value: NsfwMark | undefined; label: string }[] = [
+    { value: undefined, label: 'Auto' },
+    { value: 'safe', label: 'Safe' },
+    { value: 'nsfw', label: 'NSFW' },
+  ];
+  const detector = score === undefined ? (rec.analysis ? 'no NSFW check' : 'not checked yet') : `detector ${Math.round(score * 100)}% → ${auto ? 'NSFW' : 'safe'} at ${Math.round(threshold * 100)}%`;
+  return (
+    <div className="mt-3 flex flex-wrap items-center gap-x-2 gap-y-1 text-xs" data-testid="nsfw-override" data-value={rec.nsfwOverride ?? 'auto'} data-nsfw={shown}>
+      <span className="inline-flex items-center gap-1 text-neutral-500" title="N marks the image NSFW or safe, over the detector">
+        <ShieldIcon size={12} /> Content
+      </span>
+      <div className="inline-flex rounded-md border border-neutral-700 p-0.5" role="radiogroup" aria-label="Content">
+        {options.map((o) => {
+          const on = rec.nsfwOverride === o.value;
+          return (
+            <button key={o.label} type="button" role="radio" aria-checked={on} onClick={() => onChange(o.value)} data-testid={`nsfw-${o.value ?? 'auto'}`} className={`rounded px-2 py-0.5 pointer-coarse:min-h-11 pointer-coarse:px-3 ${on ? (o.value === 'nsfw' ? 'bg-rose-500/20 text-rose-200' : 'bg-neutral-700 text-neutral-50') : 'text-neutral-400 hover:text-neutral-100'}`}>
+              {o.label}
+            </button>
+          );
+        })}
+      </div>
+      <span className="text-[10px] text-neutral-500" data-testid="nsfw-detector">{detector}</span>
+    </div>
+  );
+}
+
 function FlagButton({ label, active, tone, onClick, children }: { label: string; active: boolean; tone: string; onClick: () => void; children: ReactNode }) {
   return (
-    <button type="button" aria-label={label} title={label} aria-pressed={active} onClick={onClick} className={`rounded-md border p-1.5 ${active ? `border-current ${tone} bg-neutral-800` : 'border-neutral-700 text-neutral-500 hover:text-neutral-200'}`}>
+    <button type="button" aria-label={label} title={label} aria-pressed={active} onClick={onClick} className={`rounded-md border p-1.5 pointer-coarse:p-3 ${active ? `border-current ${tone} bg-neutral-800` : 'border-neutral-700 text-neutral-500 hover:text-neutral-200'}`}>
       {children}
     </button>
   );

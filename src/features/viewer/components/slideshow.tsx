@@ -1,11 +1,16 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageRecord } from '@/lib/db/schema';
 import { getOriginal } from '@/lib/db/records';
 import { IconButton } from '@/components/ui/button';
 import { ChevronLeftIcon, ChevronRightIcon, PauseIcon, PlayIcon, ShuffleIcon, XIcon } from '@/components/ui/icons';
 import { shuffledOrder } from '../utils/shuffle';
+import { swipeStep } from '../utils/gestures';
 
 type Transition = 'fade' | 'slide' | 'none';
+
+/** The controls show when the slideshow starts and on any mouse move, tap or key; they fade out
+ * after this long without one while it plays (paused, they stay). */
+const CONTROLS_HIDE_MS = 3000;
 
 /** Full-screen slideshow over the current filter: interval, shuffle, transitions. */
 export function Slideshow({ order, byId, startId, onClose }: { order: readonly string[]; byId: ReadonlyMap<string, ImageRecord>; startId: string | null; onClose: (lastId: string | null) => void }) {
@@ -21,6 +26,27 @@ export function Slideshow({ order, byId, startId, onClose }: { order: readonly s
   const [layers, setLayers] = useState<{ key: number; id: string; url: string }[]>([]);
   const urls = useRef(new Map<string, Promise<string | null>>());
   const keyRef = useRef(0);
+  const [controls, setControls] = useState(true);
+  const hideTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const showControls = useCallback(() => {
+    setControls(true);
+    clearTimeout(hideTimer.current);
+    if (playing) hideTimer.current = setTimeout(() => setControls(false), CONTROLS_HIDE_MS);
+  }, [playing]);
+  useEffect(() => {
+    showControls();
+    return () => clearTimeout(hideTimer.current);
+  }, [showControls]);
+  const touch = useRef<{ x: number; y: number; at: number } | null>(null);
+  const root = useRef<HTMLDivElement>(null);
+  // a touch the page consumes starts no browser fling, which would swallow the next tap
+  useEffect(() => {
+    const el = root.current;
+    const consume = (e: TouchEvent) => e.cancelable && e.preventDefault();
+    el?.addEventListener('touchmove', consume, { passive: false });
+    return () => el?.removeEventListener('touchmove', consume);
+  }, []);
+  const step = (d: number) => setPos((p) => (p + d + sequence.length) % sequence.length);
 
   const urlFor = (x: string) => {
     let p = urls.current.get(x);
@@ -64,6 +90,7 @@ export function Slideshow({ order, byId, startId, onClose }: { order: readonly s
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const k = e.key;
+      showControls();
       if (k === 'Escape') onClose(id);
       else if (k === ' ') setPlaying((p) => !p);
       else if (k === 'ArrowRight') setPos((p) => (p + 1) % sequence.length);
@@ -74,12 +101,31 @@ export function Slideshow({ order, byId, startId, onClose }: { order: readonly s
     };
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
-  }, [id, onClose, sequence.length]);
+  }, [id, onClose, sequence.length, showControls]);
 
   const rec = id ? byId.get(id) : undefined;
   const dur = transition === 'none' ? 0 : 600;
   return (
-    <div className="fixed inset-0 z-40 bg-black" data-testid="slideshow" data-id={id ?? ''}>
+    <div
+      ref={root}
+      className={`fixed inset-0 z-40 touch-none bg-black ${controls ? '' : 'cursor-none'}`}
+      data-testid="slideshow"
+      data-id={id ?? ''}
+      onPointerMove={(e) => e.pointerType === 'mouse' && showControls()}
+      onPointerDown={(e) => {
+        if (e.pointerType !== 'mouse') touch.current = { x: e.clientX, y: e.clientY, at: e.timeStamp };
+        else showControls();
+      }}
+      onPointerUp={(e) => {
+        const t = touch.current;
+        touch.current = null;
+        if (!t || (e.target as HTMLElement).closest('[data-testid="slideshow-controls"]')) return;
+        const d = swipeStep(e.clientX - t.x, e.clientY - t.y, e.timeStamp - t.at);
+        if (d) step(d);
+        else if (controls) setControls(false);
+        else showControls();
+      }}
+    >
       {layers.map((l, i) => (
         <img
           key={l.key}
@@ -92,12 +138,18 @@ export function Slideshow({ order, byId, startId, onClose }: { order: readonly s
           }}
         />
       ))}
-      <div className="group absolute inset-x-0 bottom-0 flex justify-center p-6">
-        <div className="flex items-center gap-2 rounded-xl border border-neutral-800 bg-neutral-900/85 px-3 py-2 text-xs text-neutral-300 opacity-30 shadow-2xl backdrop-blur transition-opacity group-hover:opacity-100 focus-within:opacity-100">
-          <IconButton label="Previous" onClick={() => setPos((p) => (p - 1 + sequence.length) % sequence.length)}><ChevronLeftIcon /></IconButton>
-          <IconButton label={playing ? 'Pause (space)' : 'Play (space)'} onClick={() => setPlaying((p) => !p)} data-testid="slideshow-play">{playing ? <PauseIcon /> : <PlayIcon />}</IconButton>
-          <IconButton label="Next" onClick={() => setPos((p) => (p + 1) % sequence.length)}><ChevronRightIcon /></IconButton>
-          <IconButton label="Shuffle" active={shuffle} onClick={() => { setShuffle((s) => !s); setPos(0); }}><ShuffleIcon /></IconButton>
+      <div className="absolute inset-x-0 bottom-0 flex justify-center p-3 pb-[max(0.75rem,env(safe-area-inset-bottom))] sm:p-6">
+        <div
+          className={`flex max-w-full flex-wrap items-center justify-center gap-1.5 rounded-xl border border-neutral-700 bg-neutral-900/95 px-3 py-2 text-xs text-neutral-200 shadow-2xl transition-opacity duration-300 hover:opacity-100 focus-within:opacity-100 sm:gap-2 ${controls ? 'opacity-100' : 'opacity-0'}`}
+          data-testid="slideshow-controls"
+          data-shown={controls}
+          onPointerEnter={() => clearTimeout(hideTimer.current)}
+          onPointerLeave={showControls}
+        >
+          <IconButton label="Previous" onClick={() => step(-1)} className="text-neutral-200 pointer-coarse:h-11 pointer-coarse:w-11"><ChevronLeftIcon /></IconButton>
+          <IconButton label={playing ? 'Pause (space)' : 'Play (space)'} onClick={() => setPlaying((p) => !p)} data-testid="slideshow-play" className="text-neutral-200 pointer-coarse:h-11 pointer-coarse:w-11">{playing ? <PauseIcon /> : <PlayIcon />}</IconButton>
+          <IconButton label="Next" onClick={() => step(1)} className="text-neutral-200 pointer-coarse:h-11 pointer-coarse:w-11"><ChevronRightIcon /></IconButton>
+          <IconButton label="Shuffle" active={shuffle} onClick={() => { setShuffle((s) => !s); setPos(0); }} className="pointer-coarse:h-11 pointer-coarse:w-11"><ShuffleIcon /></IconButton>
           <select aria-label="Interval" value={interval} onChange={(e) => setIntervalS(Number(e.target.value))} className="h-7 rounded bg-neutral-800 px-1.5">
             {[2, 4, 8, 15, 30].map((s) => <option key={s} value={s}>{s} s</option>)}
           </select>
@@ -106,8 +158,8 @@ export function Slideshow({ order, byId, startId, onClose }: { order: readonly s
             <option value="slide">Slide</option>
             <option value="none">Cut</option>
           </select>
-          <span className="max-w-64 truncate px-2 text-neutral-400">{rec?.name} · {(pos % Math.max(1, sequence.length)) + 1}/{sequence.length}</span>
-          <IconButton label="Close (Esc)" onClick={() => onClose(id)}><XIcon /></IconButton>
+          <span className="max-w-64 truncate px-2 text-neutral-300 max-sm:hidden">{rec?.name} · {(pos % Math.max(1, sequence.length)) + 1}/{sequence.length}</span>
+          <IconButton label="Close (Esc)" onClick={() => onClose(id)} data-testid="slideshow-close" className="text-neutral-200 pointer-coarse:h-11 pointer-coarse:w-11"><XIcon /></IconButton>
         </div>
       </div>
     </div>

@@ -1,0 +1,19 @@
+import type { GenerationJob } from './job-runner';
+
+/** A job's progress in % (loading 5, steps 10-90, decode and save 95): the job list's bars and the indicator. */
+export function progressOf(j: GenerationJob): number {
+  switch (j.phase === 'cancelling' ? j.cancelledFrom : j.phase) {
+    case 'running':
+      return j.step !== undefined && j.steps ? 10 + (80 * j.step) / j.steps : 10;
+    case 'decoding':
+    case 'saving':
+      return 95;
+    case 'done':
+      return 100;
+    case 'starting':
+    case 'loading':
+      return 5;
+    default:
+      return 0;
+  }
+}
