@@ -184,9 +184,11 @@ async function recordAttr(page: Page, selector: string, attr: string): Promise<(
   return () => page.evaluate(() => (window as unknown as { __seen: (string | null)[] }).__seen);
 }
 
+/** No generation job runs or waits (analysis of earlier tests' images may still run in the background). */
 async function backendIdle(page: Page): Promise<boolean> {
-  const status = (await (await page.request.get(`${BASE}/v1/status`)).json()) as { queue: { running: unknown; queued: unknown[] } };
-  return status.queue.running === null && status.queue.queued.length === 0;
+  type Job = { kind: string } | null;
+  const status = (await (await page.request.get(`${BASE}/v1/status`)).json()) as { queue: { running: Job; queued: Job[] } };
+  return [status.queue.running, ...status.queue.queued].every((j) => j === null || j.kind !== 'generate');
 }
 
 // 768x768 x 4 makes one step of the tiny model take seconds on a CPU, as a real model's step does on a GPU.
