@@ -30,6 +30,7 @@ from atelier.gallery.downloads.service import (
     select_files,
 )
 from atelier.main import create_app
+from conftest import TESTCLIENT_HOST
 
 MB = 1024**2
 
@@ -255,7 +256,7 @@ def test_cli_list_shows_the_catalog(capsys):
 @pytest.fixture
 def api(tmp_path, online):
     settings = Settings(models="real", models_dir=tmp_path / "models", data_dir=tmp_path / "data",
-                        ui_dir=tmp_path / "ui", _env_file=None)
+                        ui_dir=tmp_path / "ui", _env_file=None, allowed_hosts=[TESTCLIENT_HOST])
     app = create_app(settings)
     free = {"bytes": 500 * GiB}
     service = DownloadService(Downloader(build_catalog(settings), cache_dir=tmp_path / "hub", hub=FakeHub(0.002),

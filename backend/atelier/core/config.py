@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # --- access
     api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    # --- HTTP connections
+    header_timeout: float = 10.0
+    max_connections: int = 500
 
     # --- models
     models: Literal["real", "tiny"] = "real"
