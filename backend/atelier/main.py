@@ -16,6 +16,7 @@ from atelier import __version__
 from atelier.api.body_limit import BodySizeLimitMiddleware
 from atelier.api.catch_all import CatchAllMiddleware
 from atelier.api.deps import Services
+from atelier.api.json_guard import JsonGuardMiddleware
 from atelier.api.request_guard import RequestGuardMiddleware
 from atelier.api.site_guard import SiteGuardMiddleware, SitePolicy, is_loopback
 from atelier.core.config import Settings, get_settings
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Pure ASGI middleware only (a BaseHTTPMiddleware loses disconnect messages). The last added
     # runs first: Host/Origin (403), CORS (so that 401/413/500 answers to allowed origins carry
-    # CORS headers), the catch-all 500, the key and body-type checks, the body limit.
+    # CORS headers), the catch-all 500, the key and body-type checks, the body limit, then the
+    # JSON text checks (within the limit: they read the body).
+    app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     docs_paths = {p for p in (app.docs_url, app.redoc_url, app.openapi_url) if p}
     if app.docs_url and app.swagger_ui_oauth2_redirect_url:

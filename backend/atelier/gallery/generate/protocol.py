@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "4" for 4, as on the OpenAI routes
 
     prompt: str = Field(description="What to draw.")
     negative_prompt: str | None = Field(default=None, description="What to keep out of the image.")
