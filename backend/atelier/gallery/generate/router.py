@@ -25,7 +25,7 @@ async def generate(body: GenerateRequest, request: Request, services: ServicesDe
     """Generates and answers when the images are ready. Disconnecting cancels the job."""
     prepared = await run_in_threadpool(service.prepare, services, body)
     job = service.submit(services, prepared)
-    return await await_job(job, request, services.worker, poll=0.25)
+    return await await_job(job, request, services.worker)
 
 
 @router.post("/jobs", status_code=202, response_model=JobCreated)
