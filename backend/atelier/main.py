@@ -60,7 +60,10 @@ def build_services(settings: Settings) -> Services:
         ensure_tiny_models(settings.models_dir)
     catalog = build_catalog(settings)
     manager = ModelManager(settings, catalog, load_families())
-    worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired)
+    MiB = 1024 * 1024
+    worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired,
+                       max_image_bytes=int(settings.image_memory_mb * MiB),
+                       results_budget=int(settings.job_results_mb * MiB), results_ttl=settings.job_results_ttl)
     return Services(settings=settings, catalog=catalog, manager=manager, worker=worker)
 
 

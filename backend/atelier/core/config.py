@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     # --- queue
     max_queue: int = 32
+    image_memory_mb: float = 2048.0
+    job_results_mb: float = 256.0
+    job_results_ttl: float = 300.0
 
     # --- input limits
     max_body_mb: float = 50.0

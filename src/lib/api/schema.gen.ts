@@ -884,6 +884,12 @@ export interface components {
             /** Priority */
             priority: string;
             result?: components["schemas"]["GenerateResponse"] | null;
+            /**
+             * Result Expired
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB.
+             * @default false
+             */
+            result_expired?: boolean;
             /** Started At */
             started_at?: number | null;
             /** Status */

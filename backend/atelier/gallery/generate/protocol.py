@@ -74,4 +74,7 @@ class JobSummary(BaseModel):
     last_event: dict[str, Any] | None = None
     cancel_requested: bool = False
     result: GenerateResponse | None = None
+    result_expired: bool = Field(
+        default=False, description="The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds "
+                                   "within ATELIER_JOB_RESULTS_MB.")
     error: JobError | None = None

@@ -72,6 +72,7 @@ async def job_events(job_id: str, services: ServicesDep) -> StreamingResponse:
             data = ev.as_dict()
             if ev.type == "done" and job.kind == "generate":
                 data["result"] = job.result
+                data["result_expired"] = job.result_expired
             yield f"id: {i}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
             i += 1
 
