@@ -96,9 +96,9 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         backend = Path(__file__).resolve().parents[1]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
-        full_env.update(PYTHONPATH=str(backend), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                        ATELIER_HOST="127.0.0.1", ATELIER_PORT=str(self.port), ATELIER_LOG_LEVEL="warning",
-                        OMP_NUM_THREADS="1", **env)
+        full_env.update({"PYTHONPATH": str(backend), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                         "ATELIER_HOST": "127.0.0.1", "ATELIER_PORT": str(self.port), "ATELIER_LOG_LEVEL": "warning",
+                         "OMP_NUM_THREADS": "1", **env})
         self.log_path = Path(cwd) / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "atelier"], cwd=cwd, env=full_env,

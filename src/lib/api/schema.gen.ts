@@ -257,7 +257,11 @@ export interface paths {
         };
         /**
          * Progress of a model download
-         * @description `state` is idle | running | done | error, with `bytes_done` / `bytes_total`.
+         * @description `state` is idle | running | done | error | partial, with `bytes_done` / `bytes_total`.
+         *
+         *     `partial`: a download was interrupted (the server stopped or crashed) and the model is not
+         *     installed; POST resumes it, keeping the bytes already fetched. `done` also reports a model
+         *     installed earlier.
          */
         get: operations["get_download_v1_models__model_id__download_get"];
         put?: never;
@@ -618,7 +622,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "idle" | "running" | "done" | "error";
+            state: "idle" | "running" | "done" | "error" | "partial";
         };
         /** GeneratedImage */
         GeneratedImage: {

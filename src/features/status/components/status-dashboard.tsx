@@ -270,10 +270,12 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                           variant="ghost"
                           data-testid="download-model"
                           disabled={d?.phase === 'starting' || d?.phase === 'running' || d?.phase === 'done'}
-                          title="Fetch this model into the backend's Hugging Face cache"
+                          title={m.partial_download
+                            ? `An earlier download stopped at ${formatBytes(m.partial_download.bytes_done)} of ${formatBytes(m.partial_download.bytes_total)}: resume it`
+                            : "Fetch this model into the backend's Hugging Face cache"}
                           onClick={() => void downloads.start(m.id)}
                         >
-                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : 'Download'}
+                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : m.partial_download ? 'Resume download' : 'Download'}
                         </Button>
                       )}
                     </td>
