@@ -242,7 +242,11 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                       <div className="text-neutral-500">{m.kind}</div>
                     </td>
                     <td>
-                      <span className={`rounded-full px-2 py-0.5 ${STATE_TONE[m.state] ?? 'bg-neutral-800'}`}>{m.state.replace(/_/g, ' ')}</span>
+                      <span className={`rounded-full px-2 py-0.5 ${STATE_TONE[m.state] ?? 'bg-neutral-800'}`}>
+                        {m.partial_download
+                          ? `partial · ${Math.floor((100 * m.partial_download.bytes_done) / Math.max(1, m.partial_download.bytes_total))}%`
+                          : m.state.replace(/_/g, ' ')}
+                      </span>
                     </td>
                     {m.planned && !LOADED.has(m.state) ? (
                       <>
@@ -275,7 +279,7 @@ export function StatusDashboard({ children }: { children?: ReactNode }) {
                             : "Fetch this model into the backend's Hugging Face cache"}
                           onClick={() => void downloads.start(m.id)}
                         >
-                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : m.partial_download ? 'Resume download' : 'Download'}
+                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : m.partial_download ? 'Resume' : 'Download'}
                         </Button>
                       )}
                     </td>
