@@ -144,3 +144,16 @@ class ServerProcess:
             except Exception:  # noqa: BLE001
                 self.kill()
         self._log.close()
+
+
+@contextmanager
+def tiny_server_process(models_dir, tmp_path_factory, name: str, **env: str) -> Iterator[ServerProcess]:
+    """`python -m atelier` on the tiny models, ready; stopped afterwards. `env` adds settings."""
+    srv = ServerProcess({"ATELIER_MODELS": "tiny", "ATELIER_MODELS_DIR": str(models_dir),
+                         "ATELIER_DATA_DIR": str(tmp_path_factory.mktemp(f"{name}-data")), "ATELIER_MODEL_TTL": "0",
+                         **env}, cwd=tmp_path_factory.mktemp(f"{name}-cwd"))
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
 
 from atelier.main import create_app
+from test_text_input import leaves
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
@@ -99,17 +100,6 @@ HOSTILE_TEXT = ["\ud800", "a\udfffb", "\udbff\ud7ff"]
 HOSTILE_INTS = [2**64, -(2**63) - 1, 10**30]
 
 
-def _leaf_paths(value, path=()):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaf_paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaf_paths(v, (*path, i))
-    elif isinstance(value, (str, int)) and not isinstance(value, bool):
-        yield path, value
-
-
 def _is_hostile(value) -> bool:
     if isinstance(value, str):
         try:
@@ -139,9 +129,9 @@ def test_hostile_text_and_integers_are_400s_naming_the_field(api_schema, method,
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def check(case, pick, kind):
-        leaves = list(_leaf_paths(case.body))
-        assume(leaves)
-        where, value = leaves[pick % len(leaves)]
+        found = list(leaves(case.body))
+        assume(found)
+        where, value = found[pick % len(found)]
         hostile = HOSTILE_TEXT[kind] if isinstance(value, str) else HOSTILE_INTS[kind]
         target = case.body
         for p in where[:-1]:
@@ -153,7 +143,7 @@ def test_hostile_text_and_integers_are_400s_naming_the_field(api_schema, method,
             f"{response.content[:300]!r}")
         assert_error_envelope(response)
         # It names the field, or another one the generated body already had out of range.
-        bad = {".".join(map(str, p)) or "body" for p, v in _leaf_paths(case.body) if _is_hostile(v)}
+        bad = {".".join(map(str, p)) or "body" for p, v in leaves(case.body) if _is_hostile(v)}
         assert json.loads(response.content)["error"]["param"] in bad, (where, bad)
 
     check()

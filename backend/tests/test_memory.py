@@ -24,7 +24,7 @@ import pytest
 from atelier.core.errors import QueueFull
 from atelier.engine.worker import GPUWorker
 from conftest import png_data_url
-from servers import ServerProcess
+from servers import tiny_server_process
 
 MiB = 1024**2
 BIG = (6000, 4000)  # a 24 MP camera frame
@@ -132,15 +132,8 @@ def _big_png() -> str:
 
 @pytest.fixture(scope="module")
 def server(tiny_models_dir, tmp_path_factory):
-    srv = ServerProcess({"ATELIER_MODELS": "tiny", "ATELIER_MODELS_DIR": str(tiny_models_dir),
-                         "ATELIER_DATA_DIR": str(tmp_path_factory.mktemp("mem-data")), "ATELIER_MODEL_TTL": "0",
-                         "ATELIER_IMAGE_MEMORY_MB": str(BUDGET_MB)},
-                        cwd=tmp_path_factory.mktemp("mem-cwd"))
-    try:
-        srv.wait_ready()
+    with tiny_server_process(tiny_models_dir, tmp_path_factory, "mem", ATELIER_IMAGE_MEMORY_MB=str(BUDGET_MB)) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _running_kind(url: str) -> str | None:

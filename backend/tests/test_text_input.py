@@ -34,14 +34,14 @@ BODIES = {
 }
 
 
-def _leaves(value, path=()):
+def leaves(value, path=()):
     """(path, value) of every string and integer leaf."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _leaves(v, (*path, k))
+            yield from leaves(v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _leaves(v, (*path, i))
+            yield from leaves(v, (*path, i))
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
         yield path, value
 
@@ -57,7 +57,7 @@ def _replace(doc, path, new):
 
 def _attacks():
     for route, body in BODIES.items():
-        for path, value in _leaves(body):
+        for path, value in leaves(body):
             where = ".".join(str(p) for p in path)
             if isinstance(value, str):
                 yield pytest.param(route, _replace(body, path, value[:1] + "\ud800" + value[1:]), where,

@@ -17,6 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from atelier.core.errors import error_response
 
 
+class TrackedSend:
+    """`send`, remembering whether a response has started (after which no error answer can follow)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class CatchAllMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,17 +38,10 @@ class CatchAllMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:  # noqa: BLE001 - answered here, once; CancelledError etc. pass
-            if started:
+            if tracked.started:
                 raise
             await error_response(exc)(scope, receive, send)  # logs it with its traceback

@@ -73,10 +73,11 @@ class RequestGuardMiddleware:
         await self.app(scope, receive, send)
 
     def _body_problem(self, path: str, headers: Headers) -> str | None:
+        if headers.get("content-length", "0").strip() in ("", "0") and "transfer-encoding" not in headers:
+            return None  # no body: nothing to parse, whatever the type says (`curl -X POST -d ''`)
         ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
         if not ctype:
-            return "a request body needs Content-Type: application/json" if has_body else None
+            return "a request body needs Content-Type: application/json"
         if ctype == "application/json" or (ctype.startswith("application/") and ctype.endswith("+json")):
             return None
         if ctype == "multipart/form-data":
