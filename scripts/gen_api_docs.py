@@ -20,10 +20,28 @@ stale). The live schema is at `/openapi.json` and an interactive explorer at `/d
 server.
 
 - Base URL: `http://<host>:8080/v1` (the official OpenAI clients take it as `base_url`).
-- Auth: when `ATELIER_API_KEY` is set, every `/v1` route wants `Authorization: Bearer <key>`.
+- Auth: when `ATELIER_API_KEY` is set, every `/v1` route, and `/docs`, `/redoc` and
+  `/openapi.json`, want `Authorization: Bearer <key>`.
+- Who may call: a request whose `Origin` is neither the server's own, a loopback origin, nor in
+  `ATELIER_CORS_ORIGINS`, or whose `Host` is not a name the server answers to
+  (`ATELIER_ALLOWED_HOSTS`), gets 403 `forbidden`. State-changing requests send
+  `Content-Type: application/json` (415 `unsupported_media_type` for text/plain, form-urlencoded,
+  or a body without a type); `multipart/form-data` only to `/v1/images/edits`.
 - Errors: always `{"error": {"message", "type", "param", "code"}}`; validation errors are 400,
-  never 422. Deterministic failures carry `x-should-retry: false`; a full queue answers 429 with
-  `Retry-After`.
+  never 422, and name the field (`param`; `body` when the JSON does not parse). Types are strict,
+  as OpenAI's: `"stream": "yes"` or `"n": "2"` is a 400, never coerced. Text must be valid
+  Unicode (a lone UTF-16 surrogate such as `"\\ud800"` is a 400), integers must fit in 64 bits,
+  and `NaN`/`Infinity` are not numbers. Deterministic failures carry `x-should-retry: false`.
+- Limits: a full queue (`ATELIER_MAX_QUEUE` jobs), or images of waiting and running jobs past
+  `ATELIER_IMAGE_MEMORY_MB`, answer 429 `queue_full` with `Retry-After`. Headers over 32 KiB get
+  431; a request head (or a stalled body) slower than `ATELIER_HEADER_TIMEOUT` is closed; past
+  `ATELIER_MAX_CONNECTIONS` open connections a new one gets 503 `too_many_connections`.
+- Disconnecting cancels: a client that closes its connection before `/v1/generate`, the Images
+  endpoints, `/v1/chat/completions` or `/v1/analyze*` answer cancels the job (queued or running).
+- Job results: `GET /v1/jobs/{id}` and its events carry a finished generation's images for
+  `ATELIER_JOB_RESULTS_TTL` seconds (300) within `ATELIER_JOB_RESULTS_MB` (256, oldest dropped
+  first); after that `result` is null and `result_expired` is true. The job itself is listed
+  until 500 newer ones finished.
 - Streaming (`/v1/chat/completions` with `stream: true`, `/v1/jobs/{id}/events`): server-sent
   events of `data: {json}` lines; chat ends with a raw `data: [DONE]`.
 """

@@ -4,6 +4,7 @@ import logging
 
 import uvicorn
 
+from atelier.api.http_server import uvicorn_config
 from atelier.core.config import get_settings
 from atelier.main import create_app
 
@@ -11,8 +12,7 @@ from atelier.main import create_app
 def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import ipaddress
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from atelier import __version__
 from atelier.api.body_limit import BodySizeLimitMiddleware
+from atelier.api.catch_all import CatchAllMiddleware
 from atelier.api.deps import Services
+from atelier.api.json_guard import JsonGuardMiddleware
+from atelier.api.request_guard import RequestGuardMiddleware
+from atelier.api.site_guard import SiteGuardMiddleware, SitePolicy, is_loopback
 from atelier.core.config import Settings, get_settings
-from atelier.core.errors import NotFound, Unauthorized, error_response, install_error_handlers
+from atelier.core.errors import InvalidParameter, NotFound, install_error_handlers
 from atelier.core.library_logs import quiet_import_warnings
 from atelier.engine.catalog import build_catalog
 from atelier.engine.families import load_families
@@ -52,16 +54,6 @@ def _routers() -> list:
     return routers
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name or an interface address: reachable from elsewhere
-
-
 def build_services(settings: Settings) -> Services:
     if settings.models == "tiny":
         from atelier.engine.tiny import ensure_tiny_models
@@ -69,7 +61,10 @@ def build_services(settings: Settings) -> Services:
         ensure_tiny_models(settings.models_dir)
     catalog = build_catalog(settings)
     manager = ModelManager(settings, catalog, load_families())
-    worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired)
+    MiB = 1024 * 1024
+    worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired,
+                       max_image_bytes=int(settings.image_memory_mb * MiB),
+                       results_budget=int(settings.job_results_mb * MiB), results_ttl=settings.job_results_ttl)
     return Services(settings=settings, catalog=catalog, manager=manager, worker=worker)
 
 
@@ -99,30 +94,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted image gallery backend: SDXL generation and vision, OpenAI-compatible.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     install_error_handlers(app)
 
-    # The last added runs first: CORS, then the key check, then the body limit, so that 401 and 413
-    # answers carry CORS headers. The body limit sits inside the key check because that one is a
-    # BaseHTTPMiddleware, which would wrap the limit's error in an ExceptionGroup; it reads no body.
+    # Pure ASGI middleware only (a BaseHTTPMiddleware loses disconnect messages). The last added
+    # runs first: Host/Origin (403), CORS (so that 401/413/500 answers to allowed origins carry
+    # CORS headers), the catch-all 500, the key and body-type checks, the body limit, then the
+    # JSON text checks (within the limit: they read the body).
+    app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=int(settings.max_body_mb * 1024 * 1024))
-
-    @app.middleware("http")
-    async def api_key_guard(request: Request, call_next):
-        if settings.api_key and request.url.path.startswith("/v1") and request.method != "OPTIONS":
-            auth = request.headers.get("authorization", "")
-            # Constant-time: the comparison must not tell an attacker how much of the key matched.
-            if not hmac.compare_digest(auth.encode(), f"Bearer {settings.api_key}".encode()):
-                return error_response(Unauthorized("missing or wrong API key: send 'Authorization: Bearer <ATELIER_API_KEY>'"))
-        return await call_next(request)
-
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["Retry-After", "x-should-retry"],
-        )
+    docs_paths = {p for p in (app.docs_url, app.redoc_url, app.openapi_url) if p}
+    if app.docs_url and app.swagger_ui_oauth2_redirect_url:
+        docs_paths.add(app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(RequestGuardMiddleware, api_key=settings.api_key, docs_paths=docs_paths,
+                       openapi=app.openapi)
+    app.add_middleware(CatchAllMiddleware)
+    policy = SitePolicy(settings)
+    app.add_middleware(CORSMiddleware, **policy.cors_options())
+    app.add_middleware(SiteGuardMiddleware, policy=policy)
 
     for router in _routers():
         app.include_router(router, prefix="/v1")
@@ -134,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _mount_ui(app: FastAPI, ui_dir: Path) -> None:
     index = ui_dir / "index.html"
 
-    @app.get("/", include_in_schema=False)
+    # HEAD answers like GET (link checkers, uptime monitors); FileResponse sends no body for it.
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def root():
         if index.exists():
             return FileResponse(index)
@@ -144,10 +134,12 @@ def _mount_ui(app: FastAPI, ui_dir: Path) -> None:
     if (ui_dir / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=ui_dir / "assets"), name="assets")
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def spa(path: str):
         if path.startswith("v1/") or path == "v1":
             raise NotFound(f"no route /{path}")
+        if "\x00" in path:
+            raise InvalidParameter("the path contains a NUL byte", param="path")
         f = (ui_dir / path).resolve()
         if f.is_file() and ui_dir.resolve() in f.parents:
             return FileResponse(f)

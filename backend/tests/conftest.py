@@ -9,6 +9,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+# Starlette's TestClient sends `Host: testserver`: the test settings allow that name, as a
+# deployment allows its own (ATELIER_ALLOWED_HOSTS).
+TESTCLIENT_HOST = "testserver"
+
+
 # --- tiny models and a served app, shared by the vision, chat and analysis tests -------------
 import base64  # noqa: E402
 import io  # noqa: E402
@@ -29,7 +34,8 @@ def tiny_settings(tiny_models_dir, tmp_path_factory):
     from atelier.core.config import Settings
 
     return Settings(models="tiny", models_dir=tiny_models_dir, data_dir=tmp_path_factory.mktemp("data"),
-                    ui_dir=tmp_path_factory.mktemp("ui"), model_ttl=0, api_key=None)
+                    ui_dir=tmp_path_factory.mktemp("ui"), model_ttl=0, api_key=None,
+                    allowed_hosts=[TESTCLIENT_HOST])
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,15 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app, *, port: int | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread; yields its base URL, stops it afterwards."""
+    """Serve `app` (from create_app) with uvicorn in a thread; yields its base URL, stops it afterwards."""
     import uvicorn
 
+    from atelier.api.http_server import uvicorn_config
+
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2, backlog=512))
+    # The server's own configuration (header limits and timeouts, connection cap), on loopback.
+    server = uvicorn.Server(uvicorn_config(app, app.state.settings, host="127.0.0.1", port=port,
+                                           log_level="warning", timeout_graceful_shutdown=2, backlog=512))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + timeout
@@ -141,3 +144,16 @@ class ServerProcess:
             except Exception:  # noqa: BLE001
                 self.kill()
         self._log.close()
+
+
+@contextmanager
+def tiny_server_process(models_dir, tmp_path_factory, name: str, **env: str) -> Iterator[ServerProcess]:
+    """`python -m atelier` on the tiny models, ready; stopped afterwards. `env` adds settings."""
+    srv = ServerProcess({"ATELIER_MODELS": "tiny", "ATELIER_MODELS_DIR": str(models_dir),
+                         "ATELIER_DATA_DIR": str(tmp_path_factory.mktemp(f"{name}-data")), "ATELIER_MODEL_TTL": "0",
+                         **env}, cwd=tmp_path_factory.mktemp(f"{name}-cwd"))
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()

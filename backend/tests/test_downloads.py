@@ -4,6 +4,7 @@ No network: the hub client is replaced (or the real one is made to raise a conne
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from atelier.engine.catalog import Catalog, REAL_MODELS, build_catalog, tiny_mod
 from atelier.gallery.downloads import service as svc_mod
 from atelier.gallery.downloads.router import get_download_service
 from atelier.gallery.downloads.service import (
+    DISK_MARGIN_BYTES as DOWNLOAD_MARGIN,
     GiB,
     Downloader,
     DownloadService,
@@ -30,6 +32,7 @@ from atelier.gallery.downloads.service import (
     select_files,
 )
 from atelier.main import create_app
+from conftest import TESTCLIENT_HOST
 
 MB = 1024**2
 
@@ -87,15 +90,24 @@ class FakeHub(HubClient):
         return repo_files(LISTINGS[repo_id])
 
     def snapshot(self, repo, cache_dir, token, tqdm_class=None):
-        blobs = svc_mod.repo_cache_dir(cache_dir, repo.repo_id) / "blobs"
+        """The hub cache's layout: blobs, a snapshot of relative links to them, a ref."""
+        root = svc_mod.repo_cache_dir(cache_dir, repo.repo_id)
+        commit = "c0ffee" + "0" * 34
+        blobs, snap = root / "blobs", root / "snapshots" / commit
         blobs.mkdir(parents=True, exist_ok=True)
         for f in repo.files:
             time.sleep(self.delay)
             # sparse files: the sizes are real to stat() but cost no disk
             with open(blobs / f.blob, "wb") as fh:
                 fh.truncate(f.size)
+            link = snap / f.path
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(os.path.relpath(blobs / f.blob, link.parent))
+        (root / "refs").mkdir(exist_ok=True)
+        (root / "refs" / (repo.revision or "main")).write_text(commit)
         self.fetched.append(repo.repo_id)
-        return str(cache_dir / "snapshot" / repo.repo_id)
+        return str(snap)
 
 
 @pytest.fixture
@@ -255,7 +267,7 @@ def test_cli_list_shows_the_catalog(capsys):
 @pytest.fixture
 def api(tmp_path, online):
     settings = Settings(models="real", models_dir=tmp_path / "models", data_dir=tmp_path / "data",
-                        ui_dir=tmp_path / "ui", _env_file=None)
+                        ui_dir=tmp_path / "ui", _env_file=None, allowed_hosts=[TESTCLIENT_HOST])
     app = create_app(settings)
     free = {"bytes": 500 * GiB}
     service = DownloadService(Downloader(build_catalog(settings), cache_dir=tmp_path / "hub", hub=FakeHub(0.002),
@@ -318,3 +330,107 @@ def test_download_endpoints_are_in_the_openapi_schema(api):
     client, _, _ = api
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths["/v1/models/{model_id}/download"]) == {"get", "post"}
+
+
+# ---------------------------------------------------------------------------- complete or partial (issue 16, point 6)
+class CrashingHub(FakeHub):
+    """Fetches the first repo, then dies on the second one: a crash mid-download."""
+
+    def snapshot(self, repo, cache_dir, token, tqdm_class=None):
+        if self.fetched:
+            raise RuntimeError("power cut")
+        return super().snapshot(repo, cache_dir, token, tqdm_class)
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch, online):
+    cache = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # where the families look
+    return cache
+
+
+def test_a_model_is_installed_only_once_every_repo_of_its_recipe_is_complete(hf_cache):
+    from atelier.engine import hub_cache
+    from atelier.engine.families.moondream import MoondreamFamily
+
+    catalog = Catalog(list(REAL_MODELS))
+    spec = catalog.resolve("moondream-2")
+    crashing = Downloader(catalog, cache_dir=hf_cache, hub=CrashingHub(), free_bytes_fn=lambda _: 500 * GiB)
+    plan = crashing.plan(spec)
+    with pytest.raises(AtelierError):
+        crashing.fetch(plan)
+    # The weights' repo arrived whole; the tokenizer's did not: the model is not installed.
+    (weights, weights_rev), (tokenizer, tokenizer_rev) = svc_mod.repos_of(spec)
+    assert hub_cache.repo_state(weights, weights_rev, hf_cache) == "complete"
+    assert hub_cache.repo_state(tokenizer, tokenizer_rev, hf_cache) == "partial"
+    assert not MoondreamFamily().is_downloaded(spec)
+    # A server started afterwards reports a partial download, and a second run completes it
+    # without fetching the finished repo again.
+    assert DownloadService(crashing).progress("moondream-2")["state"] == "partial"
+    hub = FakeHub()
+    fresh = Downloader(catalog, cache_dir=hf_cache, hub=hub, free_bytes_fn=lambda _: 500 * GiB)
+    fresh.fetch(fresh.plan(spec))
+    assert hub.fetched == [tokenizer]
+    assert MoondreamFamily().is_downloaded(spec)
+    assert DownloadService(fresh).progress("moondream-2")["state"] == "done"
+
+
+def test_a_file_that_fails_its_checksum_is_removed_and_the_model_stays_partial(hf_cache, monkeypatch):
+    import hashlib
+
+    from atelier.engine import hub_cache
+    from atelier.engine.families.vlm import VLMFamily
+
+    body = b'{"model_type": "idefics3"}'
+    listing = [RepoFile("config.json", len(body), hashlib.sha256(b"something else").hexdigest())]
+
+    class LyingHub(FakeHub):
+        def list_files(self, repo_id, revision, token):
+            return listing + [RepoFile("model.safetensors", 8, "b" * 40)]
+
+        def snapshot(self, repo, cache_dir, token, tqdm_class=None):
+            snap = Path(super().snapshot(repo, cache_dir, token, tqdm_class))
+            (snap / "config.json").resolve().write_bytes(body)  # the wrong bytes, at the right size
+            return str(snap)
+
+    catalog = Catalog(list(REAL_MODELS))
+    spec = catalog.resolve("smolvlm-256m")
+    d = Downloader(catalog, cache_dir=hf_cache, hub=LyingHub(), free_bytes_fn=lambda _: 500 * GiB)
+    with pytest.raises(AtelierError, match="config.json does not match its sha256 checksum"):
+        d.fetch(d.plan(spec))
+    assert hub_cache.repo_state(spec.source, spec.revision, hf_cache) == "partial"
+    assert not VLMFamily().is_downloaded(spec)
+    assert not (hf_cache / f"models--{spec.source.replace('/', '--')}" / "blobs" / listing[0].blob).exists()
+
+
+def test_two_downloads_started_together_cannot_both_pass_the_disk_check(tmp_path, online):
+    import threading
+
+    gate = threading.Barrier(2, timeout=10)
+
+    class SlowHub(FakeHub):
+        def list_files(self, repo_id, revision, token):
+            if repo_id != "moondream/starmie-v1":
+                gate.wait()  # both plans are made at the same moment, then both check the disk
+            return super().list_files(repo_id, revision, token)
+
+    # Moondream (3.7 GB) fits alone, SmolVLM (0.5 GB) fits alone; both do not.
+    free = DOWNLOAD_MARGIN + int(4.0 * GiB)
+    service = DownloadService(Downloader(Catalog(list(REAL_MODELS)), cache_dir=tmp_path / "hub", hub=SlowHub(0.05),
+                                         free_bytes_fn=lambda _: free))
+    outcomes: dict[str, str] = {}
+
+    def start(model: str) -> None:
+        try:
+            outcomes[model] = service.start(model)["state"]
+        except NotEnoughDisk:
+            outcomes[model] = "insufficient_storage"
+
+    threads = [threading.Thread(target=start, args=(m,)) for m in ("moondream-2", "smolvlm-256m")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(outcomes.values()) == ["insufficient_storage", "running"], outcomes
+    for m in outcomes:
+        service.join(m, timeout=20)

@@ -6,6 +6,9 @@ The properties: no 5xx, ever; every 4xx is the OpenAI error envelope. Generation
 lowered for the run (ATELIER_MAX_SIDE=256, ATELIER_MAX_STEPS=4) so that a request the fuzzer
 gets right costs a fraction of a second on the tiny SDXL, not minutes.
 
+A second property covers values the schema allows in shape that hypothesis never generates: a lone
+UTF-16 surrogate in any string, an integer past 64 bits in any integer (400 naming the field).
+
 FUZZ_EXAMPLES (default 12) sets the examples per operation and mode; raise it for a deeper
 local run (`FUZZ_EXAMPLES=200 pytest tests/test_fuzz_schema.py`).
 """
@@ -21,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
 
 from atelier.main import create_app
+from test_text_input import leaves
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
@@ -84,5 +88,62 @@ def test_no_request_makes_the_server_fail(api_schema, method, path, mode):
             f"reproduce: {case.as_curl_command()}")
         if response.status_code >= 400:
             assert_error_envelope(response)
+
+    check()
+
+
+# ---------------------------------------------------------------------------- hostile values
+# Values the schema allows in shape but no JSON parser's consumer can take (issue 16, point 3):
+# hypothesis' text strategies never produce lone surrogates, nor integers past 64 bits, so each
+# generated valid body gets one of its string or integer leaves replaced by one of these.
+HOSTILE_TEXT = ["\ud800", "a\udfffb", "\udbff\ud7ff"]
+HOSTILE_INTS = [2**64, -(2**63) - 1, 10**30]
+
+
+def _is_hostile(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return False
+        except UnicodeEncodeError:
+            return True
+    return not -(2**63) <= value < 2**63
+
+
+def _json_body_operations() -> list:
+    from atelier.core.config import Settings
+
+    paths = create_app(Settings(models="tiny", _env_file=None)).openapi()["paths"]
+    return [pytest.param(m.upper(), p, id=f"{m.upper()} {p}") for p, item in paths.items() for m, op in item.items()
+            if "application/json" in (op.get("requestBody") or {}).get("content", {})]
+
+
+@pytest.mark.parametrize("method, path", _json_body_operations())
+def test_hostile_text_and_integers_are_400s_naming_the_field(api_schema, method, path):
+    from hypothesis import assume
+    from hypothesis import strategies as st
+
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE), pick=st.integers(min_value=0), kind=st.integers(0, 2))
+    @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    def check(case, pick, kind):
+        found = list(leaves(case.body))
+        assume(found)
+        where, value = found[pick % len(found)]
+        hostile = HOSTILE_TEXT[kind] if isinstance(value, str) else HOSTILE_INTS[kind]
+        target = case.body
+        for p in where[:-1]:
+            target = target[p]
+        target[where[-1]] = hostile
+        response = case.call(timeout=60)
+        assert response.status_code == 400, (
+            f"{case.method} {case.formatted_path} with {hostile!r} at {where} -> {response.status_code}: "
+            f"{response.content[:300]!r}")
+        assert_error_envelope(response)
+        # It names the field, or another one the generated body already had out of range.
+        bad = {".".join(map(str, p)) or "body" for p, v in leaves(case.body) if _is_hostile(v)}
+        assert json.loads(response.content)["error"]["param"] in bad, (where, bad)
 
     check()

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import png_data_url
-from servers import ServerProcess
+from servers import tiny_server_process
 
 N_REQUESTS = 200
 MAX_QUEUE = 8
@@ -31,15 +31,8 @@ DEADLINE_S = 120  # the whole burst; on the tiny models it takes ~10-20 s on 2 b
 
 @pytest.fixture(scope="module")
 def server(tiny_models_dir, tmp_path_factory):
-    srv = ServerProcess({"ATELIER_MODELS": "tiny", "ATELIER_MODELS_DIR": str(tiny_models_dir),
-                         "ATELIER_DATA_DIR": str(tmp_path_factory.mktemp("load-data")),
-                         "ATELIER_MAX_QUEUE": str(MAX_QUEUE), "ATELIER_MODEL_TTL": "0"},
-                        cwd=tmp_path_factory.mktemp("load-cwd"))
-    try:
-        srv.wait_ready()
+    with tiny_server_process(tiny_models_dir, tmp_path_factory, "load", ATELIER_MAX_QUEUE=str(MAX_QUEUE)) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _body(i: int) -> dict:

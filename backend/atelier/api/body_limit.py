@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from fastapi.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from atelier.api.catch_all import TrackedSend
 from atelier.core.errors import PayloadTooLarge, error_response
 
 
@@ -56,7 +57,6 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -67,16 +67,11 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLarge(_too_large_message(limit, None))
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BaseException as exc:
             too_large = _unwrap(exc)
-            if too_large is None or started:
+            if too_large is None or tracked.started:
                 raise
             await error_response(PayloadTooLarge(str(too_large.detail)))(scope, receive, send)

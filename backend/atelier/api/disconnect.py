@@ -10,21 +10,29 @@ from fastapi import Request
 from atelier.engine.worker import GPUWorker, Job
 
 
-async def await_job(job: Job, request: Request, worker: GPUWorker, *, poll: float = 0.5) -> Any:
+async def _disconnected(request: Request) -> None:
+    """Returns when the client hangs up. The body has been read by then, so the next ASGI message
+    is the disconnect (or nothing, for as long as the client stays)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def await_job(job: Job, request: Request, worker: GPUWorker) -> Any:
     """The job's result; a client that disconnects first cancels the job (queued or running).
 
-    Streaming routes get this from Starlette (the generator is cancelled); a plain JSON route is
-    not told, so it polls."""
+    Streaming routes get this from Starlette (the generator is cancelled); a plain JSON route is not
+    told, so it listens for the disconnect itself, beside the job. Every middleware is pure ASGI:
+    the disconnect message reaches this listener, never a BaseHTTPMiddleware's copy of the channel."""
     waiter = asyncio.ensure_future(job.wait())
+    listener = asyncio.ensure_future(_disconnected(request))
     try:
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=poll)
-            if done:
-                return waiter.result()
-            if await request.is_disconnected():
-                worker.cancel(job.id)
-                return await waiter
+        done, _ = await asyncio.wait({waiter, listener}, return_when=asyncio.FIRST_COMPLETED)
+        if waiter in done:
+            return waiter.result()
+        worker.cancel(job.id)
+        return await waiter
     finally:
+        listener.cancel()
         if not job.finished:
             worker.cancel(job.id)
         if not waiter.done():

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # --- access
     api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    # --- HTTP connections
+    header_timeout: float = 10.0
+    max_connections: int = 500
 
     # --- models
     models: Literal["real", "tiny"] = "real"
@@ -46,6 +51,9 @@ class Settings(BaseSettings):
 
     # --- queue
     max_queue: int = 32
+    image_memory_mb: float = 2048.0
+    job_results_mb: float = 256.0
+    job_results_ttl: float = 300.0
 
     # --- input limits
     max_body_mb: float = 50.0

@@ -50,6 +50,17 @@ class Unauthorized(AtelierError):
     code = "invalid_api_key"
 
 
+class Forbidden(AtelierError):
+    status = 403
+    type = "permission_error"
+    code = "forbidden"
+
+
+class UnsupportedMediaType(AtelierError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(AtelierError):
     status = 404
     code = "not_found"
@@ -135,6 +146,10 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     if not errors:
         return "invalid request", None
     first = errors[0]
+    if first.get("type") == "json_invalid":
+        # FastAPI's loc is ("body", <byte offset>): name the body, say what is wrong in words.
+        why = (first.get("ctx") or {}).get("error", "")
+        return f"the request body is not valid JSON{f': {why}' if why else ''}", "body"
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
     param = ".".join(loc) or None
     msg = first.get("msg", "invalid value")
@@ -165,7 +180,6 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             err.type = "server_error"
         return error_response(err)
-
-    @app.exception_handler(Exception)
-    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(exc)
+    # Any other exception is answered by api/catch_all.py: an `Exception` handler here would run
+    # in Starlette's ServerErrorMiddleware, which re-raises after answering and so closes the
+    # client's keep-alive connection.

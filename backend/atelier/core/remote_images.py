@@ -108,12 +108,13 @@ async def _fetch(url: str, max_bytes: int, param: str) -> bytes:
 
 
 async def load_image(value: str, settings, *, param: str = "image"):
-    """A decoded image from base64, a data URL, or (when allowed) an http(s) URL.
+    """A checked, still compressed image (`PendingImage`) from base64, a data URL, or (when allowed)
+    an http(s) URL. The job decodes it when it runs.
 
-    Decoding runs in a worker thread: a 40 MP PNG must not stall the event loop."""
+    The check reads the whole file (PNG checksums): in a worker thread, off the event loop."""
     from starlette.concurrency import run_in_threadpool
 
-    from atelier.core.images import decode_image, open_image
+    from atelier.core.images import PendingImage, pending_image
 
     if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
         if not settings.allow_remote_images:
@@ -123,5 +124,5 @@ async def load_image(value: str, settings, *, param: str = "image"):
         data = await fetch_image_bytes(
             value.strip(), max_bytes=int(settings.remote_image_max_mb * 1024 * 1024),
             timeout=settings.remote_image_timeout, param=param)
-        return await run_in_threadpool(open_image, data, max_pixels=settings.max_image_pixels, param=param)
-    return await run_in_threadpool(decode_image, value, max_pixels=settings.max_image_pixels, param=param)
+        return await run_in_threadpool(PendingImage.probe, data, max_pixels=settings.max_image_pixels, param=param)
+    return await run_in_threadpool(pending_image, value, max_pixels=settings.max_image_pixels, param=param)

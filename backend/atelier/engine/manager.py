@@ -32,6 +32,7 @@ from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownl
 from atelier.core.library_logs import quiet_progress_bars
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
+from atelier.engine.hub_cache import partial_progress
 from atelier.engine.vram import planner as vp
 from atelier.engine.vram.footprint import Footprint, sdxl_footprint, transformers_footprint
 
@@ -380,7 +381,9 @@ class ModelManager:
                 except Exception:  # noqa: BLE001 - a status page must not fail on one model
                     downloaded = False
                 row.update(state="on_disk" if downloaded else "not_downloaded", dtype=None, quantization=None,
-                           offload=None, bytes={}, last_used=None, expires_at=None, planned=self._planned(spec))
+                           offload=None, bytes={}, last_used=None, expires_at=None, planned=self._planned(spec),
+                           # an interrupted download (bytes_done, bytes_total): the Download button resumes it
+                           partial_download=None if downloaded or spec.local else partial_progress(spec.source, spec.revision))
                 if not downloaded:
                     row.update(download_bytes=self._download_bytes(spec), download_hint=not_downloaded_message(spec.id))
             else:

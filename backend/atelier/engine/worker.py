@@ -10,6 +10,16 @@ error, cancelled) that any number of SSE subscribers can follow, late ones inclu
 is replayed). Cancelling a queued job removes it; cancelling a running job sets a flag that the
 model code checks at every step (`JobContext.cancelled`; SDXL checks it between UNet and VAE
 blocks too) and emits `cancelling`, so a client can say "Cancelling..." until `cancelled` arrives.
+
+Memory is bounded in bytes, not only in jobs (issue 16):
+- a job declares what its images will cost (`cost_bytes`: compressed while queued, decoded while
+  it runs); the queued and running jobs together stay within `max_image_bytes`
+  (ATELIER_IMAGE_MEMORY_MB), past which `submit` answers 429. A job larger than the whole budget
+  still runs when nothing else holds any of it;
+- after a job that cost `RELEASE_AFTER_BYTES` or more, freed memory is handed back to the OS;
+- a finished job drops its closure (and the images it held) at once, and its result after
+  `results_ttl` seconds or when newer results need the `results_budget` bytes
+  (ATELIER_JOB_RESULTS_TTL, ATELIER_JOB_RESULTS_MB); the summary stays, with `result_expired`.
 """
 
 from __future__ import annotations
@@ -28,10 +38,13 @@ from enum import IntEnum
 from typing import Any
 
 from atelier.core.errors import AtelierError, Cancelled, NotFound, QueueFull
+from atelier.core.memory import approx_bytes, release_memory
 
 log = logging.getLogger("atelier.worker")
 
 TERMINAL = frozenset({"done", "error", "cancelled"})
+MiB = 1024**2
+RELEASE_AFTER_BYTES = 64 * MiB  # below this, glibc's arenas are not worth a trim
 
 
 class Priority(IntEnum):
@@ -51,10 +64,13 @@ class JobEvent:
 
 class Job:
     def __init__(self, kind: str, fn: Callable[[JobContext], Any], priority: Priority,
-                 loop: asyncio.AbstractEventLoop, params: dict[str, Any] | None = None):
+                 loop: asyncio.AbstractEventLoop, params: dict[str, Any] | None = None, cost_bytes: int = 0):
         self.id = f"job_{uuid.uuid4().hex[:20]}"
         self.kind = kind
-        self.fn = fn
+        self.fn: Callable[[JobContext], Any] | None = fn
+        self.cost_bytes = cost_bytes
+        self.result_bytes = 0
+        self.result_expired = False
         self.priority = priority
         self.params = params or {}
         self.status = "queued"
@@ -97,8 +113,10 @@ class Job:
                 return
             self.status = status
             self.result = result
+            self.result_bytes = approx_bytes(result) if result is not None else 0
             self.error = error
             self.finished_at = time.time()
+            self.fn = None  # the closure holds the request's images: nothing keeps them now
         if status == "done":
             self.emit("done")
         elif status == "cancelled":
@@ -123,6 +141,13 @@ class Job:
                 self._future.exception()
 
         self._loop.call_soon_threadsafe(settle)
+
+    def drop_result(self) -> int:
+        """Forget the result (kept for GET /v1/jobs/{id}); returns the bytes it held."""
+        with self._lock:
+            freed, self.result, self.result_bytes = self.result_bytes, None, 0
+            self.result_expired = True
+        return freed
 
     # --- the async side
     async def wait(self) -> Any:
@@ -165,6 +190,7 @@ class Job:
             "params": self.params,
             "cancel_requested": self.cancel_requested,
             "last_event": self.events[-1].as_dict() if self.events else None,
+            "result_expired": self.result_expired,
         }
 
 
@@ -188,11 +214,15 @@ class JobContext:
 
 class GPUWorker:
     def __init__(self, max_queue: int = 32, idle_hook: Callable[[], None] | None = None,
-                 idle_interval: float = 1.0, keep_finished: int = 500):
+                 idle_interval: float = 1.0, keep_finished: int = 500, max_image_bytes: int | None = None,
+                 results_budget: int | None = None, results_ttl: float | None = None):
         self.max_queue = max_queue
         self.idle_hook = idle_hook
         self.idle_interval = idle_interval
         self.keep_finished = keep_finished
+        self.max_image_bytes = max_image_bytes
+        self.results_budget = results_budget
+        self.results_ttl = results_ttl
         self._heap: list[tuple[int, int, Job]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -226,9 +256,11 @@ class GPUWorker:
 
     # --- submitting
     def submit(self, kind: str, fn: Callable[[JobContext], Any], *,
-               priority: Priority = Priority.INTERACTIVE, params: dict[str, Any] | None = None) -> Job:
+               priority: Priority = Priority.INTERACTIVE, params: dict[str, Any] | None = None,
+               cost_bytes: int = 0) -> Job:
+        """Queue `fn`; `cost_bytes` is the memory its images take (see the module's docstring)."""
         assert self._loop is not None, "worker not started"
-        job = Job(kind, fn, priority, self._loop, params)
+        job = Job(kind, fn, priority, self._loop, params, cost_bytes)
         with self._cond:
             queued = sum(1 for _, _, j in self._heap if not j.finished)
             if queued >= self.max_queue:
@@ -236,6 +268,14 @@ class GPUWorker:
                     f"the queue is full ({queued} jobs waiting, ATELIER_MAX_QUEUE={self.max_queue}); "
                     "retry later",
                     retry_after=self._retry_after(queued),
+                )
+            held = self.held_bytes()
+            if cost_bytes and held and self.max_image_bytes is not None and held + cost_bytes > self.max_image_bytes:
+                raise QueueFull(
+                    f"the images of the jobs waiting and running take {held / MiB:,.0f} MiB; this request's "
+                    f"would take {cost_bytes / MiB:,.0f} MiB more, past ATELIER_IMAGE_MEMORY_MB="
+                    f"{self.max_image_bytes / MiB:,.0f}; retry later, or send fewer or smaller images",
+                    retry_after=self._retry_after(max(1, queued)),
                 )
             heapq.heappush(self._heap, (int(priority), next(self._seq), job))
             self._jobs[job.id] = job
@@ -248,13 +288,36 @@ class GPUWorker:
         avg = sum(self._durations) / len(self._durations) if self._durations else 2.0
         return max(1, min(60, round(avg * max(1, queued) / 4)))
 
+    def held_bytes(self) -> int:
+        """Memory the images of queued and running jobs take (their `cost_bytes`)."""
+        running = self._running
+        return sum(j.cost_bytes for _, _, j in self._heap if not j.finished) + (
+            running.cost_bytes if running is not None and not running.finished else 0)
+
     def _trim(self) -> None:
         finished = [jid for jid, j in self._jobs.items() if j.finished]
         for jid in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._jobs[jid]
 
+    def expire_results(self) -> int:
+        """Drop results past their TTL, then the oldest ones past the byte budget (the newest result
+        always stays: a client is about to fetch it). Returns the bytes freed."""
+        now, kept, freed, newest = time.time(), 0, 0, True
+        for job in reversed(list(self._jobs.values())):
+            if not job.finished or job.result is None:
+                continue
+            if self.results_ttl is not None and now - (job.finished_at or now) > self.results_ttl:
+                freed += job.drop_result()
+                continue
+            kept += job.result_bytes
+            if not newest and self.results_budget is not None and kept > self.results_budget:
+                freed += job.drop_result()
+            newest = False
+        return freed
+
     # --- inspecting
     def get(self, job_id: str) -> Job:
+        self.expire_results()
         job = self._jobs.get(job_id)
         if job is None:
             raise NotFound(f"no job with id {job_id!r}", param="id")
@@ -284,6 +347,8 @@ class GPUWorker:
             "queued": [j.summary() for j in self.queued()],
             "max_queue": self.max_queue,
             "completed": self.completed,
+            "image_bytes": self.held_bytes(),
+            "max_image_bytes": self.max_image_bytes,
         }
 
     # --- cancelling
@@ -316,12 +381,10 @@ class GPUWorker:
         while True:
             with self._cond:
                 while not self._heap and not self._stop:
-                    if not self._cond.wait(self.idle_interval) and self.idle_hook is not None:
+                    if not self._cond.wait(self.idle_interval):
                         self._cond.release()
                         try:
-                            self.idle_hook()
-                        except Exception:  # an idle hook must never kill the worker
-                            log.exception("idle hook failed")
+                            self._idle()
                         finally:
                             self._cond.acquire()
                 if self._stop:
@@ -335,6 +398,7 @@ class GPUWorker:
             self._announce_positions()
             job.emit("started")
             try:
+                assert job.fn is not None
                 result = job.fn(JobContext(job))
                 if job.cancel_requested:
                     job._finish("cancelled", error=Cancelled("the job was cancelled"))
@@ -353,3 +417,16 @@ class GPUWorker:
                     self.completed += 1
                     if job.started_at:
                         self._durations = (self._durations + [time.time() - job.started_at])[-20:]
+                freed = self.expire_results()
+                if job.cost_bytes >= RELEASE_AFTER_BYTES or freed >= RELEASE_AFTER_BYTES:
+                    release_memory()
+
+    def _idle(self) -> None:
+        """Between jobs: results past their TTL go, then the idle hook (model TTLs) runs."""
+        try:
+            if self.expire_results() >= RELEASE_AFTER_BYTES:
+                release_memory()
+            if self.idle_hook is not None:
+                self.idle_hook()
+        except Exception:  # an idle hook must never kill the worker
+            log.exception("idle hook failed")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from atelier.api.deps import ServicesDep
 from atelier.engine.worker import Priority
@@ -18,14 +18,20 @@ router = APIRouter(tags=["models"])
 
 
 class SwitchRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     model_id: str = Field(description="A catalog id or alias, e.g. sdxl-realism or moondream-2.")
 
 
 class UnloadRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     model_id: str | None = Field(default=None, description="Unload this model; all models when absent.")
 
 
 class ModeRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     mode: Literal["auto", "high", "balanced", "low"]
 
 

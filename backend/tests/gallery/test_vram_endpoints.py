@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from atelier.api.deps import Services
 from atelier.engine.worker import GPUWorker
+from conftest import TESTCLIENT_HOST
 from tests.engine.test_vram_manager import SPECS, make_manager, tiny_dir  # noqa: F401 - fixture
 
 
@@ -16,7 +17,7 @@ def app_client(tiny_dir, monkeypatch, tmp_path):  # noqa: F811
     import atelier.main as main
 
     mgr, fam, _ = make_manager(tiny_dir, mode="balanced")
-    settings = mgr.settings.model_copy(update={"ui_dir": tmp_path, "api_key": None})
+    settings = mgr.settings.model_copy(update={"ui_dir": tmp_path, "api_key": None, "allowed_hosts": [TESTCLIENT_HOST]})
     mgr.settings = settings
 
     def build(_settings):

@@ -271,7 +271,11 @@ export interface paths {
         };
         /**
          * Progress of a model download
-         * @description `state` is idle | running | done | error, with `bytes_done` / `bytes_total`.
+         * @description `state` is idle | running | done | error | partial, with `bytes_done` / `bytes_total`.
+         *
+         *     `partial`: a download was interrupted (the server stopped or crashed) and the model is not
+         *     installed; POST resumes it, keeping the bytes already fetched. `done` also reports a model
+         *     installed earlier.
          */
         get: operations["get_download_v1_models__model_id__download_get"];
         put?: never;
@@ -665,7 +669,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "idle" | "running" | "done" | "error";
+            state: "idle" | "running" | "done" | "error" | "partial";
         };
         /** GeneratedImage */
         GeneratedImage: {
@@ -931,6 +935,12 @@ export interface components {
             /** Priority */
             priority: string;
             result?: components["schemas"]["GenerateResponse"] | null;
+            /**
+             * Result Expired
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB.
+             * @default false
+             */
+            result_expired?: boolean;
             /** Started At */
             started_at?: number | null;
             /** Status */

@@ -72,6 +72,8 @@ export interface ModelStatus {
   download_hint?: string;
   /** a model not loaded: how the planner would place it now, and its size from configs */
   planned?: { dtype: string; quantization: string; offload: string; gpu_bytes: number; ram_bytes: number; fits: boolean } | null;
+  /** a download that was interrupted (the backend stopped): Download resumes it */
+  partial_download?: { bytes_done: number; bytes_total: number } | null;
 }
 
 export interface StatusResponse {

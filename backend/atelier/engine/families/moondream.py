@@ -47,6 +47,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
 from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
 from atelier.engine.vision import (
     CAPTION_TOKENS,
@@ -107,12 +108,7 @@ def pinned_hub_files(pins: dict[str, str]) -> Iterator[None]:
 
 
 def _snapshot(repo: str, revision: str | None) -> Path | None:
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo, revision=revision, local_files_only=True))
-    except Exception:  # not cached
-        return None
+    return cached_snapshot(repo, revision)  # None when not cached, or while a download is incomplete
 
 
 def _clamp(v: Any) -> float:

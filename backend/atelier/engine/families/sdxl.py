@@ -29,6 +29,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
 from atelier.engine.base import ModelSpec, Placement
+from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
 
 log = logging.getLogger("atelier.sdxl")
@@ -72,12 +73,8 @@ def sampler_name(scheduler: str) -> str:
 def _hub_source(spec: ModelSpec) -> Path | None:
     """Where a hub model lies in the local cache: its snapshot folder (diffusers layout) or, for
     repos that ship only a single-file checkpoint, that root-level .safetensors. None if not cached."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        snap = Path(snapshot_download(spec.source, revision=spec.revision, local_files_only=True))
-    except (LocalEntryNotFoundError, OSError, ValueError):
+    snap = cached_snapshot(spec.source, spec.revision)  # None while a download is incomplete
+    if snap is None:
         return None
     if (snap / "model_index.json").exists():
         complete = all((snap / c / "config.json").exists() for c in COMPONENTS)

@@ -21,6 +21,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
 from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
 from atelier.engine.vision import (
     CAPTION_PROMPTS,
@@ -48,13 +49,8 @@ def model_dir(spec: ModelSpec) -> Path | None:
     if spec.local:
         p = Path(spec.source)
         return p if (p / "config.json").is_file() else None
-    from huggingface_hub import snapshot_download
-
-    try:
-        p = Path(snapshot_download(spec.source, revision=spec.revision, local_files_only=True))
-    except Exception:  # LocalEntryNotFoundError and friends: not cached
-        return None
-    return p if (p / "config.json").is_file() else None
+    p = cached_snapshot(spec.source, spec.revision)  # None when not cached, or while a download is incomplete
+    return p if p is not None and (p / "config.json").is_file() else None
 
 
 def has_safetensors(d: Path) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Task = Literal["caption", "tags", "nsfw", "objects", "points"]
 DEFAULT_TASKS: list[Task] = ["caption", "tags", "nsfw"]
@@ -14,6 +14,8 @@ MAX_OBJECTS = 50
 
 
 class AnalyzeOptions(BaseModel):
+    model_config = ConfigDict(strict=True)  # no "20" for 20, as on the OpenAI routes
+
     model: str | None = Field(default=None, description="A vision model id or alias; the default vision model if omitted.")
     tasks: list[Task] = Field(default_factory=lambda: list(DEFAULT_TASKS), min_length=1)
     caption_length: Literal["short", "normal", "long"] = "normal"

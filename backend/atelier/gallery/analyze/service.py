@@ -5,6 +5,7 @@ A batch loads the model once and captions its images together (the VLM adapter b
 one generate() call); a model that takes one image per call (Moondream) gets every task of one
 image before the next, so it encodes each image once. One bad image becomes that image's error,
 never the batch's.
+Images wait in the queue compressed and are decoded by the job, one at a time, scaled to WORK_SIDE.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PIL import Image
 from atelier.api.deps import Services
 from atelier.api.disconnect import await_job
 from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, ModelNotDownloaded, error_body
+from atelier.core.images import WORK_SIDE, PendingImage, decoding_cost
 from atelier.core.remote_images import load_image
 from atelier.core.text import xml_safe
 from atelier.engine.base import ModelSpec
@@ -166,21 +168,42 @@ def _tasks(model: Any, p: Plan, images: list[Image.Image], results: list[ImageRe
         _add_ms(timings, f"{task}_ms", t0)
 
 
-def run_analysis(services: Services, p: Plan, images: list[Image.Image],
+def _decode(pending: list[PendingImage], results: list[ImageResult], ctx: JobContext) -> list[Image.Image | None]:
+    """One image at a time, each scaled to WORK_SIDE at once: at most one image is held at full size.
+    An image that does not decode becomes its own error."""
+    images: list[Image.Image | None] = []
+    for r, img in zip(results, pending):
+        ctx.raise_if_cancelled()
+        try:
+            images.append(img.decode(WORK_SIDE))
+        except AtelierError as exc:
+            r.error = exc
+            images.append(None)
+    return images
+
+
+def run_analysis(services: Services, p: Plan, pending: list[PendingImage],
                  ctx: JobContext) -> tuple[list[ImageResult], dict[str, float]]:
     tasks = set(p.opts.tasks)
     timings: dict[str, float] = {}
-    results = [ImageResult() for _ in images]
+    results = [ImageResult() for _ in pending]
+    t0 = time.perf_counter()
+    images = _decode(pending, results, ctx)
+    timings["decode_ms"] = _ms(t0)
+    undecodable = {i for i, img in enumerate(images) if img is None}
 
-    if p.spec is not None:
+    if p.spec is not None and len(undecodable) < len(images):
         t_load = time.perf_counter()
 
         def with_model(model: Any) -> None:
-            timings.clear()  # a retry after an out-of-memory error starts clean
+            # a retry after an out-of-memory error starts clean (the decode is not repeated)
+            for key in [k for k in timings if k != "decode_ms"]:
+                del timings[key]
             timings["load_ms"] = _ms(t_load)
-            for r in results:
-                r.data.clear()
-                r.error = None
+            for i, r in enumerate(results):
+                if i not in undecodable:
+                    r.data.clear()
+                    r.error = None
             t_work = time.perf_counter()
             _model_tasks(model, p, images, results, timings, ctx)
             timings["model_ms"] = _ms(t_work)
@@ -211,10 +234,11 @@ def run_analysis(services: Services, p: Plan, images: list[Image.Image],
     return results, timings
 
 
-async def _submit(services: Services, p: Plan, images: list[Image.Image], request: Request, n_total: int):
+async def _submit(services: Services, p: Plan, images: list[PendingImage], request: Request, n_total: int):
     job = services.worker.submit(
         "analyze", lambda ctx: run_analysis(services, p, images, ctx), priority=Priority.BACKGROUND,
         params={"model": p.spec.id if p.spec else None, "tasks": list(p.opts.tasks), "images": n_total},
+        cost_bytes=decoding_cost(images, WORK_SIDE),
     )
     submitted = time.time()
     results, timings = await await_job(job, request, services.worker)
@@ -228,13 +252,13 @@ async def analyze(services: Services, req: AnalyzeRequest, request: Request) -> 
     t0 = time.perf_counter()
     p = plan(services, req)
     img = await load_image(req.image, services.settings, param="image")
-    decode_ms = _ms(t0)
+    read_ms = _ms(t0)
     results, timings = await _submit(services, p, [img], request, 1)
     r = results[0]
     if r.error is not None:
         raise r.error
     return AnalyzeResult(**r.data, model=p.spec.id if p.spec else None,
-                         timings={"decode_ms": decode_ms, **timings, "total_ms": _ms(t0)})
+                         timings={"read_ms": read_ms, **timings, "total_ms": _ms(t0)})
 
 
 async def analyze_batch(services: Services, req: AnalyzeBatchRequest, request: Request) -> AnalyzeBatchResult:
@@ -245,18 +269,18 @@ async def analyze_batch(services: Services, req: AnalyzeBatchRequest, request: R
                                param="images")
     p = plan(services, req)
     items: list[BatchItem | None] = [None] * len(req.images)
-    decoded: list[tuple[int, Image.Image]] = []
+    read: list[tuple[int, PendingImage]] = []
     for i, value in enumerate(req.images):
         try:
-            decoded.append((i, await load_image(value, services.settings, param=f"images.{i}")))
+            read.append((i, await load_image(value, services.settings, param=f"images.{i}")))
         except AtelierError as exc:
             items[i] = BatchItem(index=i, error=error_body(exc)["error"])
-    decode_ms = _ms(t0)
+    read_ms = _ms(t0)
     timings: dict[str, float] = {}
-    if decoded:
-        results, timings = await _submit(services, p, [img for _, img in decoded], request, len(req.images))
-        for (i, _), r in zip(decoded, results):
+    if read:
+        results, timings = await _submit(services, p, [img for _, img in read], request, len(req.images))
+        for (i, _), r in zip(read, results):
             items[i] = (BatchItem(index=i, error=error_body(r.error)["error"]) if r.error is not None
                         else BatchItem(index=i, **r.data))
     return AnalyzeBatchResult(data=[it for it in items if it is not None], model=p.spec.id if p.spec else None,
-                              timings={"decode_ms": decode_ms, **timings, "total_ms": _ms(t0)})
+                              timings={"read_ms": read_ms, **timings, "total_ms": _ms(t0)})

@@ -44,5 +44,9 @@ def start_download(model_id: str, downloads: DownloadsDep) -> DownloadProgress:
 
 @router.get("/models/{model_id}/download", summary="Progress of a model download")
 def get_download(model_id: str, downloads: DownloadsDep) -> DownloadProgress:
-    """`state` is idle | running | done | error, with `bytes_done` / `bytes_total`."""
+    """`state` is idle | running | done | error | partial, with `bytes_done` / `bytes_total`.
+
+    `partial`: a download was interrupted (the server stopped or crashed) and the model is not
+    installed; POST resumes it, keeping the bytes already fetched. `done` also reports a model
+    installed earlier."""
     return DownloadProgress.model_validate(downloads.progress(model_id))

@@ -17,7 +17,7 @@ class DownloadErrorBody(BaseModel):
 class DownloadProgress(BaseModel):
     object: Literal["model.download"] = "model.download"
     model: str
-    state: Literal["idle", "running", "done", "error"]
+    state: Literal["idle", "running", "done", "error", "partial"]
     bytes_done: int
     bytes_total: int
     files_total: int

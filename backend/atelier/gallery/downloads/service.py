@@ -9,14 +9,22 @@ Steps for one model:
    what the loader needs (safetensors, configs, tokenizers, the pinned remote code) through the
    family's allow/ignore patterns, and add the extra repos a family needs (Moondream's tokenizer).
 2. check: enough free disk for what is not cached yet, plus a margin.
-3. download: huggingface_hub.snapshot_download (resumes partial files, skips complete ones).
-Offline (HF_HUB_OFFLINE set, or no route to the hub) fails in step 1 within seconds.
+3. download: huggingface_hub.snapshot_download (resumes partial files, skips complete ones),
+   between two install records (engine/hub_cache.py): `partial` before the first byte, `complete`
+   after the last, once every planned file is verified (size; sha256 for LFS files, the git blob
+   id for the others). A crash between them leaves the model "not downloaded" with a partial
+   download that the next start resumes; it is never half-installed.
+Offline (HF_HUB_OFFLINE set, or no route to the hub) fails in step 1 within seconds. Two downloads
+started together check the free disk one after the other, each counting what the other will write.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -27,6 +35,7 @@ from typing import Any, Literal
 
 from atelier.core.errors import AtelierError, InvalidParameter
 from atelier.engine.base import ModelSpec
+from atelier.engine import hub_cache
 from atelier.engine.catalog import Catalog
 
 log = logging.getLogger("atelier.downloads")
@@ -75,7 +84,9 @@ DISK_MARGIN_BYTES = 1 * GiB  # left free after the download: the cache, logs and
 CONNECT_TIMEOUT_S = 5.0  # a home server with no route to the hub must not hang
 READ_TIMEOUT_S = 30.0
 
-State = Literal["idle", "running", "done", "error"]
+State = Literal["idle", "running", "done", "error", "partial"]
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 
 
 # ---------------------------------------------------------------------------- errors
@@ -158,8 +169,12 @@ class DownloadPlan:
         return max(self.total_bytes - self.done_bytes(), 0)
 
 
-def repo_cache_dir(cache_dir: Path, repo_id: str) -> Path:
-    return cache_dir / f"models--{repo_id.replace('/', '--')}"
+repo_cache_dir = hub_cache.repo_dir
+
+
+def repos_of(spec: ModelSpec) -> list[tuple[str, str | None]]:
+    """(repo, revision) of every repo a catalog model is fetched from: its own and the extra ones."""
+    return [(spec.source, spec.revision)] + [(r, rev) for r, rev, _ in EXTRA_REPOS.get(spec.family, [])]
 
 
 def patterns_for(spec: ModelSpec) -> tuple[list[str], list[str]]:
@@ -264,10 +279,7 @@ class HubClient:
         )
 
 
-def default_cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
+default_cache_dir = hub_cache.default_cache_dir
 
 
 def free_bytes(path: Path) -> int:
@@ -364,10 +376,18 @@ class Downloader:
             )
 
     def fetch(self, plan: DownloadPlan, tqdm_class: type | None = None) -> list[str]:
-        paths = []
+        """Download every repo of the plan; each is recorded `complete` only once verified."""
+        planned = {r.repo_id: {f.path: f.size for f in r.files} if not r.estimated else {} for r in plan.repos}
+        todo = [r for r in plan.repos if not self._installed(plan, r)]
+        for repo in todo:  # every repo is partial before any byte arrives
+            hub_cache.write_record(plan.cache_dir, repo.repo_id, repo.revision, "partial", planned[repo.repo_id])
+        paths = {}
         for repo in plan.repos:
+            if repo not in todo:
+                paths[repo.repo_id] = str(hub_cache.snapshot_path(plan.cache_dir, repo.repo_id, repo.revision))
+                continue
             try:
-                paths.append(self.hub.snapshot(repo, plan.cache_dir, self.token, tqdm_class))
+                snap = Path(self.hub.snapshot(repo, plan.cache_dir, self.token, tqdm_class))
             except Exception as exc:
                 if _is_connection_error(exc):
                     raise HubUnreachable(
@@ -376,7 +396,56 @@ class Downloader:
                         f"ones resume."
                     ) from exc
                 raise DownloadError(f"download of {repo.repo_id} failed: {type(exc).__name__}: {exc}") from exc
-        return paths
+            files = verify(repo, snap)
+            hub_cache.write_record(plan.cache_dir, repo.repo_id, repo.revision, "complete", files, commit=snap.name)
+            paths[repo.repo_id] = str(snap)
+        return [paths[r.repo_id] for r in plan.repos]
+
+    def _installed(self, plan: DownloadPlan, repo: RepoPlan) -> bool:
+        """Recorded complete, with the files this plan wants, all there: nothing to fetch."""
+        record = hub_cache.read_record(plan.cache_dir, repo.repo_id, repo.revision)
+        if record is None or record.get("state") != "complete" or repo.estimated:
+            return False
+        wanted = {f.path: f.size for f in repo.files}
+        return (all(record["files"].get(p) == n for p, n in wanted.items())
+                and hub_cache.files_present(plan.cache_dir, repo.repo_id, record))
+
+
+def _digest(path: Path, kind: str, size: int) -> str:
+    h = hashlib.sha256() if kind == "sha256" else hashlib.sha1(b"blob %d\0" % size)
+    with open(path, "rb") as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(repo: RepoPlan, snap: Path) -> dict[str, int]:
+    """Every planned file is in the snapshot, at its size and with its hash (sha256 for LFS files, the
+    git blob id for the others); returns path -> size for the install record. A file that fails is
+    deleted, so that the next run fetches it again."""
+    if repo.estimated:  # the hub would not list the repo: record what arrived, unverified
+        return {p.relative_to(snap).as_posix(): p.stat().st_size for p in snap.rglob("*") if p.is_file()}
+    files = {}
+    for f in repo.files:
+        path = snap / f.path
+        problem = None
+        try:
+            size = path.stat().st_size
+        except OSError:
+            problem = "is missing"
+        else:
+            if size != f.size:
+                problem = f"has {size:,} bytes, expected {f.size:,}"
+            elif f.blob and (kind := "sha256" if _SHA256.match(f.blob) else "sha1" if _GIT_SHA1.match(f.blob) else None):
+                if _digest(path, kind, size) != f.blob:
+                    problem = f"does not match its {kind} checksum"
+        if problem:
+            with contextlib.suppress(OSError):
+                path.resolve().unlink()
+            raise DownloadError(f"{repo.repo_id}: {f.path} {problem} after the download; it was removed, "
+                                f"run the download again")
+        files[f.path] = f.size
+    return files
 
 
 # ---------------------------------------------------------------------------- background downloads
@@ -419,14 +488,32 @@ class DownloadService:
     def __init__(self, downloader: Downloader):
         self.downloader = downloader
         self._lock = threading.Lock()
+        self._disk_lock = threading.Lock()  # one disk check at a time, each seeing the others' plans
         self._progress: dict[str, Progress] = {}
         self._threads: dict[str, threading.Thread] = {}
 
     def progress(self, model: str) -> dict[str, Any]:
+        """This server's download of `model`; before one (after a restart, say), what the cache's
+        install records say: `partial` for an interrupted download, `done` when installed."""
         spec = self.downloader.resolve(model)
         with self._lock:
-            p = self._progress.get(spec.id) or Progress(spec.id)
-        return p.snapshot()
+            p = self._progress.get(spec.id)
+        return (p or self._from_records(spec)).snapshot()
+
+    def _from_records(self, spec: ModelSpec) -> Progress:
+        cache = self.downloader.cache_dir
+        repos = repos_of(spec)
+        states = [hub_cache.repo_state(r, rev, cache) for r, rev in repos]
+        if "partial" in states:
+            parts = [hub_cache.partial_progress(r, rev, cache) or {} for r, rev in repos]
+            return Progress(spec.id, state="partial", bytes_done=sum(x.get("bytes_done", 0) for x in parts),
+                            bytes_total=sum(x.get("bytes_total", 0) for x in parts), repos=[r for r, _ in repos])
+        if all(st == "complete" for st in states):
+            records = [hub_cache.read_record(cache, r, rev) or {"files": {}} for r, rev in repos]
+            total = sum(sum(rec["files"].values()) for rec in records)
+            return Progress(spec.id, state="done", bytes_done=total, bytes_total=total,
+                            files_total=sum(len(rec["files"]) for rec in records), repos=[r for r, _ in repos])
+        return Progress(spec.id)
 
     def start(self, model: str) -> dict[str, Any]:
         """Start downloading `model` in the background; a running download is joined, not restarted.
@@ -441,12 +528,13 @@ class DownloadService:
             p = Progress(spec.id, state="running", started_at=time.time())
             self._progress[spec.id] = p
         try:
-            plan = self.downloader.plan(spec)
-            self.downloader.check_disk(plan, reserved=self._reserved_bytes(exclude=spec.id))
+            plan = self.downloader.plan(spec)  # the hub listing: slow, outside the disk lock
+            with self._disk_lock:  # check and claim together: two downloads cannot both pass
+                self.downloader.check_disk(plan, reserved=self._reserved_bytes(exclude=spec.id))
+                p.plan = plan
         except Exception as exc:
             self._fail(p, exc)
             raise
-        p.plan = plan
         p.bytes_total = plan.total_bytes
         p.files_total = sum(len(r.files) for r in plan.repos)
         p.repos = [r.repo_id for r in plan.repos]

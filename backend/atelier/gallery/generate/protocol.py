@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "4" for 4, as on the OpenAI routes
 
     prompt: str = Field(description="What to draw.")
     negative_prompt: str | None = Field(default=None, description="What to keep out of the image.")
@@ -74,4 +74,7 @@ class JobSummary(BaseModel):
     last_event: dict[str, Any] | None = None
     cancel_requested: bool = False
     result: GenerateResponse | None = None
+    result_expired: bool = Field(
+        default=False, description="The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds "
+                                   "within ATELIER_JOB_RESULTS_MB.")
     error: JobError | None = None

@@ -25,7 +25,7 @@ async def generate(body: GenerateRequest, request: Request, services: ServicesDe
     """Generates and answers when the images are ready. Disconnecting cancels the job."""
     prepared = await run_in_threadpool(service.prepare, services, body)
     job = service.submit(services, prepared)
-    return await await_job(job, request, services.worker, poll=0.25)
+    return await await_job(job, request, services.worker)
 
 
 @router.post("/jobs", status_code=202, response_model=JobCreated)
@@ -76,6 +76,7 @@ async def job_events(job_id: str, services: ServicesDep) -> StreamingResponse:
             data = ev.as_dict()
             if ev.type == "done" and job.kind == "generate":
                 data["result"] = job.result
+                data["result_expired"] = job.result_expired
             yield f"id: {i}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
             i += 1
 

@@ -1,23 +1,24 @@
 """Generation: validate a request, queue it on the GPU worker, run it, encode the images.
 
 No FastAPI here. `prepare()` turns a request into a fully specified `Prepared` (defaults from
-the catalog entry, bounds from settings, images decoded) and raises errors that say what to
-change; `submit()` queues it; the job runs `_run()` on the worker thread and returns the
-response body, so /v1/generate, /v1/jobs and the OpenAI Images API share one path.
+the catalog entry, bounds from settings, source images checked but still compressed) and raises
+errors that say what to change; `submit()` queues it; the job runs `_run()` on the worker thread,
+decodes the images and returns the response body, so /v1/generate, /v1/jobs and the OpenAI Images
+API share one path.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image, ImageOps
 
 from atelier.api.deps import Services
 from atelier.core.errors import InvalidParameter
-from atelier.core.images import b64_to_bytes, open_image, to_b64
+from atelier.core.images import PendingImage, decoding_cost, pending_image, to_b64
 from atelier.engine.base import ModelSpec
 from atelier.engine.families.sdxl import SCHEDULERS, SDXLRequest, denoising_steps, random_seed, sampler_name
 from atelier.engine.vram.planner import Task
@@ -34,10 +35,20 @@ DEFAULT_STRENGTH = 0.75
 @dataclass
 class Prepared:
     spec: ModelSpec
-    request: SDXLRequest
+    request: SDXLRequest  # image and mask still None: the job decodes `image` and `mask` into it
     output_format: str
     priority: Priority
     parameters: dict[str, Any] = field(default_factory=dict)  # what the response and the job summary show
+    image: PendingImage | None = None
+    mask: PendingImage | None = None
+
+    @property
+    def cost_bytes(self) -> int:
+        """Memory the job takes for images: the sources (compressed, then decoded) and its outputs
+        (decoded, then encoded)."""
+        r = self.request
+        sources = [i for i in (self.image, self.mask) if i is not None]
+        return decoding_cost(sources) + len(r.seeds) * r.width * r.height * 4
 
 
 def _bounded_int(name: str, value: int, lo: int, hi: int, hint: str = "") -> int:
@@ -53,9 +64,9 @@ def _side(name: str, value: int, max_side: int) -> int:
     return _bounded_int(name, value, 64, max_side, " (ATELIER_MAX_SIDE)" if value > max_side else "")
 
 
-def _fit(img: Image.Image, area: int, max_side: int) -> tuple[int, int]:
-    """A size with `img`'s aspect ratio and about `area` pixels, in multiples of 8."""
-    w, h = img.size
+def _fit(size: tuple[int, int], area: int, max_side: int) -> tuple[int, int]:
+    """A size with the aspect ratio of `size` and about `area` pixels, in multiples of 8."""
+    w, h = size
     scale = (area / (w * h)) ** 0.5
     w, h = max(64, round(w * scale / 8) * 8), max(64, round(h * scale / 8) * 8)
     if max(w, h) > max_side:
@@ -64,11 +75,10 @@ def _fit(img: Image.Image, area: int, max_side: int) -> tuple[int, int]:
     return w, h
 
 
-def _mask(value: str, size: tuple[int, int], max_pixels: int) -> Image.Image:
-    """White = repaint. Transparent pixels mark the area when the mask has alpha (OpenAI's convention)."""
-    data = b64_to_bytes(value, param="mask")
-    open_image(data, max_pixels=max_pixels, param="mask")  # bombs and garbage are refused here
-    raw = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+def _mask(pending: PendingImage, size: tuple[int, int]) -> Image.Image:
+    """White = repaint. Transparent pixels mark the area when the mask has alpha (OpenAI's convention).
+    The mask was probed in the request (bombs and garbage refused there)."""
+    raw = ImageOps.exif_transpose(Image.open(io.BytesIO(pending.data)))
     if raw.mode in ("RGBA", "LA") or (raw.mode == "P" and "transparency" in raw.info):
         alpha = raw.convert("RGBA").getchannel("A")
         mask = alpha.point(lambda a: 255 if a < 128 else 0)
@@ -118,7 +128,7 @@ def prepare(services: Services, req: GenerateRequest) -> Prepared:
     image = mask = None
     strength = None
     if req.image is not None:
-        image = open_image(b64_to_bytes(req.image, param="image"), max_pixels=s.max_image_pixels, param="image")
+        image = pending_image(req.image, max_pixels=s.max_image_pixels, param="image")
     elif req.mask is not None:
         raise InvalidParameter("mask needs an image: send the image to inpaint in `image`", param="mask")
     elif req.strength is not None:
@@ -126,7 +136,7 @@ def prepare(services: Services, req: GenerateRequest) -> Prepared:
 
     default_w, default_h = int(d.get("width", 1024)), int(d.get("height", 1024))
     if image is not None and req.width is None and req.height is None:
-        width, height = _fit(image, default_w * default_h, s.max_side)
+        width, height = _fit(image.size, default_w * default_h, s.max_side)
     else:
         width = _side("width", req.width if req.width is not None else default_w, s.max_side)
         height = _side("height", req.height if req.height is not None else default_h, s.max_side)
@@ -140,30 +150,41 @@ def prepare(services: Services, req: GenerateRequest) -> Prepared:
             raise InvalidParameter(
                 f"steps x strength must reach at least 1 denoising step, got {steps} x {strength:g}: "
                 f"raise steps to {int(1 / strength) + 1} or strength to {1 / steps:.2g}", param="strength")
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS)
         if req.mask is not None:
-            mask = _mask(req.mask, (width, height), s.max_image_pixels)
+            mask = pending_image(req.mask, max_pixels=s.max_image_pixels, param="mask")
 
     sdxl = SDXLRequest(
         prompt=req.prompt, negative_prompt=req.negative_prompt or "", width=width, height=height, steps=steps,
-        guidance_scale=guidance, seeds=seeds, scheduler=scheduler, image=image, mask=mask,
+        guidance_scale=guidance, seeds=seeds, scheduler=scheduler,
         strength=strength if strength is not None else DEFAULT_STRENGTH,
     )
+    mode = "txt2img" if image is None else ("inpaint" if mask is not None else "img2img")
     parameters = {
-        "mode": sdxl.mode, "model": spec.id, "prompt": req.prompt, "negative_prompt": sdxl.negative_prompt,
+        "mode": mode, "model": spec.id, "prompt": req.prompt, "negative_prompt": sdxl.negative_prompt,
         "width": width, "height": height, "steps": steps, "guidance_scale": guidance, "scheduler": scheduler,
         "seed": seeds[0], "seeds": seeds, "n": n, "strength": strength, "output_format": req.output_format,
     }
     priority = Priority.BACKGROUND if req.priority == "background" else Priority.INTERACTIVE
-    return Prepared(spec, sdxl, req.output_format, priority, parameters)
+    return Prepared(spec, sdxl, req.output_format, priority, parameters, image, mask)
 
 
 def submit(services: Services, p: Prepared) -> Job:
     """Queues the generation; raises QueueFull (429 + Retry-After) past ATELIER_MAX_QUEUE."""
     job_params = {k: v for k, v in p.parameters.items() if k != "seeds"}
     return services.worker.submit("generate", lambda ctx: _run(services, p, ctx), priority=p.priority,
-                                  params=job_params)
+                                  params=job_params, cost_bytes=p.cost_bytes)
+
+
+def _with_sources(p: Prepared) -> SDXLRequest:
+    """The request with its source image (at the output size) and mask decoded: on the worker."""
+    if p.image is None:
+        return p.request
+    r = p.request
+    image = p.image.decode()
+    if image.size != (r.width, r.height):
+        image = image.resize((r.width, r.height), Image.Resampling.LANCZOS)
+    mask = _mask(p.mask, (r.width, r.height)) if p.mask is not None else None
+    return replace(r, image=image, mask=mask)
 
 
 def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
@@ -172,8 +193,8 @@ def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     queued_ms = ((job.started_at or time.time()) - job.created) * 1000
     ctx.raise_if_cancelled()
     resident = services.manager.is_loaded(p.spec.id) if hasattr(services.manager, "is_loaded") else False
+    req = _with_sources(p)
     ctx.emit("loading", model=p.spec.id, resident=resident)
-    req = p.request
     task = Task(kind="generation", width=req.width, height=req.height, batch=len(req.seeds),
                 cfg=req.guidance_scale > 1.0)
     t_load = time.perf_counter()

@@ -1,7 +1,9 @@
 """OpenAI's /v1/chat/completions wire format, field for field in OpenAI's order.
 
 Fields OpenAI defines that Atelier cannot honour (tools, logprobs, penalties...) are accepted and
-ignored, as vLLM does, so existing clients keep working; our own extensions are marked.
+ignored, as vLLM does, so existing clients keep working; our own extensions are marked. Request
+models are strict, as OpenAI validates: `"stream": "yes"` or `"max_tokens": "5"` is a 400 naming
+the field, never coerced.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 # ----------------------------------------------------------------------------- request
+STRICT = ConfigDict(strict=True)
+
+
 class ImageURL(BaseModel):
+    model_config = STRICT
+
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
@@ -23,7 +30,7 @@ class ImageURL(BaseModel):
 class ContentPart(BaseModel):
     """A text or image_url part. Validated loosely here so the error can name the part."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str
     text: str | None = None
@@ -31,7 +38,7 @@ class ContentPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
@@ -39,17 +46,19 @@ class ChatMessage(BaseModel):
 
 
 class ResponseFormat(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: Literal["text", "json_object", "json_schema"] = "text"
 
 
 class StreamOptions(BaseModel):
+    model_config = STRICT
+
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     messages: list[ChatMessage] = Field(min_length=1)
     model: str

@@ -15,6 +15,7 @@ from typing import Any
 
 from atelier.api.deps import Services
 from atelier.core.errors import Cancelled, InvalidParameter, ModelNotDownloaded, error_body
+from atelier.core.images import WORK_SIDE, PendingImage, decoding_cost
 from atelier.core.remote_images import load_image
 from atelier.engine.base import ModelSpec
 from atelier.engine.vision import Completion, Conversation, GenerationParams, Message
@@ -44,9 +45,19 @@ JSON_INSTRUCTION = "Respond with one valid JSON object and nothing else."
 @dataclass
 class PreparedChat:
     spec: ModelSpec
-    conv: Conversation
+    conv: Conversation  # images still compressed (PendingImage): the job decodes them
     params: GenerationParams
     json_mode: bool
+
+    @property
+    def pending(self) -> list[PendingImage]:
+        return [p for m in self.conv.messages for p in m.parts if isinstance(p, PendingImage)]
+
+
+def _decoded(conv: Conversation) -> Conversation:
+    """The conversation with its images decoded (on the worker, when the job runs), scaled to WORK_SIDE."""
+    return Conversation([Message(m.role, [p.decode(WORK_SIDE) if isinstance(p, PendingImage) else p for p in m.parts])
+                         for m in conv.messages])
 
 
 @dataclass
@@ -125,7 +136,8 @@ async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedCha
             messages.insert(0, Message("system", [JSON_INSTRUCTION]))
 
     conv = Conversation(messages)
-    if family is not None and getattr(family, "requires_image", False) and not conv.images:
+    if family is not None and getattr(family, "requires_image", False) and not any(
+            isinstance(p, PendingImage) for m in messages for p in m.parts):
         raise InvalidParameter(
             f"{spec.id} answers questions about an image: add an image_url content part "
             "(data:image/png;base64,...) to a user message", param="messages")
@@ -136,6 +148,7 @@ async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedCha
 
 def submit(services: Services, prepared: PreparedChat, *, stream: bool) -> Job:
     def work(ctx: JobContext) -> ChatResult:
+        conv = _decoded(prepared.conv)
         t_load = time.perf_counter()
 
         def with_model(model: Any) -> ChatResult:
@@ -144,7 +157,7 @@ def submit(services: Services, prepared: PreparedChat, *, stream: bool) -> Job:
                 ctx.emit("loaded", load_ms=round(load_ms, 1))
             t0 = time.perf_counter()
             on_text = (lambda text: ctx.emit("delta", text=text)) if stream else None
-            out = model.chat(prepared.conv, prepared.params, on_text=on_text, cancelled=lambda: ctx.cancelled)
+            out = model.chat(conv, prepared.params, on_text=on_text, cancelled=lambda: ctx.cancelled)
             return ChatResult(out, load_ms, (time.perf_counter() - t0) * 1000)
 
         # run() recovers once from an out-of-memory error (evict, tile, drop a mode, retry).
@@ -153,6 +166,7 @@ def submit(services: Services, prepared: PreparedChat, *, stream: bool) -> Job:
     return services.worker.submit(
         "chat", work, priority=Priority.INTERACTIVE,
         params={"model": prepared.spec.id, "stream": stream, "max_tokens": prepared.params.max_tokens},
+        cost_bytes=decoding_cost(prepared.pending, WORK_SIDE),
     )
 
 

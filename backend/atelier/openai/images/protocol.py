@@ -1,7 +1,8 @@
 """OpenAI Images API wire format, field for field (POST /v1/images/generations and /v1/images/edits).
 
 Fields OpenAI defines that have no meaning here (style, user, moderation, background) are accepted
-and ignored, so unmodified clients work. Atelier extensions are marked.
+and ignored, so unmodified clients work. Atelier extensions are marked. Strict, as OpenAI validates:
+no string is coerced into a number.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ImageGenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     prompt: str
     background: str | None = None

@@ -24,7 +24,7 @@ _FLOAT_FIELDS = ("strength", "guidance_scale")
 async def _run(services, request: Request, req) -> dict[str, Any]:
     prepared = await run_in_threadpool(generation.prepare, services, req)
     job = generation.submit(services, prepared)
-    return service.to_images_response(await await_job(job, request, services.worker, poll=0.25))
+    return service.to_images_response(await await_job(job, request, services.worker))
 
 
 @router.post("/images/generations", response_model=ImagesResponse, response_model_exclude_none=True)

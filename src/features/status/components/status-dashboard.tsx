@@ -215,7 +215,11 @@ export function StatusDashboard({ children, history }: { children?: ReactNode; h
                       <div className="text-neutral-500">{m.kind}</div>
                     </td>
                     <td>
-                      <span className={`rounded-full px-2 py-0.5 ${STATE_TONE[m.state] ?? 'bg-neutral-800'}`}>{m.state.replace(/_/g, ' ')}</span>
+                      <span className={`rounded-full px-2 py-0.5 ${STATE_TONE[m.state] ?? 'bg-neutral-800'}`}>
+                        {m.partial_download
+                          ? `partial · ${Math.floor((100 * m.partial_download.bytes_done) / Math.max(1, m.partial_download.bytes_total))}%`
+                          : m.state.replace(/_/g, ' ')}
+                      </span>
                     </td>
                     {m.planned && !LOADED.has(m.state) ? (
                       <>
@@ -254,10 +258,12 @@ export function StatusDashboard({ children, history }: { children?: ReactNode; h
                           variant="ghost"
                           data-testid="download-model"
                           disabled={d?.phase === 'starting' || d?.phase === 'running' || d?.phase === 'done'}
-                          title="Fetch this model into the backend's Hugging Face cache"
+                          title={m.partial_download
+                            ? `An earlier download stopped at ${formatBytes(m.partial_download.bytes_done)} of ${formatBytes(m.partial_download.bytes_total)}: resume it`
+                            : "Fetch this model into the backend's Hugging Face cache"}
                           onClick={() => void downloads.start(m.id)}
                         >
-                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : 'Download'}
+                          {d?.phase === 'starting' || d?.phase === 'running' ? 'Downloading…' : m.partial_download ? 'Resume' : 'Download'}
                         </Button>
                       )}
                     </td>
