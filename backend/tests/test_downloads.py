@@ -5,6 +5,7 @@ No network: the hub client is replaced (or the real one is made to raise a conne
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -92,7 +93,9 @@ class FakeHub(HubClient):
     def snapshot(self, repo, cache_dir, token, tqdm_class=None):
         """The hub cache's layout: blobs, a snapshot of relative links to them, a ref."""
         root = svc_mod.repo_cache_dir(cache_dir, repo.repo_id)
-        commit = "c0ffee" + "0" * 34
+        # a download by commit is stored under that commit (and writes no ref), as the hub library does
+        pinned = repo.revision is not None and re.fullmatch(r"[0-9a-f]{40}", repo.revision)
+        commit = repo.revision if pinned else "c0ffee" + "0" * 34
         blobs, snap = root / "blobs", root / "snapshots" / commit
         blobs.mkdir(parents=True, exist_ok=True)
         for f in repo.files:
@@ -104,8 +107,9 @@ class FakeHub(HubClient):
             link.parent.mkdir(parents=True, exist_ok=True)
             if not link.is_symlink():
                 link.symlink_to(os.path.relpath(blobs / f.blob, link.parent))
-        (root / "refs").mkdir(exist_ok=True)
-        (root / "refs" / (repo.revision or "main")).write_text(commit)
+        if not pinned:
+            (root / "refs").mkdir(exist_ok=True)
+            (root / "refs" / (repo.revision or "main")).write_text(commit)
         self.fetched.append(repo.repo_id)
         return str(snap)
 

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent("""
     from atelier.main import create_app
     root = Path(sys.argv[1])
     settings = Settings(models="tiny", models_dir=root, data_dir=Path(sys.argv[2]), ui_dir=Path(sys.argv[2]),
-                        model_ttl=0, api_key=None)
+                        model_ttl=0, api_key=None, allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as c:
         r = c.post("/v1/generate", json={"model": "tiny-sdxl", "prompt": "x", "width": 64, "height": 64, "steps": 1})
         assert r.status_code == 200, r.text

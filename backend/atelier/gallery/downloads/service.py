@@ -174,7 +174,7 @@ repo_cache_dir = hub_cache.repo_dir
 
 def repos_of(spec: ModelSpec) -> list[tuple[str, str | None]]:
     """(repo, revision) of every repo a catalog model is fetched from: its own and the extra ones."""
-    return [(spec.source, spec.revision)] + [(r, rev) for r, rev, _ in EXTRA_REPOS.get(spec.family, [])]
+    return [(spec.source, spec.revision), *spec.extra_repos]
 
 
 def patterns_for(spec: ModelSpec) -> tuple[list[str], list[str]]:
