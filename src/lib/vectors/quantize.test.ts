@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cosineI8, dequantize, normalize, paddedDim, quantize, quantizeMany, quantizeQuery } from './quantize';
 import { VectorMatrix, topK } from './kernel';
-import { clustered, rng } from './test-vectors';
+import { clustered, rng } from '@/test/vectors';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 

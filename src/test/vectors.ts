@@ -1,5 +1,5 @@
 // Seeded synthetic vectors for tests and the benchmark: clusters around random centres, as image
-// embeddings cluster by subject. Not shipped code's dependency: only tests and scripts import it.
+// embeddings cluster by subject.
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1) */
 export function rng(seed: number): () => number {
