@@ -24,6 +24,8 @@ export type VectorRequest =
   /** which of `ids` have no vector of `model` yet */
   | { op: 'missing'; model: string; ids: string[] }
   | { op: 'pairs'; pairs: [string, string][] }
+  /** index pairs of perceptual hashes (two words each) within maxDistance bits (near-pairs.ts) */
+  | { op: 'near'; words: Uint32Array; maxDistance: number; skip?: Uint8Array }
   | { op: 'stats' }
   | { op: 'compact'; model: string | null };
 
@@ -35,6 +37,7 @@ export interface VectorResults {
   similar: Ranked;
   missing: string[];
   pairs: number[];
+  near: Int32Array;
   stats: IndexStats;
   compact: CompactStats;
 }

@@ -2,6 +2,7 @@
 // of the current model, loaded from the database on 'open'; writes go to the database and to the
 // other tabs' workers, which apply them without writing again.
 import type { UseStore } from 'idb-keyval';
+import { nearPairs } from './near-pairs';
 import { quantizeMany } from './quantize';
 import { appendSegment, compact, readSegments, vectorStore } from './store';
 import { VectorIndex } from './vector-index';
@@ -70,6 +71,8 @@ export function createCore({ store = vectorStore(), announce = () => {}, forceJs
         const ix = await ready();
         return (ix ? ix.pairScores(req.pairs) : req.pairs.map(() => NaN)) as Out;
       }
+      case 'near':
+        return nearPairs(req.words, req.maxDistance, req.skip) as Out;
       case 'stats':
         return stats(await ready()) as Out;
       case 'compact':

@@ -21,6 +21,14 @@ import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, typ
 /** Built-in views plus the colleague's slots (see src/app/App.tsx). */
 export type View = 'grid' | 'loupe' | 'status' | 'settings';
 
+/**
+ * Rearranges the filtered order before the grid shows it (set by the app: near-duplicate stacks
+ * collapse into their cover, a search by meaning ranks by similarity). `withoutText` is the order
+ * with every filter but the search words (a ranking may bring images the words do not match).
+ * `ranked`: the order is not the sort order (the cached first screen is then left alone).
+ */
+export type Arranger = (input: { order: string[]; query: Query; withoutText: () => string[] }) => { order: string[]; ranked?: boolean };
+
 export interface Notice {
   kind: 'error' | 'info';
   text: string;
@@ -109,12 +117,16 @@ export function createLibraryStore() {
     if (view && view.byId === prev && patchView(view.v, changed)) view = { v: view.v, byId: next };
   };
 
+  let arranger: Arranger | null = null;
   const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
     const t = performance.now();
-    const order = filterView(viewFor(byId, query), query);
+    const v = viewFor(byId, query);
+    let order = filterView(v, query);
+    let ranked = false;
+    if (arranger) ({ order, ranked = false } = arranger({ order, query, withoutText: () => filterView(v, { ...query, text: '' }) }));
     const queryMs = performance.now() - t;
     const present = new Set(order);
-    if (state.status === 'ready' && !isFiltered(query) && query.sort === 'added' && query.desc) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size);
+    if (state.status === 'ready' && !ranked && !isFiltered(query) && query.sort === 'added' && query.desc) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size);
     return { order, queryMs, selection: pruneSelection(state.selection, present) };
   };
   let markReady: () => void = () => {};
@@ -216,6 +228,18 @@ export function createLibraryStore() {
 
     async refreshStorage() {
       set({ storage: await storageInfo() });
+    },
+
+    /** Installs (or removes) the arranger; the order is computed again at once. */
+    setArranger(fn: Arranger | null) {
+      arranger = fn;
+      api.rearrange();
+    },
+    /** The arranger's inputs changed (stacks recomputed, a ranking arrived): order again. */
+    rearrange() {
+      if (state.status === 'loading') return;
+      flushPending();
+      set(requery());
     },
 
     setQuery(patch: Partial<Query>) {

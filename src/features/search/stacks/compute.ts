@@ -1,0 +1,174 @@
+// Near-duplicate stacks as plain functions over records: the edges of each tier, their union into
+// stacks, the cover, and the collapsed grid order. The pHash pairs and embedding similarities come
+// from the search worker (stack-store.ts); everything here is synchronous and unit-tested.
+import type { ImageRecord } from '@/lib/db/schema';
+import { BURST_WINDOW_MS, SEED_FAMILY, TIER_RANK, type Tier } from './tiers';
+
+export type StackRecord = Pick<ImageRecord, 'id' | 'hash' | 'addedAt' | 'origin' | 'rating' | 'flag' | 'width' | 'height' | 'bytes'> &
+  Partial<Pick<ImageRecord, 'phash' | 'takenAt' | 'camera' | 'params' | 'stack'>>;
+
+export interface Edge {
+  a: number;
+  b: number;
+  tier: Tier;
+}
+
+export interface Stack {
+  /** stable while its members are: the smallest member id */
+  key: string;
+  /** the cover first, then by capture (or import) time */
+  ids: string[];
+  cover: string;
+  tier: Tier;
+}
+
+export interface StackIndex {
+  stacks: ReadonlyMap<string, Stack>;
+  /** image id -> its stack's key */
+  of: ReadonlyMap<string, string>;
+}
+
+export const EMPTY_INDEX: StackIndex = { stacks: new Map(), of: new Map() };
+
+const free = (r: StackRecord) => r.stack !== 'alone';
+
+/** The same bytes (the import skips these, but sync and generation can bring them). */
+export function exactEdges(recs: readonly StackRecord[]): Edge[] {
+  const first = new Map<string, number>();
+  const out: Edge[] = [];
+  recs.forEach((r, i) => {
+    if (!free(r) || !r.hash) return;
+    const j = first.get(r.hash);
+    if (j === undefined) first.set(r.hash, i);
+    else out.push({ a: j, b: i, tier: 'exact' });
+  });
+  return out;
+}
+
+/** Generated images of one prompt, model and size whose seeds run close together. */
+export function seriesEdges(recs: readonly StackRecord[]): Edge[] {
+  const groups = new Map<string, { i: number; seed: number }[]>();
+  recs.forEach((r, i) => {
+    const p = r.params;
+    if (!free(r) || r.origin !== 'generated' || !p?.prompt || p.seed === undefined) return;
+    const key = [p.prompt.trim().toLowerCase(), (p.negativePrompt ?? '').trim().toLowerCase(), p.model ?? '', p.width ?? r.width, p.height ?? r.height].join('\u0000');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push({ i, seed: p.seed });
+  });
+  const out: Edge[] = [];
+  for (const g of groups.values()) {
+    g.sort((x, y) => x.seed - y.seed);
+    for (let k = 1; k < g.length; k++) if (g[k]!.seed - g[k - 1]!.seed <= SEED_FAMILY) out.push({ a: g[k - 1]!.i, b: g[k]!.i, tier: 'burst' });
+  }
+  return out;
+}
+
+/** Photo pairs from one camera within the burst window: to be checked against their embeddings. */
+export function burstCandidates(recs: readonly StackRecord[], windowMs = BURST_WINDOW_MS): [number, number][] {
+  const byCamera = new Map<string, number[]>();
+  recs.forEach((r, i) => {
+    if (!free(r) || r.takenAt === undefined || r.origin === 'generated') return;
+    const key = r.camera ?? '';
+    let l = byCamera.get(key);
+    if (!l) byCamera.set(key, (l = []));
+    l.push(i);
+  });
+  const out: [number, number][] = [];
+  for (const l of byCamera.values()) {
+    l.sort((x, y) => recs[x]!.takenAt! - recs[y]!.takenAt!);
+    for (let k = 0; k < l.length; k++) {
+      // a long burst is a chain: each photo against the next few is enough to join them all
+      for (let m = k + 1; m < l.length && m <= k + 8 && recs[l[m]!]!.takenAt! - recs[l[k]!]!.takenAt! <= windowMs; m++) out.push([l[k]!, l[m]!]);
+    }
+  }
+  return out;
+}
+
+/** The image to keep: picked, then rated, then the most pixels, then the most bytes, then the oldest. */
+export function bestOf<T extends StackRecord>(recs: readonly T[]): T {
+  return [...recs].sort(
+    (a, b) =>
+      Number(b.flag === 'pick') - Number(a.flag === 'pick') ||
+      Number(a.flag === 'reject') - Number(b.flag === 'reject') ||
+      b.rating - a.rating ||
+      b.width * b.height - a.width * a.height ||
+      b.bytes - a.bytes ||
+      a.addedAt - b.addedAt ||
+      (a.id < b.id ? -1 : 1),
+  )[0]!;
+}
+
+/** Union of the edges into stacks of two or more; the user's cover wins, else the best image. */
+export function groupStacks(recs: readonly StackRecord[], edges: readonly Edge[]): StackIndex {
+  const parent = Int32Array.from(recs, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) x = parent[x] = parent[parent[x]!]!;
+    return x;
+  };
+  const tierOf = new Map<number, Tier>();
+  for (const e of edges) {
+    const ra = find(e.a);
+    const rb = find(e.b);
+    const t = [tierOf.get(ra), tierOf.get(rb)].reduce<Tier>((w, x) => (x && TIER_RANK[x] > TIER_RANK[w] ? x : w), e.tier);
+    if (ra !== rb) parent[ra] = rb;
+    tierOf.set(rb, t);
+  }
+  const members = new Map<number, number[]>();
+  for (const e of edges) for (const i of [e.a, e.b]) {
+    const root = find(i);
+    let m = members.get(root);
+    if (!m) members.set(root, (m = []));
+    if (!m.includes(i)) m.push(i);
+  }
+  const stacks = new Map<string, Stack>();
+  const of = new Map<string, string>();
+  for (const [root, idx] of members) {
+    if (idx.length < 2) continue;
+    const rs = idx.map((i) => recs[i]!);
+    const cover = rs.find((r) => r.stack === 'cover') ?? bestOf(rs);
+    const rest = rs.filter((r) => r !== cover).sort((a, b) => (a.takenAt ?? a.addedAt) - (b.takenAt ?? b.addedAt) || (a.id < b.id ? -1 : 1));
+    const ids = [cover.id, ...rest.map((r) => r.id)];
+    const key = ids.reduce((m, id) => (id < m ? id : m));
+    stacks.set(key, { key, ids, cover: cover.id, tier: tierOf.get(root) ?? 'burst' });
+    for (const id of ids) of.set(id, key);
+  }
+  return { stacks, of };
+}
+
+/**
+ * The grid's order with stacks collapsed: where a stack's first member appears, its cover stands
+ * for the members the filters let through (or the first of them, if the filters hide the cover);
+ * an expanded stack shows them all there, cover first. Everything else keeps its place. One pass.
+ */
+export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>): { order: string[]; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  if (index.of.size === 0) return { order: order as string[], counts };
+  // members the filters let through, per stack
+  const shown = new Map<string, Set<string>>();
+  for (const id of order) {
+    const key = index.of.get(id);
+    if (key === undefined) continue;
+    let s = shown.get(key);
+    if (!s) shown.set(key, (s = new Set()));
+    s.add(id);
+  }
+  const out: string[] = [];
+  const placed = new Set<string>();
+  for (const id of order) {
+    const key = index.of.get(id);
+    const members = key === undefined ? undefined : shown.get(key)!;
+    if (key === undefined || !members || members.size < 2) {
+      out.push(id);
+      continue;
+    }
+    if (placed.has(key)) continue;
+    placed.add(key);
+    const stack = index.stacks.get(key)!;
+    const visible = stack.ids.filter((m) => members.has(m));
+    counts.set(key, visible.length);
+    if (expanded.has(key)) out.push(...visible);
+    else out.push(visible[0]!);
+  }
+  return { order: out, counts };
+}
