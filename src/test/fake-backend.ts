@@ -32,6 +32,8 @@ export interface FakeBackend {
   embed: (input: string) => number[];
   /** every /v1/embeddings call: its inputs */
   embeddingCalls: { model: string; input: string[]; encoding_format?: string }[];
+  /** per /v1/embeddings call: return a response to override the default success */
+  onEmbeddings?: (input: string[]) => { status: number; body: unknown } | undefined;
   /** answer /v1/embeddings with float arrays even when base64 is asked (servers that ignore it) */
   embeddingsAsFloats?: boolean;
   close(): Promise<void>;
@@ -99,6 +101,8 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
         const b = (await body(req)) as { model: string; input: string | string[]; encoding_format?: string };
         const input = Array.isArray(b.input) ? b.input : [b.input];
         fake.embeddingCalls.push({ model: b.model, input, ...(b.encoding_format ? { encoding_format: b.encoding_format } : {}) });
+        const override = fake.onEmbeddings?.(input);
+        if (override) return send(res, override.status, override.body);
         if (!fake.embeddingModels.some((m) => m.id === b.model && m.downloaded)) return send(res, 404, envelope(`Model '${b.model}' is not downloaded.`, 'model_not_downloaded'));
         const b64 = b.encoding_format === 'base64' && !fake.embeddingsAsFloats;
         const data = input.map((x, index) => {
