@@ -141,9 +141,11 @@ export function groupStacks(recs: readonly StackRecord[], edges: readonly Edge[]
  * for the members the filters let through (or the first of them, if the filters hide the cover);
  * an expanded stack shows them all there, cover first. Everything else keeps its place. One pass.
  */
-export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>): { order: string[]; counts: Map<string, number> } {
+export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
   const counts = new Map<string, number>();
-  if (index.of.size === 0) return { order: order as string[], counts };
+  /** the image that stands for each stack (its cover, or the first member the filters show) */
+  const heads = new Map<string, string>();
+  if (index.of.size === 0) return { order: order as string[], counts, heads };
   // members the filters let through, per stack
   const shown = new Map<string, Set<string>>();
   for (const id of order) {
@@ -167,8 +169,9 @@ export function collapse(order: readonly string[], index: StackIndex, expanded: 
     const stack = index.stacks.get(key)!;
     const visible = stack.ids.filter((m) => members.has(m));
     counts.set(key, visible.length);
+    heads.set(key, visible[0]!);
     if (expanded.has(key)) out.push(...visible);
     else out.push(visible[0]!);
   }
-  return { order: out, counts };
+  return { order: out, counts, heads };
 }
