@@ -34,9 +34,11 @@ import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
 import { AnalysisPanelSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+import { FindSimilarButton, SearchStrip, StackSection, stacks } from '@/features/search';
+import { connectSearch } from './search-wiring';
 
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
-Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls } });
+Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls, stacks } });
 
 type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: string } | { kind: 'analysis' };
 
@@ -53,12 +55,16 @@ export function App() {
     // the AI features start after the library is in memory: the first paint comes first
     let stop: (() => void) | undefined;
     let live = true;
+    let stopSearch: (() => void) | undefined;
     void library.whenReady().then(() => {
-      if (live) stop = startFeatures();
+      if (!live) return;
+      stop = startFeatures();
+      stopSearch = connectSearch();
     });
     return () => {
       live = false;
       stop?.();
+      stopSearch?.();
     };
   }, []);
 
@@ -172,10 +178,12 @@ export function App() {
       onCaption={(text) => editFocus((r) => ({ ...r, caption: text.trim() || undefined }))}
       onFocus={(id) => library.focus(id)}
       actions={
-        focusRec && hasFeature('generation') ? (
+        focusRec ? (
           <>
-            <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>
-            {focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+            {hasFeature('generation') && <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>}
+            {hasFeature('generation') && focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+            <FindSimilarButton ids={[focusRec.id]} label={focusRec.name} />
+            <StackSection rec={focusRec} byId={s.byId} onFocus={(id) => library.focus(id)} />
           </>
         ) : undefined
       }
@@ -204,12 +212,15 @@ export function App() {
           onClick={(id, mods) => library.click(id, mods)}
           onOpen={(id) => openLoupe(id)}
           onColumns={(n) => (columns.current = n)}
+          stackOf={stacks.cell}
+          onStack={stacks.toggle}
         />
         {s.selection.ids.size > 0 && (
           <div className="pointer-events-none absolute inset-x-0 bottom-4 flex justify-center">
             <div className="pointer-events-auto flex items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur" data-testid="selection-bar">
               <span className="px-2 text-xs text-neutral-300 tabular-nums">{s.selection.ids.size} selected</span>
               <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={() => void exportSelection()} data-testid="export-selection">Export</Button>
+              <FindSimilarButton ids={[...s.selection.ids]} label={`${s.selection.ids.size} selected images`} compact />
               {hasFeature('analysis') && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={() => void analyzeSelection([...s.selection.ids])} data-testid="analyze-selection">Analyse</Button>}
               <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={() => run({ type: 'delete' })} data-testid="delete-selection" className="hover:text-red-300">Delete</Button>
               <button type="button" aria-label="Clear selection" onClick={() => library.clearSelection()} className="rounded p-1.5 text-neutral-500 hover:text-neutral-100"><XIcon size={14} /></button>
@@ -223,6 +234,7 @@ export function App() {
     <div className="flex h-full flex-col bg-neutral-950 text-neutral-100">
       <TopBar filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} searchFocusTick={searchFocusTick} />
       {filtersOpen && inLibrary && <FilterBar />}
+      {inLibrary && <SearchStrip text={s.query.text} resultCount={s.order.length} />}
       <div className="flex min-h-0 flex-1">
         <main className="min-w-0 flex-1">{main}</main>
         {inLibrary && s.byId.size > 0 && infoPanel}

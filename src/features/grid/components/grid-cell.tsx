@@ -2,13 +2,24 @@ import { memo, useRef, type MouseEvent } from 'react';
 import type { ImageRecord } from '@/lib/db/schema';
 import { FlagIcon, RejectIcon, SparklesIcon } from '@/components/ui/icons';
 import { useThumbInto } from '@/components/ui/use-thumb-url';
+import { StackBadge } from './stack-badge';
 
 export interface CellHandlers {
   onClick(id: string, mods: { shift: boolean; toggle: boolean }): void;
   onOpen(id: string): void;
+  /** open or close a near-duplicate stack */
+  onStack(key: string): void;
 }
 
-export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers }) {
+/** A cell's part in a near-duplicate stack, as primitives (the cell stays memoised). */
+export interface CellStackProps {
+  stackKey?: string;
+  stackCount?: number;
+  stackExpanded?: boolean;
+  stackHead?: boolean;
+}
+
+export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers, stackKey, stackCount = 0, stackExpanded = false, stackHead = false }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers } & CellStackProps) {
   const img = useRef<HTMLImageElement>(null);
   useThumbInto(img, rec.id);
   const onClick = (e: MouseEvent) => handlers.onClick(rec.id, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
@@ -21,12 +32,14 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
       data-selected={selected || undefined}
       data-rating={rec.rating}
       data-flag={rec.flag}
+      data-stack={stackKey}
+      data-stack-count={stackHead ? stackCount : undefined}
       role="gridcell"
       aria-selected={selected}
       title={rec.name}
       onClick={onClick}
       onDoubleClick={() => handlers.onOpen(rec.id)}
-      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
+      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : stackExpanded ? 'ring-1 ring-violet-500/70' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
       style={{ width: size, height: size }}
     >
       <img
@@ -50,6 +63,7 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
         </span>
       </div>
       )}
+      {stackHead && stackKey && <StackBadge count={stackCount} expanded={stackExpanded} onToggle={() => handlers.onStack(stackKey)} />}
       {size >= 140 && (
         <div className="pointer-events-none absolute inset-x-0 top-0 hidden truncate bg-black/60 px-1.5 py-0.5 text-[11px] text-neutral-200 group-hover:block">{rec.name}</div>
       )}

@@ -11,10 +11,10 @@ describe('near-duplicate tiers', () => {
     expect(exactEdges(recs)).toEqual([{ a: 0, b: 2, tier: 'exact' }]);
   });
 
-  it('links generated images of one prompt, model and size whose seeds run together', () => {
+  it('links generated images (ours or imported with their parameters) of one prompt, model and size whose seeds run together', () => {
     const gen = (id: string, seed: number, prompt = 'a fox in snow', extra: Partial<StackRecord> = {}) =>
       rec(id, { origin: 'generated', params: { prompt, seed, model: 'sdxl', source: 'atelier' }, ...extra });
-    const recs = [gen('s1', 100), gen('s2', 101), gen('s3', 103), gen('far', 5000), gen('other', 102, 'a cat'), gen('big', 101, 'a fox in snow', { width: 200 }), rec('photo')];
+    const recs = [gen('s1', 100), gen('s2', 101), gen('s3', 103, 'A fox in snow ', { origin: 'imported' }), gen('far', 5000), gen('other', 102, 'a cat'), gen('big', 101, 'a fox in snow', { width: 200 }), rec('photo')];
     const pairs = seriesEdges(recs).map((e) => [recs[e.a]!.id, recs[e.b]!.id]);
     expect(pairs).toEqual([['s1', 's2'], ['s2', 's3']]);
   });

@@ -45,12 +45,13 @@ export function exactEdges(recs: readonly StackRecord[]): Edge[] {
   return out;
 }
 
-/** Generated images of one prompt, model and size whose seeds run close together. */
+/** Generated images (ours, or A1111 / ComfyUI files with their parameters) of one prompt, model
+ * and size whose seeds run close together. */
 export function seriesEdges(recs: readonly StackRecord[]): Edge[] {
   const groups = new Map<string, { i: number; seed: number }[]>();
   recs.forEach((r, i) => {
     const p = r.params;
-    if (!free(r) || r.origin !== 'generated' || !p?.prompt || p.seed === undefined) return;
+    if (!free(r) || !p?.prompt || p.seed === undefined) return;
     const key = [p.prompt.trim().toLowerCase(), (p.negativePrompt ?? '').trim().toLowerCase(), p.model ?? '', p.width ?? r.width, p.height ?? r.height].join('\u0000');
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
@@ -68,7 +69,7 @@ export function seriesEdges(recs: readonly StackRecord[]): Edge[] {
 export function burstCandidates(recs: readonly StackRecord[], windowMs = BURST_WINDOW_MS): [number, number][] {
   const byCamera = new Map<string, number[]>();
   recs.forEach((r, i) => {
-    if (!free(r) || r.takenAt === undefined || r.origin === 'generated') return;
+    if (!free(r) || r.takenAt === undefined || r.origin === 'generated' || r.params) return;
     const key = r.camera ?? '';
     let l = byCamera.get(key);
     if (!l) byCamera.set(key, (l = []));
@@ -138,10 +139,11 @@ export function groupStacks(recs: readonly StackRecord[], edges: readonly Edge[]
 
 /**
  * The grid's order with stacks collapsed: where a stack's first member appears, its cover stands
- * for the members the filters let through (or the first of them, if the filters hide the cover);
- * an expanded stack shows them all there, cover first. Everything else keeps its place. One pass.
+ * for the members the filters let through (or the first of them, if the filters hide the cover;
+ * in a ranked order, the member that ranked highest); an expanded stack shows them all there,
+ * cover first. Everything else keeps its place. Two linear passes.
  */
-export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
+export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>, { ranked = false }: { ranked?: boolean } = {}): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
   const counts = new Map<string, number>();
   /** the image that stands for each stack (its cover, or the first member the filters show) */
   const heads = new Map<string, string>();
@@ -167,7 +169,8 @@ export function collapse(order: readonly string[], index: StackIndex, expanded: 
     if (placed.has(key)) continue;
     placed.add(key);
     const stack = index.stacks.get(key)!;
-    const visible = stack.ids.filter((m) => members.has(m));
+    // a ranked order (a search) shows the member that ranked highest; otherwise the cover leads
+    const visible = ranked ? [...members] : stack.ids.filter((m) => members.has(m));
     counts.set(key, visible.length);
     heads.set(key, visible[0]!);
     if (expanded.has(key)) out.push(...visible);

@@ -123,10 +123,10 @@ export function createStackStore(deps: StackDeps) {
       if (recs.some((r) => seen.has(r.id) && seen.get(r.id) !== signature(r))) api.rebuildSoon(300);
     },
 
-    /** The library's arranger step: collapse the stacks in the filtered order. */
-    arrange(order: string[]): string[] {
+    /** The library's arranger step: collapse the stacks in the filtered (or ranked) order. */
+    arrange(order: string[], ranked = false): string[] {
       if (!state.enabled || state.index.of.size === 0) return order;
-      const out = collapse(order, state.index, state.expanded);
+      const out = collapse(order, state.index, state.expanded, { ranked });
       state = { ...state, counts: out.counts, heads: out.heads };
       emit();
       return out.order;
