@@ -57,6 +57,20 @@ def targets_grid(d: dict) -> list[dict]:
         _t("search latency at 50k, worst (ms)", search.get("max") if isinstance(search, dict) else search,
            "<= 50", t.get("search50k_le_50ms")),
         _t("import rate / raw decode-and-resize rate", imp.get("ratio"), ">= 0.8", t.get("import_ratio_ge_0_8")),
+        _t("near-duplicate stacks at the largest size (5% re-encoded copies): rebuild ms",
+           (sizes[-1].get("stacks") or {}).get("rebuildMs") if sizes else None, "(reported)", None),
+    ]
+
+
+def targets_search(d: dict) -> list[dict]:
+    q, st, r, nd = d.get("query", {}), d.get("storage", {}), d.get("recall", {}), d.get("nearDuplicates", {})
+    t = d.get("targets", {})
+    return [
+        _t(f"query over {q.get('vectors')} vectors, p95 (ms)", q.get("p95Ms"), "<= 50", t.get("queryP95_le_50ms")),
+        _t("stored vector data per image (bytes)", st.get("bytesPerImage"), "<= 1024", t.get("bytesPerImage_le_1024")),
+        _t("int8 recall@10 against float32", r.get("recallAt10"), ">= 0.98", t.get("recallAt10_ge_0_98")),
+        _t("near-duplicates, re-encoded tier: precision", nd.get("precision"), ">= 0.95", t.get("reencodedPrecision_ge_0_95")),
+        _t("near-duplicates, re-encoded tier: recall", nd.get("recall"), ">= 0.95", t.get("reencodedRecall_ge_0_95")),
     ]
 
 
@@ -72,6 +86,7 @@ BENCHES = [
     ("RAM-cache swap (issue 5)", [PY, "scripts/bench_swap.py"], 900, targets_swap),
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
+    ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
 ]
 
 

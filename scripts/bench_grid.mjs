@@ -4,7 +4,10 @@
 //
 //   node scripts/bench_grid.mjs [--base http://127.0.0.1:4173] [--sizes 1000,10000,50000,100000]
 //                               [--scroll-seconds 10] [--import-files 144] [--import-rounds 3]
-//                               [--out bench-grid.json]
+//                               [--dup-every 20] [--out bench-grid.json]
+//
+// Near-duplicate stacks are on (the default): every 20th seeded image is a re-encoded copy of
+// the one before (a pHash 2 bits off), so 5% of the library collapses into stacks of two.
 //
 // Needs the built UI served at --base (`npx vite build && npx vite preview --port 4173`, or the
 // backend on :8080). Chromium: /usr/bin/chromium or $CHROMIUM.
@@ -23,6 +26,7 @@ const scrollSeconds = Number(arg('scroll-seconds', '10'));
 const importFiles = Number(arg('import-files', '144'));
 const importRounds = Number(arg('import-rounds', '3'));
 const out = arg('out', '');
+const dupEvery = Number(arg('dup-every', '20'));
 const log = (...a) => console.error('[bench]', ...a);
 
 // serve dist/ ourselves when nothing answers at --base (`make bench` builds first)
@@ -110,7 +114,7 @@ async function benchSize(n) {
   await page.goto(base);
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
   log(`seeding ${n}`);
-  const seedMs = await page.evaluate(seedLibrary, { n });
+  const seedMs = await page.evaluate(seedLibrary, { n, dupEvery });
   // first visit after seeding builds the head cache; the measured visit is a normal return visit
   await page.reload();
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
@@ -118,6 +122,13 @@ async function benchSize(n) {
   await page.reload();
   await page.waitForFunction(() => window.__firstThumbs !== undefined, null, { timeout: 120_000 });
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
+  // the stacks are computed in idle time after the load: wait for them (the scroll then runs with
+  // the collapsed order, as a user's would)
+  await page.waitForFunction(() => window.__atelier.stacks.getState().index.stacks.size > 0 || !window.__atelier.stacks.getState().enabled, null, { timeout: 120_000 }).catch(() => {});
+  const stackInfo = await page.evaluate(() => {
+    const st = window.__atelier.stacks.getState();
+    return { stacks: st.index.stacks.size, rebuildMs: Math.round(st.lastMs), cells: window.__atelier.library.getState().order.length };
+  });
   const startup = await page.evaluate(() => ({
     firstThumbsMs: window.__firstThumbs,
     fullLoadMs: performance.getEntriesByName('atelier:ready')[0]?.startTime ?? null,
@@ -199,6 +210,7 @@ async function benchSize(n) {
     heapAfterScrollMB: heapAfterScroll,
     searchMs: { max: round(Math.max(...search.map((s) => s.queryMs))), maxToPaint: round(Math.max(...search.map((s) => s.toPaintMs))), detail: search.map((s) => ({ ...s, queryMs: round(s.queryMs), toPaintMs: round(s.toPaintMs) })) },
     lastImageReachable: lastReachable,
+    stacks: stackInfo,
   };
 }
 

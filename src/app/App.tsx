@@ -36,9 +36,10 @@ import { liveThumbUrls } from '@/lib/db/thumb-urls';
 import { AnalysisPanelSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
 import { FindSimilarButton, SearchStrip, StackSection, stacks } from '@/features/search';
 import { connectSearch } from './search-wiring';
+import { vectorIndex } from '@/lib/vectors/client';
 
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
-Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls, stacks } });
+Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls, stacks, vectorIndex } });
 
 type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: string } | { kind: 'analysis' };
 
