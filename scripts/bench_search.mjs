@@ -165,28 +165,22 @@ async function nearDuplicates() {
     log(`generating the near-duplicate set: ${BASES} pictures, ${COPIED} of them copied 5 ways`);
     execFileSync('.venv/bin/python', ['scripts/near_dup_set.py', '--out', dir, '--bases', String(BASES), '--copied', String(COPIED), '--size', '640x480'], { stdio: 'pipe' });
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    const files = manifest.map((e) => ({ name: e.file, b64: readFileSync(join(dir, e.file)).toString('base64') }));
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await ctx.newPage();
     await page.goto(base);
     await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
-    log(`importing ${files.length} files`);
-    const groups = await page.evaluate(async (files) => {
+    log(`importing ${manifest.length} files`);
+    // through the app's own file input, as a user's import (Playwright hands the files over from disk)
+    await page.locator('header [data-testid="file-input"]').setInputFiles(manifest.map((e) => join(dir, e.file)));
+    await page.waitForSelector('[data-testid="import-progress"][data-finished="true"]', { timeout: 600_000 });
+    const groups = await page.evaluate(async () => {
       const { library, stacks } = window.__atelier;
-      const items = files.map((f) => {
-        const bin = atob(f.b64);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        const file = new File([bytes], f.name, { type: f.name.endsWith('.jpg') ? 'image/jpeg' : 'image/png' });
-        return { file, name: f.name };
-      });
-      await library.importItems(items);
       await new Promise((r) => setTimeout(r, 300));
       await stacks.rebuild();
       const byId = library.getState().byId;
       const { index } = stacks.getState();
-      return { imported: byId.size, stacks: [...index.stacks.values()].map((s) => ({ tier: s.tier, names: s.ids.map((id) => byId.get(id)?.name) })) };
-    }, files);
+      return { imported: byId.size, rebuildMs: Math.round(stacks.getState().lastMs), stacks: [...index.stacks.values()].map((s) => ({ tier: s.tier, names: s.ids.map((id) => byId.get(id)?.name) })) };
+    });
     await ctx.close();
     // pairwise truth: two files are duplicates when they come from the same original
     const baseOf = (name) => name.split('__')[0];
@@ -208,7 +202,7 @@ async function nearDuplicates() {
     const missed = [];
     for (const names of byBase.values()) for (const n of names.slice(1)) if (!predicted.has([names[0], n].sort().join('|'))) missed.push(n);
     return {
-      files: files.length, imported: groups.imported, originals: BASES, copied: COPIED, variants: ['jpeg70', 'small25', 'bright15', 'dark15', 'crop5'],
+      files: manifest.length, imported: groups.imported, rebuildMs: groups.rebuildMs, originals: BASES, copied: COPIED, variants: ['jpeg70', 'small25', 'bright15', 'dark15', 'crop5'],
       stacks: groups.stacks.length, tiers: groups.stacks.reduce((m, s) => ((m[s.tier] = (m[s.tier] ?? 0) + 1), m), {}),
       truePairs, predictedPairs: predicted.size, precision: round(predicted.size ? tp / predicted.size : 1, 3), recall: round(truePairs ? tp / truePairs : 1, 3), falsePairs: fp, missed: missed.slice(0, 20),
     };

@@ -6,7 +6,8 @@ import { search, stacks, startSearch } from '@/features/search';
 export function connectSearch(): () => void {
   library.setArranger(({ order, query, withoutText }) => {
     const ranked = search.arrange({ order, text: query.text, filtered: isFiltered({ ...query, text: '' }), withoutText });
-    return { order: stacks.arrange(ranked.order, ranked.ranked), ranked: ranked.ranked };
+    const complete = !ranked.ranked && !isFiltered(query);
+    return { order: stacks.arrange(ranked.order, { ranked: ranked.ranked, complete }), ranked: ranked.ranked };
   });
   const stop = startSearch({
     records: () => library.getState().byId.values(),

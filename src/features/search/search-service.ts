@@ -1,6 +1,7 @@
 // The search feature as the app runs it: one search store and one stack store per tab, bound to
 // the library by the app (startSearch's deps: features never import each other).
 import { useSyncExternalStore } from 'react';
+import { createStore, get, set } from 'idb-keyval';
 import { on } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { idleTask } from '@/lib/idle';
@@ -21,8 +22,12 @@ export interface LibraryLink {
 
 let link: LibraryLink | null = null;
 
+let cacheDb: ReturnType<typeof createStore> | undefined;
+const cacheStore = () => (cacheDb ??= createStore('atelier-stacks', 'stacks'));
+
 export const stacks = createStackStore({
   index: (req, transfer) => vectorIndex()(req, transfer),
+  cache: { load: () => get('last', cacheStore()), save: (s) => set('last', s, cacheStore()) },
   records: () => link?.records() ?? [],
   embeddingModel: () => embeddingModel(),
   onChange: () => link?.rearrange(),
@@ -44,6 +49,7 @@ export function startSearch(l: LibraryLink): () => void {
   const offs = [
     on('added', () => stacks.rebuildSoon()),
     on('removed', (ids) => {
+      stacks.forget(ids);
       stacks.rebuildSoon();
       void vectorIndex()({ op: 'remove', ids }).catch(() => undefined);
     }),
@@ -52,6 +58,7 @@ export function startSearch(l: LibraryLink): () => void {
   // new vectors (this tab's indexing lane or another's) can make bursts
   const news = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(NEWS_CHANNEL);
   if (news) news.onmessage = (e: MessageEvent<VectorNews>) => e.data.op === 'put' && stacks.rebuildSoon(5_000);
+  void stacks.restore();
   const cancelIdle = idleTask(() => {
     void stacks.rebuild();
     void search.refreshModel();

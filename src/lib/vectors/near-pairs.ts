@@ -7,13 +7,12 @@ import { popcount32 } from '@/lib/workers/phash';
 
 const BANDS = 4;
 
-/** keys within 0, 1 or 2 bits of `key` (16-bit) */
-function neighbours(key: number, radius: number, out: number[]): number[] {
-  out.length = 0;
-  out.push(key);
-  if (radius >= 1) for (let i = 0; i < 16; i++) out.push(key ^ (1 << i));
-  if (radius >= 2) for (let i = 0; i < 16; i++) for (let j = i + 1; j < 16; j++) out.push(key ^ (1 << i) ^ (1 << j));
-  return out;
+/** XOR masks of 16-bit keys within `radius` bits (1, 17 or 137 of them) */
+function masks(radius: number): Int32Array {
+  const out = [0];
+  if (radius >= 1) for (let i = 0; i < 16; i++) out.push(1 << i);
+  if (radius >= 2) for (let i = 0; i < 16; i++) for (let j = i + 1; j < 16; j++) out.push((1 << i) | (1 << j));
+  return Int32Array.from(out);
 }
 
 /**
@@ -25,31 +24,33 @@ export function nearPairs(words: Uint32Array, maxDistance: number, skip?: Uint8A
   const r = Math.floor(maxDistance / BANDS);
   if (r > 2) throw new Error(`near pairs are found up to ${3 * BANDS - 1} bits, asked for ${maxDistance}`);
   const n = words.length / 2;
-  // one chained list per band and key: head[key] -> first index, next[index] -> the one before
+  const flips = masks(r);
+  // one chained list per band and key: head[key] -> last index filed, next[index] -> the one before
   const heads = Array.from({ length: BANDS }, () => new Int32Array(65536).fill(-1));
   const next = Array.from({ length: BANDS }, () => new Int32Array(n).fill(-1));
-  const band = (i: number, b: number) => (b < 2 ? words[2 * i]! >>> (b === 0 ? 16 : 0) : words[2 * i + 1]! >>> (b === 2 ? 16 : 0)) & 0xffff;
+  // the last hash that met each index (a pair met through two bands is compared once)
+  const metBy = new Int32Array(n).fill(-1);
   const out: number[] = [];
-  const keys: number[] = [];
-  const met = new Set<number>();
   for (let i = 0; i < n; i++) {
     if (skip?.[i]) continue;
-    met.clear();
     const hi = words[2 * i]!;
     const lo = words[2 * i + 1]!;
+    const keys = [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff];
     for (let b = 0; b < BANDS; b++) {
-      for (const k of neighbours(band(i, b), r, keys)) {
-        for (let j = heads[b]![k]!; j >= 0; j = next[b]![j]!) {
-          if (met.has(j)) continue;
-          met.add(j);
+      const head = heads[b]!;
+      const nx = next[b]!;
+      const key = keys[b]!;
+      for (let f = 0; f < flips.length; f++) {
+        for (let j = head[key ^ flips[f]!]!; j >= 0; j = nx[j]!) {
+          if (metBy[j] === i) continue;
+          metBy[j] = i;
           if (popcount32(hi ^ words[2 * j]!) + popcount32(lo ^ words[2 * j + 1]!) <= maxDistance) out.push(j, i);
         }
       }
     }
     for (let b = 0; b < BANDS; b++) {
-      const k = band(i, b);
-      next[b]![i] = heads[b]![k]!;
-      heads[b]![k] = i;
+      next[b]![i] = heads[b]![keys[b]!]!;
+      heads[b]![keys[b]!] = i;
     }
   }
   return Int32Array.from(out);

@@ -23,7 +23,8 @@ export type VectorRequest =
   | { op: 'similar'; ids: string[]; k: number; allow?: string[] }
   /** which of `ids` have no vector of `model` yet */
   | { op: 'missing'; model: string; ids: string[] }
-  | { op: 'pairs'; pairs: [string, string][] }
+  /** cosine of image pairs: `pairs` holds index pairs into `ids`, flat */
+  | { op: 'pairs'; ids: string[]; pairs: Int32Array }
   /** index pairs of perceptual hashes (two words each) within maxDistance bits (near-pairs.ts) */
   | { op: 'near'; words: Uint32Array; maxDistance: number; skip?: Uint8Array }
   | { op: 'stats' }

@@ -113,7 +113,7 @@ describe('the search worker core', () => {
     flat.set(a, 0);
     flat.set(b, 32);
     await core.handle({ op: 'put', model: 'm', dim: 32, ids: ['a', 'b'], vectors: flat });
-    const [ab, aa, ax] = await core.handle({ op: 'pairs', pairs: [['a', 'b'], ['a', 'a'], ['a', 'x']] });
+    const [ab, aa, ax] = await core.handle({ op: 'pairs', ids: ['a', 'b', 'x'], pairs: Int32Array.from([0, 1, 0, 0, 0, 2]) });
     expect(ab).toBeCloseTo(0.5, 2);
     expect(aa).toBeCloseTo(1, 2);
     expect(ax).toBeNaN();

@@ -69,7 +69,9 @@ export function createCore({ store = vectorStore(), announce = () => {}, forceJs
       }
       case 'pairs': {
         const ix = await ready();
-        return (ix ? ix.pairScores(req.pairs) : req.pairs.map(() => NaN)) as Out;
+        const pairs: [string, string][] = [];
+        for (let k = 0; k < req.pairs.length; k += 2) pairs.push([req.ids[req.pairs[k]!]!, req.ids[req.pairs[k + 1]!]!]);
+        return (ix ? ix.pairScores(pairs) : pairs.map(() => NaN)) as Out;
       }
       case 'near':
         return nearPairs(req.words, req.maxDistance, req.skip) as Out;

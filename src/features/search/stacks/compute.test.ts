@@ -24,7 +24,7 @@ describe('near-duplicate tiers', () => {
       rec('p1', { takenAt: 0, camera: 'X100' }), rec('p2', { takenAt: 500, camera: 'X100' }), rec('p3', { takenAt: 90_000, camera: 'X100' }),
       rec('q1', { takenAt: 200, camera: 'Pixel' }), rec('nodate', { camera: 'X100' }),
     ];
-    expect(burstCandidates(recs, 60_000).map(([a, b]) => [recs[a]!.id, recs[b]!.id])).toEqual([['p1', 'p2']]);
+    expect([...burstCandidates(recs, 60_000)].map((i) => recs[i]!.id)).toEqual(['p1', 'p2']);
   });
 });
 
@@ -66,5 +66,22 @@ describe('stacks', () => {
     // the filters hide some members: the count follows, a lone member is just an image
     expect(collapse(['e', 'a', 'd'], index, new Set()).order).toHaveLength(2);
     expect(collapse(['a', 'd'], index, new Set()).order).toEqual(['a', 'd']);
+  });
+
+  it('collapses a complete order in one pass to the same result', () => {
+    const recs = ['a', 'b', 'c', 'd', 'e'].map((id) => rec(id));
+    const index = groupStacks(recs, [{ a: 1, b: 3, tier: 'exact' }, { a: 3, b: 4, tier: 'exact' }]);
+    const order = ['a', 'b', 'c', 'd', 'e'];
+    const key = index.of.get('b')!;
+    for (const expanded of [new Set<string>(), new Set([key])]) {
+      expect(collapse(order, index, expanded, { complete: true })).toEqual(collapse(order, index, expanded));
+    }
+  });
+
+  it('lets the member that ranked highest stand for its stack in a ranked order', () => {
+    const recs = ['a', 'b', 'c'].map((id) => rec(id, { width: id === 'a' ? 500 : 10 }));
+    const index = groupStacks(recs, [{ a: 0, b: 2, tier: 'reencoded' }]);
+    expect(collapse(['c', 'b', 'a'], index, new Set()).order).toEqual(['a', 'b']);
+    expect(collapse(['c', 'b', 'a'], index, new Set(), { ranked: true }).order).toEqual(['c', 'b']);
   });
 });

@@ -65,25 +65,38 @@ export function seriesEdges(recs: readonly StackRecord[]): Edge[] {
   return out;
 }
 
-/** Photo pairs from one camera within the burst window: to be checked against their embeddings. */
-export function burstCandidates(recs: readonly StackRecord[], windowMs = BURST_WINDOW_MS): [number, number][] {
+/** Photo pairs from one camera within the burst window, flat index pairs: to be checked against
+ * their embeddings. */
+export function burstCandidates(recs: readonly StackRecord[], windowMs = BURST_WINDOW_MS): Int32Array {
   const byCamera = new Map<string, number[]>();
+  const at = new Float64Array(recs.length);
   recs.forEach((r, i) => {
     if (!free(r) || r.takenAt === undefined || r.origin === 'generated' || r.params) return;
+    at[i] = r.takenAt;
     const key = r.camera ?? '';
     let l = byCamera.get(key);
     if (!l) byCamera.set(key, (l = []));
     l.push(i);
   });
-  const out: [number, number][] = [];
-  for (const l of byCamera.values()) {
-    l.sort((x, y) => recs[x]!.takenAt! - recs[y]!.takenAt!);
+  const AHEAD = 8;
+  let out = new Int32Array(1024);
+  let n = 0;
+  for (const list of byCamera.values()) {
+    const l = Int32Array.from(list).sort((x, y) => at[x]! - at[y]!);
     for (let k = 0; k < l.length; k++) {
       // a long burst is a chain: each photo against the next few is enough to join them all
-      for (let m = k + 1; m < l.length && m <= k + 8 && recs[l[m]!]!.takenAt! - recs[l[k]!]!.takenAt! <= windowMs; m++) out.push([l[k]!, l[m]!]);
+      for (let m = k + 1; m < l.length && m <= k + AHEAD && at[l[m]!]! - at[l[k]!]! <= windowMs; m++) {
+        if (n + 2 > out.length) {
+          const grown = new Int32Array(out.length * 2);
+          grown.set(out);
+          out = grown;
+        }
+        out[n++] = l[k]!;
+        out[n++] = l[m]!;
+      }
     }
   }
-  return out;
+  return out.slice(0, n);
 }
 
 /** The image to keep: picked, then rated, then the most pixels, then the most bytes, then the oldest. */
@@ -141,39 +154,50 @@ export function groupStacks(recs: readonly StackRecord[], edges: readonly Edge[]
  * The grid's order with stacks collapsed: where a stack's first member appears, its cover stands
  * for the members the filters let through (or the first of them, if the filters hide the cover;
  * in a ranked order, the member that ranked highest); an expanded stack shows them all there,
- * cover first. Everything else keeps its place. Two linear passes.
+ * cover first. Everything else keeps its place. `complete`: the order holds every image (nothing
+ * filtered), so one pass does (the common case, and the 100k one).
  */
-export function collapse(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>, { ranked = false }: { ranked?: boolean } = {}): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
+export function collapse(
+  order: readonly string[],
+  index: StackIndex,
+  expanded: ReadonlySet<string>,
+  { ranked = false, complete = false }: { ranked?: boolean; complete?: boolean } = {},
+): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
   const counts = new Map<string, number>();
   /** the image that stands for each stack (its cover, or the first member the filters show) */
   const heads = new Map<string, string>();
   if (index.of.size === 0) return { order: order as string[], counts, heads };
-  // members the filters let through, per stack
-  const shown = new Map<string, Set<string>>();
-  for (const id of order) {
-    const key = index.of.get(id);
-    if (key === undefined) continue;
-    let s = shown.get(key);
-    if (!s) shown.set(key, (s = new Set()));
-    s.add(id);
+  // members the filters let through, per stack, in the order's order
+  let shown: Map<string, string[]> | undefined;
+  if (!complete || ranked) {
+    shown = new Map();
+    for (const id of order) {
+      const key = index.of.get(id);
+      if (key === undefined) continue;
+      const s = shown.get(key);
+      if (s) s.push(id);
+      else shown.set(key, [id]);
+    }
   }
   const out: string[] = [];
-  const placed = new Set<string>();
   for (const id of order) {
     const key = index.of.get(id);
-    const members = key === undefined ? undefined : shown.get(key)!;
-    if (key === undefined || !members || members.size < 2) {
+    if (key === undefined) {
       out.push(id);
       continue;
     }
-    if (placed.has(key)) continue;
-    placed.add(key);
+    if (heads.has(key)) continue;
     const stack = index.stacks.get(key)!;
-    // a ranked order (a search) shows the member that ranked highest; otherwise the cover leads
-    const visible = ranked ? [...members] : stack.ids.filter((m) => members.has(m));
+    const members = shown?.get(key);
+    // a ranked order shows the member that ranked highest; otherwise the cover leads
+    const visible = !members ? stack.ids : ranked ? members : members.length === stack.ids.length ? stack.ids : stack.ids.filter((m) => members.includes(m));
+    if (visible.length < 2) {
+      out.push(id);
+      continue;
+    }
     counts.set(key, visible.length);
     heads.set(key, visible[0]!);
-    if (expanded.has(key)) out.push(...visible);
+    if (expanded.has(key)) for (const m of visible) out.push(m);
     else out.push(visible[0]!);
   }
   return { order: out, counts, heads };

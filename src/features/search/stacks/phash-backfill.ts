@@ -7,7 +7,8 @@ import type { ImageRecord } from '@/lib/db/schema';
 import { idleTask } from '@/lib/idle';
 import { imagePool } from '@/lib/workers/image-pool';
 
-const BATCH = 32;
+// 128 thumbnails a batch: each batch is one write and one re-query of the library (ms at 100k)
+const BATCH = 128;
 
 export interface BackfillDeps {
   records: () => Iterable<ImageRecord>;

@@ -122,7 +122,34 @@ describe('the stack store', () => {
     expect(stacks.cell('x')).toBeUndefined();
     stacks.toggle(ix.of.get('a')!);
     expect(stacks.arrange(order)).toEqual(['x', 'a', 'b', 'c', 'e']);
+    // a deleted image leaves its stack at once; a stack of one is no stack
+    stacks.forget(['b']);
+    expect(stacks.arrange(['x', 'a', 'c', 'd', 'e'])).toEqual(['x', 'a', 'c', 'e']);
+    expect(stacks.cell('a')).toBeUndefined();
     stacks.setEnabled(false);
     expect(stacks.arrange(order)).toEqual(order);
+  });
+
+  it('shows the last session\'s stacks for the images still here until the rebuild answers', async () => {
+    const core = createCore({ store: createStore(`stack-${++n}`, 'segments') });
+    const saved: unknown[] = [];
+    const recs = [rec('a'), rec('b'), rec('c')];
+    const stacks = createStackStore({
+      index: (req) => core.handle(req),
+      records: () => recs,
+      embeddingModel: async () => ({ state: 'missing', candidate: null }),
+      onChange: () => {},
+      cache: {
+        load: async () => [{ key: 'a', ids: ['a', 'b', 'gone'], cover: 'gone', tier: 'reencoded' }, { key: 'x', ids: ['c', 'gone'], cover: 'c', tier: 'exact' }],
+        save: async (s) => void saved.push(s),
+      },
+    });
+    await stacks.restore();
+    expect([...stacks.getState().index.stacks.values()]).toEqual([{ key: 'a', ids: ['a', 'b'], cover: 'a', tier: 'reencoded' }]);
+    expect(stacks.arrange(['c', 'b', 'a'])).toEqual(['c', 'a']);
+    // the rebuild replaces it (these records link nothing) and is saved for the next start
+    await stacks.rebuild();
+    expect(stacks.getState().index.stacks.size).toBe(0);
+    expect(saved).toEqual([[]]);
   });
 });

@@ -22,8 +22,15 @@ export interface StackState {
   lastMs: number;
 }
 
+/** The last stacks, kept for the next start: the grid shows them collapsed from its first paint. */
+export interface StackCache {
+  load(): Promise<Stack[] | undefined>;
+  save(stacks: Stack[]): Promise<void>;
+}
+
 export interface StackDeps {
   index: VectorCall;
+  cache?: StackCache;
   records: () => Iterable<ImageRecord>;
   embeddingModel: () => Promise<EmbeddingModel>;
   /** the order must be computed again (the library's rearrange) */
@@ -72,12 +79,12 @@ export function createStackStore(deps: StackDeps) {
     const near = await deps.index({ op: 'near', words, maxDistance: REENCODED_MAX_DISTANCE, skip }, [words.buffer, skip.buffer]);
     for (let k = 0; k < near.length; k += 2) edges.push({ a: near[k]!, b: near[k + 1]!, tier: 'reencoded' });
     // bursts: photos close in time whose embeddings agree (needs the embeddings model's vectors)
-    const cands = burstCandidates(recs);
-    const model = cands.length ? await deps.embeddingModel() : null;
-    if (model?.state === 'ready') {
+    const model = await deps.embeddingModel();
+    const cands = model.state === 'ready' ? burstCandidates(recs) : null;
+    if (model.state === 'ready' && cands?.length) {
       await deps.index({ op: 'open', model: model.id });
-      const scores = await deps.index({ op: 'pairs', pairs: cands.map(([a, b]) => [recs[a]!.id, recs[b]!.id]) });
-      cands.forEach(([a, b], k) => scores[k]! >= BURST_MIN_COSINE && edges.push({ a, b, tier: 'burst' }));
+      const scores = await deps.index({ op: 'pairs', ids: recs.map((r) => r.id), pairs: cands }, [cands.buffer]);
+      for (let k = 0; k < scores.length; k++) if (scores[k]! >= BURST_MIN_COSINE) edges.push({ a: cands[2 * k]!, b: cands[2 * k + 1]!, tier: 'burst' });
     }
     seen = new Map(recs.map((r) => [r.id, signature(r)]));
     return groupStacks(recs, edges);
@@ -99,7 +106,10 @@ export function createStackStore(deps: StackDeps) {
       set({ computing: true });
       const t = performance.now();
       running = compute()
-        .then((index) => set({ index, computing: false, lastMs: performance.now() - t }, true))
+        .then((index) => {
+          set({ index, computing: false, lastMs: performance.now() - t }, true);
+          void deps.cache?.save([...index.stacks.values()]).catch(() => undefined);
+        })
         .catch((err: unknown) => {
           console.warn('near-duplicate stacks could not be computed', err);
           set({ computing: false });
@@ -113,6 +123,26 @@ export function createStackStore(deps: StackDeps) {
         });
       return running;
     },
+    /**
+     * The stacks of the last session, for the images still here, until the rebuild answers: a
+     * library that was collapsed does not open uncollapsed and then jump.
+     */
+    async restore(): Promise<void> {
+      const cached = await deps.cache?.load().catch(() => undefined);
+      if (!cached?.length || state.index.stacks.size) return;
+      const present = new Set<string>();
+      for (const r of deps.records()) present.add(r.id);
+      const stacks = new Map<string, Stack>();
+      const of = new Map<string, string>();
+      for (const s of cached) {
+        const ids = s.ids.filter((id) => present.has(id));
+        if (ids.length < 2) continue;
+        const stack = { ...s, ids, cover: ids.includes(s.cover) ? s.cover : ids[0]! };
+        stacks.set(s.key, stack);
+        for (const id of ids) of.set(id, s.key);
+      }
+      if (stacks.size && !state.index.stacks.size) set({ index: { stacks, of } }, true);
+    },
     /** Rebuild after a quiet moment (imports and analysis results come in bursts). */
     rebuildSoon(delayMs = 1500): void {
       clearTimeout(timer);
@@ -123,10 +153,30 @@ export function createStackStore(deps: StackDeps) {
       if (recs.some((r) => seen.has(r.id) && seen.get(r.id) !== signature(r))) api.rebuildSoon(300);
     },
 
-    /** The library's arranger step: collapse the stacks in the filtered (or ranked) order. */
-    arrange(order: string[], ranked = false): string[] {
+    /** Images left the library: out of their stacks at once (the rebuild follows). */
+    forget(ids: readonly string[]): void {
+      const keys = new Set(ids.map((id) => state.index.of.get(id)).filter((k): k is string => k !== undefined));
+      if (!keys.size) return;
+      const gone = new Set(ids);
+      const stacks = new Map(state.index.stacks);
+      const of = new Map(state.index.of);
+      for (const key of keys) {
+        const s = stacks.get(key)!;
+        const left = s.ids.filter((id) => !gone.has(id));
+        for (const id of s.ids) if (gone.has(id) || left.length < 2) of.delete(id);
+        if (left.length < 2) stacks.delete(key);
+        else stacks.set(key, { ...s, ids: left, cover: gone.has(s.cover) ? left[0]! : s.cover });
+      }
+      state = { ...state, index: { stacks, of } };
+    },
+
+    /**
+     * The library's arranger step: collapse the stacks in the filtered (or ranked) order.
+     * `complete`: the order holds every image of the library (nothing filtered).
+     */
+    arrange(order: string[], { ranked = false, complete = false }: { ranked?: boolean; complete?: boolean } = {}): string[] {
       if (!state.enabled || state.index.of.size === 0) return order;
-      const out = collapse(order, state.index, state.expanded, { ranked });
+      const out = collapse(order, state.index, state.expanded, { ranked, complete });
       state = { ...state, counts: out.counts, heads: out.heads };
       emit();
       return out.order;
