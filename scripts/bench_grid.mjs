@@ -12,8 +12,8 @@
 // Needs the built UI served at --base (`npx vite build && npx vite preview --port 4173`, or the
 // backend on :8080). Chromium: /usr/bin/chromium or $CHROMIUM.
 import { chromium } from 'playwright-core';
+import { ensurePreview } from './lib/preview.mjs';
 import { writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { seedLibrary } from './lib/seed.mjs';
 
 const arg = (name, def) => {
@@ -30,22 +30,7 @@ const dupEvery = Number(arg('dup-every', '20'));
 const log = (...a) => console.error('[bench]', ...a);
 
 // serve dist/ ourselves when nothing answers at --base (`make bench` builds first)
-let server;
-const up = async () => fetch(base).then((r) => r.ok, () => false);
-if (!(await up())) {
-  const port = new URL(base).port || '4173';
-  log(`nothing at ${base}: starting vite preview on ${port}`);
-  server = spawn('npx', ['vite', 'preview', '--port', port, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
-  const deadline = Date.now() + 60_000;
-  while (!(await up())) {
-    if (Date.now() > deadline) throw new Error(`vite preview did not start on ${base}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-const stopServer = () => {
-  if (server) process.kill(-server.pid, 'SIGTERM');
-};
-process.on('exit', stopServer);
+const stopServer = await ensurePreview(base, log);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

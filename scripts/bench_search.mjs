@@ -15,8 +15,9 @@
 //    (the workers compute each thumbnail's pHash); pairwise precision and recall of the stacks
 //    against the set's truth (same original = duplicate).
 import { chromium } from 'playwright-core';
+import { ensurePreview } from './lib/preview.mjs';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,20 +36,8 @@ const out = arg('out', '');
 const log = (...a) => console.error('[bench-search]', ...a);
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-let server;
-const up = async () => fetch(base).then((r) => r.ok, () => false);
-if (!(await up())) {
-  const port = new URL(base).port || '4173';
-  log(`nothing at ${base}: starting vite preview on ${port}`);
-  server = spawn('npx', ['vite', 'preview', '--port', port, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
-  const deadline = Date.now() + 60_000;
-  while (!(await up())) {
-    if (Date.now() > deadline) throw new Error(`vite preview did not start on ${base}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-const stopServer = () => server && process.kill(-server.pid, 'SIGTERM');
-process.on('exit', stopServer);
+// serve dist/ ourselves when nothing answers at --base (`make bench` builds first)
+const stopServer = await ensurePreview(base, log);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

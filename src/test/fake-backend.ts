@@ -3,6 +3,8 @@
 // queue and the job client use, with knobs for failures, latency and queue depth.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { settings } from '@/lib/api/config';
 
 export interface FakeBackend {
   url: string;
@@ -172,4 +174,15 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
 
 export function envelope(message: string, code: string, type = 'invalid_request_error') {
   return { error: { message, type, param: null, code } };
+}
+
+/** A fake backend for one test file, with the settings pointed at it; call the getter in tests. */
+export function useFakeBackend(): () => FakeBackend {
+  let backend: FakeBackend | undefined;
+  beforeAll(async () => {
+    backend = await startFakeBackend();
+    settings.set({ backendUrl: backend.url, apiKey: '' });
+  });
+  afterAll(() => backend?.close());
+  return () => backend!;
 }

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeBackend, type FakeBackend } from '@/test/fake-backend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useFakeBackend, type FakeBackend } from '@/test/fake-backend';
 import { createEmbeddings, settings } from '@/lib/api';
 import { embeddingModel, pickEmbeddingModel } from '@/lib/vectors/embedding-model';
 import { decodeFloat32 } from './endpoints/create-embeddings';
 
+const fake = useFakeBackend();
 let backend: FakeBackend;
-beforeAll(async () => {
-  backend = await startFakeBackend();
-  settings.set({ backendUrl: backend.url, apiKey: '' });
-});
-afterAll(() => backend.close());
 beforeEach(() => {
+  backend = fake();
   backend.embeddingCalls = [];
   backend.embeddingModels = [];
   backend.embeddingsAsFloats = false;

@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createStore } from 'idb-keyval';
-import { createEmbeddings, settings } from '@/lib/api';
+import { createEmbeddings } from '@/lib/api';
 import { embeddingModel } from '@/lib/vectors/embedding-model';
 import { createCore } from '@/lib/vectors/worker-core';
 import type { VectorCall } from '@/lib/vectors/client';
-import { envelope, startFakeBackend, type FakeBackend } from '@/test/fake-backend';
+import { envelope, useFakeBackend, type FakeBackend } from '@/test/fake-backend';
 import { EmbedLane } from './embed-lane';
 
+const fake = useFakeBackend();
 let backend: FakeBackend;
 let n = 0;
-beforeAll(async () => {
-  backend = await startFakeBackend();
-  settings.set({ backendUrl: backend.url, apiKey: '' });
-});
-afterAll(() => backend.close());
 beforeEach(() => {
+  backend = fake();
   backend.embeddingCalls = [];
   backend.embeddingModels = [{ id: 'emb-a', downloaded: true }];
   // the "image" is its id; its vector says which one it is
