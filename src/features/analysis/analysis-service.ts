@@ -94,7 +94,7 @@ export function startAnalysis(): () => void {
     importing = now;
     if (!now) {
       local?.wake();
-      embeds.lane.wake();
+      embeds.wake();
     }
   });
   return () => {

@@ -11,8 +11,8 @@ import { EmbedLane } from './embed-lane';
 
 const LOCK = 'atelier-embed-lane';
 
-/** Starts the lane (where this tab gets the lock); returns the stop function and the lane. */
-export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; lane: EmbedLane } {
+/** Starts the lane (where this tab gets the lock); returns its wake and stop functions. */
+export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; wake: () => void; lane: EmbedLane } {
   const lane = new EmbedLane({
     model: (fresh) => embeddingModel({ fresh: !!fresh }),
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
@@ -26,17 +26,22 @@ export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () =>
   });
   let release: (() => void) | undefined;
   let stopped = false;
-  const offs = [on('added', () => lane.wake())];
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  // only the tab holding the lock runs the lane (without Web Locks, every tab may)
+  let held = !locks;
+  const wake = () => held && lane.wake();
+  const offs = [on('added', wake)];
   if (locks) {
     void locks.request(LOCK, () => {
       if (stopped) return undefined;
+      held = true;
       lane.wake();
       return new Promise<void>((r) => (release = r));
     });
   } else lane.wake();
   return {
     lane,
+    wake,
     stop: () => {
       stopped = true;
       lane.stop();
