@@ -109,10 +109,11 @@ async function benchSize(n) {
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
   // the stacks are computed in idle time after the load: wait for them (the scroll then runs with
   // the collapsed order, as a user's would)
-  await page.waitForFunction(() => window.__atelier.stacks.getState().index.stacks.size > 0 || !window.__atelier.stacks.getState().enabled, null, { timeout: 120_000 }).catch(() => {});
+  // (a build without stacks, e.g. an older one measured for comparison, has no `stacks`)
+  await page.waitForFunction(() => { const st = window.__atelier.stacks?.getState(); return !st || st.index.stacks.size > 0 || !st.enabled; }, null, { timeout: 120_000 }).catch(() => {});
   const stackInfo = await page.evaluate(() => {
-    const st = window.__atelier.stacks.getState();
-    return { stacks: st.index.stacks.size, rebuildMs: Math.round(st.lastMs), cells: window.__atelier.library.getState().order.length };
+    const st = window.__atelier.stacks?.getState();
+    return st ? { stacks: st.index.stacks.size, rebuildMs: Math.round(st.lastMs), cells: window.__atelier.library.getState().order.length } : null;
   });
   const startup = await page.evaluate(() => ({
     firstThumbsMs: window.__firstThumbs,
