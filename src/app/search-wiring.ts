@@ -4,10 +4,10 @@ import { search, stacks, startSearch } from '@/features/search';
 
 /** Installs the arranger and starts the search feature; returns the stop function. */
 export function connectSearch(): () => void {
-  library.setArranger(({ order, query, withoutText }) => {
+  library.setArranger(({ order, query, withoutText, positionOf }) => {
     const ranked = search.arrange({ order, text: query.text, filtered: isFiltered({ ...query, text: '' }), withoutText });
     const complete = !ranked.ranked && !isFiltered(query);
-    return { order: stacks.arrange(ranked.order, { ranked: ranked.ranked, complete }), ranked: ranked.ranked };
+    return { order: stacks.arrange(ranked.order, { ranked: ranked.ranked, complete, ...(complete && positionOf ? { positionOf } : {}) }), ranked: ranked.ranked };
   });
   const stop = startSearch({
     records: () => library.getState().byId.values(),

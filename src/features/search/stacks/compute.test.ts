@@ -68,13 +68,15 @@ describe('stacks', () => {
     expect(collapse(['a', 'd'], index, new Set()).order).toEqual(['a', 'd']);
   });
 
-  it('collapses a complete order in one pass to the same result', () => {
+  it('collapses a complete order in one pass, or by position, to the same result', () => {
     const recs = ['a', 'b', 'c', 'd', 'e'].map((id) => rec(id));
     const index = groupStacks(recs, [{ a: 1, b: 3, tier: 'exact' }, { a: 3, b: 4, tier: 'exact' }]);
     const order = ['a', 'b', 'c', 'd', 'e'];
     const key = index.of.get('b')!;
+    const positionOf = (id: string) => order.indexOf(id);
     for (const expanded of [new Set<string>(), new Set([key])]) {
       expect(collapse(order, index, expanded, { complete: true })).toEqual(collapse(order, index, expanded));
+      expect(collapse(order, index, expanded, { complete: true, positionOf })).toEqual(collapse(order, index, expanded));
     }
   });
 

@@ -161,12 +161,13 @@ export function collapse(
   order: readonly string[],
   index: StackIndex,
   expanded: ReadonlySet<string>,
-  { ranked = false, complete = false }: { ranked?: boolean; complete?: boolean } = {},
+  { ranked = false, complete = false, positionOf }: { ranked?: boolean; complete?: boolean; positionOf?: (id: string) => number | undefined } = {},
 ): { order: string[]; counts: Map<string, number>; heads: Map<string, string> } {
   const counts = new Map<string, number>();
   /** the image that stands for each stack (its cover, or the first member the filters show) */
   const heads = new Map<string, string>();
   if (index.of.size === 0) return { order: order as string[], counts, heads };
+  if (complete && !ranked && positionOf) return collapseByPosition(order, index, expanded, positionOf);
   // members the filters let through, per stack, in the order's order
   let shown: Map<string, string[]> | undefined;
   if (!complete || ranked) {
@@ -199,6 +200,44 @@ export function collapse(
     heads.set(key, visible[0]!);
     if (expanded.has(key)) for (const m of visible) out.push(m);
     else out.push(visible[0]!);
+  }
+  return { order: out, counts, heads };
+}
+
+/**
+ * collapse() for the whole library in its sort order, when the position of each image is known:
+ * only the stacks' members are looked up, and the order is copied once without them, each stack
+ * standing at its first member's place. At 100,000 images, a couple of ms instead of a Map lookup
+ * per image.
+ */
+function collapseByPosition(order: readonly string[], index: StackIndex, expanded: ReadonlySet<string>, positionOf: (id: string) => number | undefined) {
+  const counts = new Map<string, number>();
+  const heads = new Map<string, string>();
+  const hidden = new Uint8Array(order.length);
+  const standIn = new Map<number, readonly string[]>();
+  for (const stack of index.stacks.values()) {
+    let first = Infinity;
+    const visible: string[] = [];
+    for (const id of stack.ids) {
+      const p = positionOf(id);
+      if (p === undefined || order[p] !== id) continue;
+      visible.push(id);
+      hidden[p] = 1;
+      if (p < first) first = p;
+    }
+    if (visible.length === 1) hidden[first] = 0;
+    if (visible.length < 2) continue;
+    counts.set(stack.key, visible.length);
+    heads.set(stack.key, visible[0]!);
+    standIn.set(first, expanded.has(stack.key) ? visible : [visible[0]!]);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < order.length; i++) {
+    if (!hidden[i]) out.push(order[i]!);
+    else {
+      const s = standIn.get(i);
+      if (s) for (const id of s) out.push(id);
+    }
   }
   return { order: out, counts, heads };
 }

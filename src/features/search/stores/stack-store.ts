@@ -174,9 +174,9 @@ export function createStackStore(deps: StackDeps) {
      * The library's arranger step: collapse the stacks in the filtered (or ranked) order.
      * `complete`: the order holds every image of the library (nothing filtered).
      */
-    arrange(order: string[], { ranked = false, complete = false }: { ranked?: boolean; complete?: boolean } = {}): string[] {
+    arrange(order: string[], opts: { ranked?: boolean; complete?: boolean; positionOf?: (id: string) => number | undefined } = {}): string[] {
       if (!state.enabled || state.index.of.size === 0) return order;
-      const out = collapse(order, state.index, state.expanded, { ranked, complete });
+      const out = collapse(order, state.index, state.expanded, opts);
       state = { ...state, counts: out.counts, heads: out.heads };
       emit();
       return out.order;
