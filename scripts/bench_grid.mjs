@@ -110,7 +110,8 @@ async function benchSize(n) {
   // the stacks are computed in idle time after the load: wait for them (the scroll then runs with
   // the collapsed order, as a user's would)
   // (a build without stacks, e.g. an older one measured for comparison, has no `stacks`)
-  await page.waitForFunction(() => { const st = window.__atelier.stacks?.getState(); return !st || st.index.stacks.size > 0 || !st.enabled; }, null, { timeout: 120_000 }).catch(() => {});
+  // (the last session's stacks show at once; the rebuild that follows is waited for too)
+  await page.waitForFunction(() => { const st = window.__atelier.stacks?.getState(); return !st || !st.enabled || (st.lastMs > 0 && !st.computing); }, null, { timeout: 120_000 }).catch(() => {});
   const stackInfo = await page.evaluate(() => {
     const st = window.__atelier.stacks?.getState();
     return st ? { stacks: st.index.stacks.size, rebuildMs: Math.round(st.lastMs), cells: window.__atelier.library.getState().order.length } : null;

@@ -59,11 +59,13 @@ export function startSearch(l: LibraryLink): () => void {
   const news = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(NEWS_CHANNEL);
   if (news) news.onmessage = (e: MessageEvent<VectorNews>) => e.data.op === 'put' && stacks.rebuildSoon(5_000);
   void stacks.restore();
+  // the last session's stacks are shown meanwhile; the rebuild waits for an idle moment (its main
+  // thread part is ~0.2 s at 100k images), not for the user's first scroll
   const cancelIdle = idleTask(() => {
     void stacks.rebuild();
     void search.refreshModel();
     return true;
-  }, { timeoutMs: 3_000 });
+  }, { timeoutMs: 10_000 });
   const stopBackfill = startBackfill({ records: l.records });
   return () => {
     offs.forEach((off) => off());
