@@ -83,7 +83,8 @@ export function createStackStore(deps: StackDeps) {
     const cands = model.state === 'ready' ? burstCandidates(recs) : null;
     if (model.state === 'ready' && cands?.length) {
       await deps.index({ op: 'open', model: model.id });
-      const scores = await deps.index({ op: 'pairs', ids: recs.map((r) => r.id), pairs: cands }, [cands.buffer]);
+      // (not transferred: the pairs are read again below)
+      const scores = await deps.index({ op: 'pairs', ids: recs.map((r) => r.id), pairs: cands });
       for (let k = 0; k < scores.length; k++) if (scores[k]! >= BURST_MIN_COSINE) edges.push({ a: cands[2 * k]!, b: cands[2 * k + 1]!, tier: 'burst' });
     }
     seen = new Map(recs.map((r) => [r.id, signature(r)]));
