@@ -154,8 +154,9 @@ export function groupStacks(recs: readonly StackRecord[], edges: readonly Edge[]
  * The grid's order with stacks collapsed: where a stack's first member appears, its cover stands
  * for the members the filters let through (or the first of them, if the filters hide the cover;
  * in a ranked order, the member that ranked highest); an expanded stack shows them all there,
- * cover first. Everything else keeps its place. `complete`: the order holds every image (nothing
- * filtered), so one pass does (the common case, and the 100k one).
+ * cover first. Everything else keeps its place. One pass over the order; when it holds every image
+ * in the sort order (`complete`) and `positionOf` says where each stands, only the stacks' members
+ * are looked up (collapseByPosition: the common case, and the 100k one).
  */
 export function collapse(
   order: readonly string[],
@@ -168,40 +169,43 @@ export function collapse(
   const heads = new Map<string, string>();
   if (index.of.size === 0) return { order: order as string[], counts, heads };
   if (complete && !ranked && positionOf) return collapseByPosition(order, index, expanded, positionOf);
-  // members the filters let through, per stack, in the order's order
-  let shown: Map<string, string[]> | undefined;
-  if (!complete || ranked) {
-    shown = new Map();
-    for (const id of order) {
-      const key = index.of.get(id);
-      if (key === undefined) continue;
-      const s = shown.get(key);
-      if (s) s.push(id);
-      else shown.set(key, [id]);
-    }
-  }
+  // One pass: each stack takes a place where its first member stands; its members the filters let
+  // through are gathered; then each place gets the image standing for the stack.
   const out: string[] = [];
+  const places = new Map<string, { at: number; members: string[] }>();
   for (const id of order) {
     const key = index.of.get(id);
     if (key === undefined) {
       out.push(id);
       continue;
     }
-    if (heads.has(key)) continue;
-    const stack = index.stacks.get(key)!;
-    const members = shown?.get(key);
-    // a ranked order shows the member that ranked highest; otherwise the cover leads
-    const visible = !members ? stack.ids : ranked ? members : members.length === stack.ids.length ? stack.ids : stack.ids.filter((m) => members.includes(m));
-    if (visible.length < 2) {
+    const p = places.get(key);
+    if (p) p.members.push(id);
+    else {
+      places.set(key, { at: out.length, members: [id] });
       out.push(id);
-      continue;
     }
+  }
+  let opened: Map<number, string[]> | undefined;
+  for (const [key, { at, members }] of places) {
+    if (members.length < 2) continue;
+    const stack = index.stacks.get(key)!;
+    // a ranked order shows the member that ranked highest; otherwise the cover leads
+    const visible = ranked ? members : members.length === stack.ids.length ? stack.ids : stack.ids.filter((m) => members.includes(m));
     counts.set(key, visible.length);
     heads.set(key, visible[0]!);
-    if (expanded.has(key)) for (const m of visible) out.push(m);
-    else out.push(visible[0]!);
+    out[at] = visible[0]!;
+    if (expanded.has(key)) (opened ??= new Map()).set(at, visible);
   }
-  return { order: out, counts, heads };
+  if (!opened) return { order: out, counts, heads };
+  // an open stack shows all its members at its place
+  const withOpen: string[] = [];
+  for (let i = 0; i < out.length; i++) {
+    const open = opened.get(i);
+    if (open) for (const m of open) withOpen.push(m);
+    else withOpen.push(out[i]!);
+  }
+  return { order: withOpen, counts, heads };
 }
 
 /**
