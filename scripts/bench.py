@@ -57,6 +57,20 @@ def targets_grid(d: dict) -> list[dict]:
         _t("search latency at 50k, worst (ms)", search.get("max") if isinstance(search, dict) else search,
            "<= 50", t.get("search50k_le_50ms")),
         _t("import rate / raw decode-and-resize rate", imp.get("ratio"), ">= 0.8", t.get("import_ratio_ge_0_8")),
+        _t("near-duplicate stacks at the largest size (5% re-encoded copies): rebuild ms",
+           (sizes[-1].get("stacks") or {}).get("rebuildMs") if sizes else None, "(reported)", None),
+    ]
+
+
+def targets_search(d: dict) -> list[dict]:
+    q, st, r, nd = d.get("query", {}), d.get("storage", {}), d.get("recall", {}), d.get("nearDuplicates", {})
+    t = d.get("targets", {})
+    return [
+        _t(f"query over {q.get('vectors')} vectors, p95 (ms)", q.get("p95Ms"), "<= 50", t.get("queryP95_le_50ms")),
+        _t("stored vector data per image (bytes)", st.get("bytesPerImage"), "<= 1024", t.get("bytesPerImage_le_1024")),
+        _t("int8 recall@10 against float32", r.get("recallAt10"), ">= 0.98", t.get("recallAt10_ge_0_98")),
+        _t("near-duplicates, re-encoded tier: precision", nd.get("precision"), ">= 0.95", t.get("reencodedPrecision_ge_0_95")),
+        _t("near-duplicates, re-encoded tier: recall", nd.get("recall"), ">= 0.95", t.get("reencodedRecall_ge_0_95")),
     ]
 
 
@@ -72,6 +86,7 @@ BENCHES = [
     ("RAM-cache swap (issue 5)", [PY, "scripts/bench_swap.py"], 900, targets_swap),
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
+    ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
 ]
 
 
@@ -145,7 +160,26 @@ def flatten(prefix: str, value, rows: list[tuple[str, str]]) -> None:
         rows.append((prefix, json.dumps(value) if isinstance(value, list) else str(value)))
 
 
-def render(results: list[dict], command: str) -> str:
+def previous_sections(md: str, skip: set[str]) -> tuple[list[str], list[str]]:
+    """From an earlier BENCHMARKS.md: the target rows and the sections of the benchmarks not run
+    now (a run of some benchmarks keeps the others' last figures)."""
+    rows, sections, current, title = [], [], None, ""
+    for line in md.splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            current = None if title in skip or title == "Targets" else [line]
+            if current is not None:
+                sections.append(current)
+            continue
+        if current is not None:
+            current.append(line)
+        elif title == "Targets" and line.startswith("| ") and not line.startswith("| benchmark |") \
+                and line.split("|")[1].strip() not in skip:
+            rows.append(line)
+    return rows, ["\n".join(s).rstrip() for s in sections]
+
+
+def render(results: list[dict], command: str, previous: str = "") -> str:
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     out = [
         "# Benchmarks",
@@ -161,6 +195,8 @@ def render(results: list[dict], command: str) -> str:
         "| benchmark | figure | value | target | met |",
         "|---|---|---|---|---|",
     ]
+    kept_rows, kept_sections = previous_sections(previous, {r["title"] for r in results}) if previous else ([], [])
+    out += kept_rows
     for r in results:
         for t in r.get("targets", []):
             val = t.get("value")
@@ -179,6 +215,8 @@ def render(results: list[dict], command: str) -> str:
             out += ["| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
         if "error" in r:
             out += ["", f"Error: {r['error']}"]
+    for sec in kept_sections:
+        out += ["", sec]
     return "\n".join(out) + "\n"
 
 
@@ -186,8 +224,12 @@ def main() -> int:
     only = set(sys.argv[1:])
     results = [run(t, c, to, ad) for t, c, to, ad in BENCHES if not only or any(o in c[1] for o in only)]
     (ROOT / "docs").mkdir(exist_ok=True)
-    command = "make bench" if not only else "scripts/bench.py " + " ".join(sorted(only))
-    (ROOT / "docs" / "BENCHMARKS.md").write_text(render(results, command))
+    path = ROOT / "docs" / "BENCHMARKS.md"
+    # a run of some benchmarks keeps the last figures of the others
+    previous = path.read_text() if only and path.exists() else ""
+    command = "make bench" if not only else ("scripts/bench.py " + " ".join(sorted(only))
+                                              + " (the other sections are from the previous run)")
+    path.write_text(render(results, command, previous))
     print((ROOT / "docs" / "BENCHMARKS.md").read_text())
     return 0
 

@@ -4,13 +4,16 @@
 //
 //   node scripts/bench_grid.mjs [--base http://127.0.0.1:4173] [--sizes 1000,10000,50000,100000]
 //                               [--scroll-seconds 10] [--import-files 144] [--import-rounds 3]
-//                               [--out bench-grid.json]
+//                               [--dup-every 20] [--out bench-grid.json]
+//
+// Near-duplicate stacks are on (the default): every 20th seeded image is a re-encoded copy of
+// the one before (a pHash 2 bits off), so 5% of the library collapses into stacks of two.
 //
 // Needs the built UI served at --base (`npx vite build && npx vite preview --port 4173`, or the
 // backend on :8080). Chromium: /usr/bin/chromium or $CHROMIUM.
 import { chromium } from 'playwright-core';
+import { ensurePreview } from './lib/preview.mjs';
 import { writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { seedLibrary } from './lib/seed.mjs';
 
 const arg = (name, def) => {
@@ -23,25 +26,11 @@ const scrollSeconds = Number(arg('scroll-seconds', '10'));
 const importFiles = Number(arg('import-files', '144'));
 const importRounds = Number(arg('import-rounds', '3'));
 const out = arg('out', '');
+const dupEvery = Number(arg('dup-every', '20'));
 const log = (...a) => console.error('[bench]', ...a);
 
 // serve dist/ ourselves when nothing answers at --base (`make bench` builds first)
-let server;
-const up = async () => fetch(base).then((r) => r.ok, () => false);
-if (!(await up())) {
-  const port = new URL(base).port || '4173';
-  log(`nothing at ${base}: starting vite preview on ${port}`);
-  server = spawn('npx', ['vite', 'preview', '--port', port, '--strictPort', '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
-  const deadline = Date.now() + 60_000;
-  while (!(await up())) {
-    if (Date.now() > deadline) throw new Error(`vite preview did not start on ${base}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-const stopServer = () => {
-  if (server) process.kill(-server.pid, 'SIGTERM');
-};
-process.on('exit', stopServer);
+const stopServer = await ensurePreview(base, log);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -110,7 +99,7 @@ async function benchSize(n) {
   await page.goto(base);
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
   log(`seeding ${n}`);
-  const seedMs = await page.evaluate(seedLibrary, { n });
+  const seedMs = await page.evaluate(seedLibrary, { n, dupEvery });
   // first visit after seeding builds the head cache; the measured visit is a normal return visit
   await page.reload();
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
@@ -118,6 +107,15 @@ async function benchSize(n) {
   await page.reload();
   await page.waitForFunction(() => window.__firstThumbs !== undefined, null, { timeout: 120_000 });
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready', null, { timeout: 300_000 });
+  // the stacks are computed in idle time after the load: wait for them (the scroll then runs with
+  // the collapsed order, as a user's would)
+  // (a build without stacks, e.g. an older one measured for comparison, has no `stacks`)
+  // (the last session's stacks show at once; the rebuild that follows is waited for too)
+  await page.waitForFunction(() => { const st = window.__atelier.stacks?.getState(); return !st || !st.enabled || (st.lastMs > 0 && !st.computing); }, null, { timeout: 120_000 }).catch(() => {});
+  const stackInfo = await page.evaluate(() => {
+    const st = window.__atelier.stacks?.getState();
+    return st ? { stacks: st.index.stacks.size, rebuildMs: Math.round(st.lastMs), cells: window.__atelier.library.getState().order.length } : null;
+  });
   const startup = await page.evaluate(() => ({
     firstThumbsMs: window.__firstThumbs,
     fullLoadMs: performance.getEntriesByName('atelier:ready')[0]?.startTime ?? null,
@@ -199,6 +197,7 @@ async function benchSize(n) {
     heapAfterScrollMB: heapAfterScroll,
     searchMs: { max: round(Math.max(...search.map((s) => s.queryMs))), maxToPaint: round(Math.max(...search.map((s) => s.toPaintMs))), detail: search.map((s) => ({ ...s, queryMs: round(s.queryMs), toPaintMs: round(s.toPaintMs) })) },
     lastImageReachable: lastReachable,
+    stacks: stackInfo,
   };
 }
 

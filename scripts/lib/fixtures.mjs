@@ -10,6 +10,17 @@ function chunk(type, data) {
   return out;
 }
 
+/** An RGB PNG file from filtered scanlines (a 0 filter byte, then RGB), with tEXt chunks. */
+function rgbPng(width, height, raw, text) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const texts = Object.entries(text).map(([k, v]) => chunk('tEXt', Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'utf8')])));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...texts, chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', Buffer.alloc(0))]);
+}
+
 /**
  * RGB PNG with a colour gradient and optional tEXt chunks ({ parameters: '...' }). `smooth` drops
  * the texture: the file then compresses to a few KB even at 1600x1200 (bulk e2e imports).
@@ -29,13 +40,7 @@ export function png(width, height, seed = 0, text = {}, { smooth = false } = {})
       raw[row + 3 + x * 3] = clamp(b0 + (b1 - b0) * t - wave);
     }
   }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const texts = Object.entries(text).map(([k, v]) => chunk('tEXt', Buffer.concat([Buffer.from(k, 'latin1'), Buffer.from([0]), Buffer.from(v, 'utf8')])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...texts, chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', Buffer.alloc(0))]);
+  return rgbPng(width, height, raw, text);
 }
 
 const clamp = (v) => Math.max(0, Math.min(255, Math.round(v)));
@@ -57,3 +62,32 @@ export const COMFY_PROMPT = JSON.stringify({
   6: { class_type: 'CLIPTextEncode', inputs: { text: 'a red fox in the snow, golden hour, 85mm', clip: ['4', 1] } },
   7: { class_type: 'CLIPTextEncode', inputs: { text: 'cartoon, text', clip: ['4', 1] } },
 });
+
+/**
+ * A "scene": a gradient with a few seeded rectangles and discs, so that pictures of different seeds
+ * differ in layout (a perceptual hash tells them apart), not only in colour. RGB PNG, tEXt optional.
+ */
+export function scenePng(width, height, seed = 0, text = {}) {
+  let a = (seed * 2654435761) >>> 0;
+  const rnd = () => ((a = (a * 1664525 + 1013904223) >>> 0) / 4294967296);
+  const shapes = Array.from({ length: 6 }, () => ({
+    disc: rnd() < 0.5, x: rnd() * width, y: rnd() * height, r: (0.08 + rnd() * 0.25) * Math.min(width, height),
+    w: (0.1 + rnd() * 0.4) * width, h: (0.1 + rnd() * 0.4) * height, c: hsl(rnd() * 360, 0.6, 0.2 + rnd() * 0.6),
+  }));
+  const [r0, g0, b0] = hsl(rnd() * 360, 0.5, 0.5);
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      let c = [r0 * (0.6 + (0.4 * y) / height), g0, b0 * (1 - (0.4 * x) / width)];
+      for (const s of shapes) {
+        const inside = s.disc ? (x - s.x) ** 2 + (y - s.y) ** 2 < s.r ** 2 : x >= s.x && x < s.x + s.w && y >= s.y && y < s.y + s.h;
+        if (inside) c = s.c;
+      }
+      raw[row + 1 + x * 3] = clamp(c[0]);
+      raw[row + 2 + x * 3] = clamp(c[1]);
+      raw[row + 3 + x * 3] = clamp(c[2]);
+    }
+  }
+  return rgbPng(width, height, raw, text);
+}

@@ -1,6 +1,6 @@
 // Seeds synthetic records straight into the app's IndexedDB stores (bench and e2e).
 // `seedLibrary` runs IN THE PAGE (pass it to page.evaluate); keep it self-contained.
-export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThumbs = true }) {
+export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThumbs = true, dupEvery = 0 }) {
   const open = (name, store) =>
     new Promise((resolve, reject) => {
       const r = indexedDB.open(name);
@@ -39,6 +39,20 @@ export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThum
   }
   const words = ['harbour', 'mountain', 'portrait', 'street', 'forest', 'sunset', 'cat', 'city', 'beach', 'snow', 'night', 'macro'];
   const now = Date.now();
+  // Perceptual hashes: the seeded thumbnails are a few shared placeholders, so each record gets a
+  // hash of its own (seeded, random) instead of the backfill hashing the placeholders; every
+  // `dupEvery`-th record is a near copy (2 bits off) of the one before, a re-encoded duplicate.
+  let a = 0x9e3779b9;
+  const word = () => ((a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0), a.toString(16).padStart(8, '0'));
+  let prevHash = '';
+  const phashOf = (k) => {
+    const fresh = word() + word();
+    if (dupEvery && k % dupEvery === 1 && prevHash) {
+      const flipped = (parseInt(prevHash.slice(14), 16) ^ 0x81).toString(16).padStart(2, '0');
+      prevHash = prevHash.slice(0, 14) + flipped;
+    } else prevHash = fresh;
+    return prevHash;
+  };
   const t0 = performance.now();
   for (let i = start; i < start + n; i += batch) {
     const recs = [];
@@ -53,7 +67,7 @@ export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThum
         rating: k % 6, flag: k % 13 === 0 ? 'pick' : k % 17 === 0 ? 'reject' : 'none',
         tags: [{ name: w1, source: 'ai' }, { name: w2, source: 'ai' }],
         analysis: k % 3 === 0 ? { caption: `a ${w1} scene with ${w2} light, photo ${k}`, model: 'seed', at: now } : undefined,
-        thumbW: 384, thumbH: 288,
+        thumbW: 384, thumbH: 288, phash: phashOf(k),
       }]);
       th.push([id, variants[k % variants.length]]);
     }

@@ -40,12 +40,15 @@ import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
 import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+import { FindSimilarButton, SearchStrip, StackSection, stacks } from '@/features/search';
+import { connectSearch } from './search-wiring';
+import { vectorIndex } from '@/lib/vectors/client';
 
 /** Phones: thumbnails no bigger than this, so the grid shows three columns across. */
 const COMPACT_THUMB = 120;
 
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
-Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls } });
+Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls, stacks, vectorIndex } });
 
 type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: string } | { kind: 'analysis' };
 
@@ -75,12 +78,16 @@ export function App() {
     // the AI features start after the library is in memory: the first paint comes first
     let stop: (() => void) | undefined;
     let live = true;
+    let stopSearch: (() => void) | undefined;
     void library.whenReady().then(() => {
-      if (live) stop = startFeatures();
+      if (!live) return;
+      stop = startFeatures();
+      stopSearch = connectSearch();
     });
     return () => {
       live = false;
       stop?.();
+      stopSearch?.();
     };
   }, []);
 
@@ -198,10 +205,12 @@ export function App() {
       onCaption={(text) => editFocus((r) => ({ ...r, caption: text.trim() || undefined }))}
       onFocus={(id) => library.focus(id)}
       actions={
-        focusRec && hasFeature('generation') ? (
+        focusRec ? (
           <>
-            <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>
-            {focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+            {hasFeature('generation') && <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>}
+            {hasFeature('generation') && focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+            <FindSimilarButton ids={[focusRec.id]} label={focusRec.name} />
+            <StackSection rec={focusRec} byId={s.byId} onFocus={(id) => library.focus(id)} />
           </>
         ) : undefined
       }
@@ -260,12 +269,15 @@ export function App() {
             navigator.vibrate?.(15);
           }}
           onColumns={(n) => (columns.current = n)}
+          stackOf={stacks.cell}
+          onStack={stacks.toggle}
         />
         {(s.selection.ids.size > 0 && (!coarse || selecting)) && (
           <div className="pointer-events-none absolute inset-x-0 bottom-4 flex justify-center px-2">
             <div className="pointer-events-auto flex max-w-full items-center gap-1.5 rounded-xl border border-neutral-800 bg-neutral-900/95 px-2 py-1.5 shadow-2xl backdrop-blur pointer-coarse:gap-0.5" data-testid="selection-bar">
               <span className="px-2 text-xs text-neutral-300 tabular-nums">{s.selection.ids.size} selected</span>
               {coarse && <TouchCull ids={s.selection.ids} />}
+              {!compact && <FindSimilarButton ids={[...s.selection.ids]} label={`${s.selection.ids.size} selected images`} compact />}
               <SelectionActions
                 compact={compact}
                 onExport={() => void exportSelection()}
@@ -289,6 +301,7 @@ export function App() {
         <TopBar compact={compact} filtersOpen={filtersOpen} onToggleFilters={() => setFiltersOpen((o) => !o)} onNewImage={() => setOverlay({ kind: 'prompt' })} onHelp={() => setOverlay({ kind: 'help' })} infoOpen={infoOpen} onToggleInfo={toggleInfo} searchFocusTick={searchFocusTick} />
       )}
       {filtersOpen && inLibrary && !fullScreenLoupe && <FilterBar />}
+      {inLibrary && !fullScreenLoupe && <SearchStrip text={s.query.text} resultCount={s.order.length} />}
       {inLibrary && !fullScreenLoupe && <Suspense fallback={null}><FirstRunSlot onOpenStatus={() => library.setView('status')} /></Suspense>}
       <div className="flex min-h-0 flex-1">
         <main className="min-w-0 flex-1">{main}</main>

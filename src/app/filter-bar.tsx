@@ -3,11 +3,13 @@ import { library, useLibrary, isFiltered, type Query } from '@/features/library'
 import { Chip, Select } from '@/components/ui/form';
 import { StarIcon } from '@/components/ui/icons';
 import type { Rating } from '@/lib/db/schema';
+import { stacks, useStacks } from '@/features/search';
 
 export function FilterBar() {
   const q = useLibrary((s) => s.query);
   const topTags = useLibrary((s) => s.topTags);
   const showNsfw = useLibrary((s) => s.showNsfw);
+  const stacking = useStacks((s) => s.enabled);
   const [tagText, setTagText] = useState('');
   const set = (patch: Partial<Query>) => library.setQuery(patch);
   const addTag = (t: string) => {
@@ -52,6 +54,10 @@ export function FilterBar() {
       <label className="flex items-center gap-1.5 text-xs text-neutral-400">
         <input type="checkbox" checked={showNsfw} onChange={() => library.toggleNsfw()} className="accent-amber-400 pointer-coarse:h-5 pointer-coarse:w-5" data-testid="show-nsfw" />
         Unblur NSFW
+      </label>
+      <label className="flex items-center gap-1.5 text-xs text-neutral-400" title="Near-duplicates (copies, re-encodes, bursts) as one cell with a count">
+        <input type="checkbox" checked={stacking} onChange={() => stacks.setEnabled(!stacking)} className="accent-amber-400" data-testid="stack-duplicates" />
+        Stack duplicates
       </label>
       <div className="flex min-w-0 flex-1 flex-wrap items-center gap-1.5 text-xs text-neutral-400">
         <span>Tags (all of)</span>

@@ -3,6 +3,8 @@
 // queue and the job client use, with knobs for failures, latency and queue depth.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { settings } from '@/lib/api/config';
 
 export interface FakeBackend {
   url: string;
@@ -28,6 +30,16 @@ export interface FakeBackend {
   downloadStartError?: { status: number; body: unknown };
   /** download requests, as 'POST id' / 'GET id' */
   downloadCalls: string[];
+  /** embeddings models listed by /v1/models (none: the backend has no embeddings family) */
+  embeddingModels: { id: string; downloaded: boolean; size_bytes?: number }[];
+  /** what /v1/embeddings returns for one input (text, or an image data URL) */
+  embed: (input: string) => number[];
+  /** every /v1/embeddings call: its inputs */
+  embeddingCalls: { model: string; input: string[]; encoding_format?: string }[];
+  /** per /v1/embeddings call: return a response to override the default success */
+  onEmbeddings?: (input: string[]) => { status: number; body: unknown } | undefined;
+  /** answer /v1/embeddings with float arrays even when base64 is asked (servers that ignore it) */
+  embeddingsAsFloats?: boolean;
   close(): Promise<void>;
   /** listen again on the same port (a backend restart) */
   restart(): Promise<void>;
@@ -66,6 +78,9 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
     latencyMs: 5,
     downloadPlan: {},
     downloadCalls: [],
+    embeddingModels: [],
+    embed: (input) => Array.from({ length: 8 }, (_, i) => Math.sin(input.length * (i + 1) + input.charCodeAt(0) * 0.01)),
+    embeddingCalls: [],
     server: undefined as unknown as Server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -83,7 +98,23 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
     try {
       await new Promise((r) => setTimeout(r, fake.latencyMs));
       if (req.method === 'GET' && url === '/v1/models') {
-        return send(res, 200, { object: 'list', data: [{ id: 'tiny-vlm', object: 'model', created: 0, owned_by: 'atelier', type: 'vision', downloaded: true, loaded: true }] });
+        const card = { object: 'model', created: 0, owned_by: 'atelier', family: 'x', description: '', aliases: [], loaded: false, size_bytes: null };
+        const embedders = fake.embeddingModels.map((m) => ({ ...card, type: 'embeddings', ...m }));
+        return send(res, 200, { object: 'list', data: [{ id: 'tiny-vlm', object: 'model', created: 0, owned_by: 'atelier', type: 'vision', downloaded: true, loaded: true }, ...embedders] });
+      }
+      if (req.method === 'POST' && url === '/v1/embeddings') {
+        const b = (await body(req)) as { model: string; input: string | string[]; encoding_format?: string };
+        const input = Array.isArray(b.input) ? b.input : [b.input];
+        fake.embeddingCalls.push({ model: b.model, input, ...(b.encoding_format ? { encoding_format: b.encoding_format } : {}) });
+        const override = fake.onEmbeddings?.(input);
+        if (override) return send(res, override.status, override.body);
+        if (!fake.embeddingModels.some((m) => m.id === b.model && m.downloaded)) return send(res, 404, envelope(`Model '${b.model}' is not downloaded.`, 'model_not_downloaded'));
+        const b64 = b.encoding_format === 'base64' && !fake.embeddingsAsFloats;
+        const data = input.map((x, index) => {
+          const v = Float32Array.from(fake.embed(x));
+          return { object: 'embedding', index, embedding: b64 ? Buffer.from(v.buffer).toString('base64') : [...v] };
+        });
+        return send(res, 200, { object: 'list', data: data.reverse(), model: b.model, usage: { prompt_tokens: input.length, total_tokens: input.length } });
       }
       if (req.method === 'GET' && url === '/v1/status') {
         return send(res, 200, { device: { type: 'cpu' }, models: fake.models, queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
@@ -146,4 +177,15 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
 
 export function envelope(message: string, code: string, type = 'invalid_request_error') {
   return { error: { message, type, param: null, code } };
+}
+
+/** A fake backend for one test file, with the settings pointed at it; call the getter in tests. */
+export function useFakeBackend(): () => FakeBackend {
+  let backend: FakeBackend | undefined;
+  beforeAll(async () => {
+    backend = await startFakeBackend();
+    settings.set({ backendUrl: backend.url, apiKey: '' });
+  });
+  afterAll(() => backend?.close());
+  return () => backend!;
 }

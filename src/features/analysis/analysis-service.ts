@@ -9,6 +9,7 @@ import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
 import { chatAnalyzer } from './api/chat-analyzer';
+import { startEmbedLane } from './queue/embed-lane-service';
 import { idbPersistence } from './queue/idb-persistence';
 import { pickElection, type LockManagerLike, type PageEventsLike } from './queue/leader';
 import { AnalysisQueue } from './queue/scheduler';
@@ -92,14 +93,20 @@ export function startAnalysis(): () => void {
   const offGenerated = onGenerated((ids) => {
     if (settings.get().analyzeGenerated && ids.length) void q.enqueue(ids, 'auto');
   });
+  // the indexing lane (search by meaning, find similar, bursts): embeds what has no vector yet
+  const embeds = startEmbedLane({ hold: () => importing });
   const offImporting = onImporting((now) => {
     importing = now;
-    if (!now) local?.wake();
+    if (!now) {
+      local?.wake();
+      embeds.wake();
+    }
   });
   return () => {
     offImported();
     offGenerated();
     offImporting();
+    embeds.stop();
   };
 }
 

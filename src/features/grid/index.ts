@@ -1,1 +1,2 @@
 export { ImageGrid, type ImageGridProps } from './components/image-grid';
+export type { GridStack } from './components/stack-badge';

@@ -1,5 +1,5 @@
 // Public surface of the library feature (the app shell composes these).
-export { library, useLibrary, type LibraryState, type View } from './stores/library-store';
+export { library, useLibrary, type Arranger, type LibraryState, type View } from './stores/library-store';
 export { ImportButton, MenuItem, useImportPicker } from './components/import-button';
 export { ImportProgressCard } from './components/import-progress';
 export { DropTarget } from './components/drop-target';

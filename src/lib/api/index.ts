@@ -20,4 +20,5 @@ export { imagesGeneration, type ImagesRequest } from './endpoints/images-generat
 export { providerModels } from './endpoints/provider-models';
 export { startDownload } from './endpoints/start-download';
 export { getDownload } from './endpoints/get-download';
+export { createEmbeddings } from './endpoints/create-embeddings';
 export { blobToDataUrl, encodeForAnalysis } from './encode-image';

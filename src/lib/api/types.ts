@@ -86,3 +86,21 @@ export interface StatusResponse {
   /** per vision model: its measured speed (moving average) and the work it has done */
   analysis?: Record<string, { ms_per_image: number; images: number; batches: number; last_at?: number }>;
 }
+
+/**
+ * HAND-WRITTEN until the backend serves POST /v1/embeddings (issue 19, phase 2; then generated like
+ * the rest): OpenAI's embeddings wire format. Atelier's extension: an input item may be an image
+ * data URL (data:image/...;base64,...), embedded by the image tower.
+ */
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[];
+  encoding_format?: 'float' | 'base64';
+}
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}

@@ -61,6 +61,18 @@ export async function saveRecords(records: ImageRecord[]): Promise<void> {
   emit('updated', records);
 }
 
+/**
+ * Edits records: `fn` gets each record as stored NOW (not a copy from memory) and returns it
+ * changed; one transaction and one 'updated' event for all. Resolves to the new records
+ * (undefined where the image is gone).
+ */
+export async function editRecords(ids: readonly string[], fn: (rec: ImageRecord) => ImageRecord): Promise<(ImageRecord | undefined)[]> {
+  const recs = await updateRecords(ids, (r) => fn(r));
+  const updated = recs.filter((r): r is ImageRecord => !!r);
+  if (updated.length) emit('updated', updated);
+  return recs;
+}
+
 /** Called with the ids of freshly imported images (not generated ones). Returns an unsubscribe. */
 export const onImported = (fn: (ids: string[]) => void) => on('imported', fn);
 /** Called with the ids of images a generation job saved. Returns an unsubscribe. */

@@ -37,6 +37,7 @@ export function makeRecord(img: ProcessedImage, src: RecordSource): ImageRecord 
     thumbW: img.thumbW,
     thumbH: img.thumbH,
   };
+  if (img.phash) rec.phash = img.phash;
   if (img.takenAt !== undefined) rec.takenAt = img.takenAt;
   if (img.camera) rec.camera = img.camera;
   if (img.exif) rec.exif = img.exif;

@@ -48,6 +48,14 @@ export interface ImageRecord {
   id: string;
   /** content hash (hex) of the original bytes; duplicate detection */
   hash: string;
+  /**
+   * perceptual hash of the thumbnail (16 hex digits, lib/workers/phash.ts): the same picture
+   * re-encoded, resized or brightened hashes alike (near-duplicate stacks). Set at import; older
+   * records get one in idle time.
+   */
+  phash?: string;
+  /** the user's word on this image's near-duplicate stack: its cover, or kept out of any stack */
+  stack?: 'cover' | 'alone';
   name: string;
   mime: string;
   bytes: number;

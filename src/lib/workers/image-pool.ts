@@ -44,6 +44,14 @@ export class ImagePool {
     return res.image;
   }
 
+  /** The perceptual hash of a stored thumbnail. */
+  async phash(thumb: Blob): Promise<string> {
+    const res = await this.send({ kind: 'phash', blob: thumb });
+    if (!res.ok) throw new Error(res.reason);
+    if (!res.phash) throw new Error('worker returned no hash');
+    return res.phash;
+  }
+
   async raw(blob: Blob): Promise<void> {
     const res = await this.send({ kind: 'raw', blob });
     if (!res.ok) throw new Error(res.reason);

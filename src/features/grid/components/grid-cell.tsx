@@ -2,6 +2,7 @@ import { memo, useRef, type MouseEvent, type PointerEvent } from 'react';
 import type { ImageRecord } from '@/lib/db/schema';
 import { FlagIcon, RejectIcon, SparklesIcon } from '@/components/ui/icons';
 import { useThumbInto } from '@/components/ui/use-thumb-url';
+import { StackBadge } from './stack-badge';
 
 export interface CellHandlers {
   onClick(id: string, mods: { shift: boolean; toggle: boolean }): void;
@@ -10,12 +11,22 @@ export interface CellHandlers {
   onTap(id: string): void;
   /** a finger held still on the cell: selection mode */
   onLongPress(id: string): void;
+  /** open or close a near-duplicate stack */
+  onStack(key: string): void;
 }
 
 const LONG_PRESS_MS = 450;
 const MOVE_SLOP_PX = 10;
 
-export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers }) {
+/** A cell's part in a near-duplicate stack, as primitives (the cell stays memoised). */
+export interface CellStackProps {
+  stackKey?: string;
+  stackCount?: number;
+  stackExpanded?: boolean;
+  stackHead?: boolean;
+}
+
+export const GridCell = memo(function GridCell({ rec, size, selected, focused, blur, handlers, stackKey, stackCount = 0, stackExpanded = false, stackHead = false }: { rec: ImageRecord; size: number; selected: boolean; focused: boolean; blur: boolean; handlers: CellHandlers } & CellStackProps) {
   const img = useRef<HTMLImageElement>(null);
   useThumbInto(img, rec.id);
   // Touch: tap and long press, told apart here; a finger that moves is scrolling and does neither.
@@ -55,6 +66,8 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
       data-rating={rec.rating}
       data-flag={rec.flag}
       data-nsfw={blur || undefined}
+      data-stack={stackKey}
+      data-stack-count={stackHead ? stackCount : undefined}
       role="gridcell"
       aria-selected={selected}
       title={rec.name}
@@ -68,7 +81,7 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
         touch.current = null;
       }}
       onContextMenu={(e) => lastPointer.current === 'touch' && e.preventDefault()}
-      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [-webkit-touch-callout:none] [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
+      className={`group relative cursor-pointer overflow-hidden rounded-md bg-neutral-900 select-none [-webkit-touch-callout:none] [contain:strict] will-change-transform ${selected ? 'ring-2 ring-amber-400' : stackExpanded ? 'ring-1 ring-violet-500/70' : 'ring-1 ring-neutral-800 hover:ring-neutral-600'} ${focused ? 'outline-2 outline-offset-2 outline-amber-200/70' : ''}`}
       style={{ width: size, height: size }}
     >
       <img
@@ -92,6 +105,7 @@ export const GridCell = memo(function GridCell({ rec, size, selected, focused, b
         </span>
       </div>
       )}
+      {stackHead && stackKey && <StackBadge count={stackCount} expanded={stackExpanded} onToggle={() => handlers.onStack(stackKey)} />}
       {size >= 140 && (
         <div className="pointer-events-none absolute inset-x-0 top-0 hidden truncate bg-black/60 px-1.5 py-0.5 text-[11px] text-neutral-200 group-hover:block">{rec.name}</div>
       )}

@@ -6,6 +6,7 @@ import { useElementSize } from '@/components/ui/use-element-size';
 import { absoluteTop, computeLayout, positionFor, rebase, revealRow, scrollFraction, segmentRange, segmentsFor, type ScrollPos } from '../utils/grid-layout';
 import { noteCellRate } from '@/lib/db/thumb-urls';
 import { GridCell, type CellHandlers } from './grid-cell';
+import type { GridStack } from './stack-badge';
 
 export interface ImageGridProps {
   order: readonly string[];
@@ -22,6 +23,9 @@ export interface ImageGridProps {
   onLongPress: CellHandlers['onLongPress'];
   /** the grid tells the keyboard how many items a row holds (arrow up/down) */
   onColumns?: (columns: number) => void;
+  /** near-duplicate stacks: an image's stack, and opening or closing one */
+  stackOf?: (id: string) => GridStack | undefined;
+  onStack?: (key: string) => void;
 }
 
 interface RowProps {
@@ -37,16 +41,18 @@ interface RowProps {
   showNsfw: boolean;
   nsfwThreshold: number;
   handlers: CellHandlers;
+  stackOf: ((id: string) => GridStack | undefined) | undefined;
 }
 
-function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers }: RowComponentProps<RowProps>): ReactElement {
+function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers, stackOf }: RowComponentProps<RowProps>): ReactElement {
   const start = (segStart + index) * columns;
   const cells: ReactElement[] = [];
   for (let i = start; i < Math.min(start + columns, order.length); i++) {
     const id = order[i]!;
     const rec = byId.get(id);
     if (!rec) continue;
-    cells.push(<GridCell key={id} rec={rec} size={cell} selected={selected.has(id)} focused={focus === id} blur={!showNsfw && isNsfw(rec, nsfwThreshold)} handlers={handlers} />);
+    const st = stackOf?.(id);
+    cells.push(<GridCell key={id} rec={rec} size={cell} selected={selected.has(id)} focused={focus === id} blur={!showNsfw && isNsfw(rec, nsfwThreshold)} handlers={handlers} {...(st ? { stackKey: st.key, stackCount: st.count, stackExpanded: st.expanded, stackHead: st.head } : {})} />);
   }
   return (
     <div style={{ ...style, display: 'flex', gap, paddingLeft: padX + gap, paddingTop: gap }} role="row">
@@ -59,7 +65,7 @@ function Row({ index, style, segStart, columns, cell, gap, padX, order, byId, se
  * Virtualized grid (react-window List of rows). Rows live in segments no taller than the
  * browser's scroll cap (see utils/grid-layout.ts); a scrubber covers the whole library.
  */
-export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, nsfwThreshold, onClick, onOpen, onTap, onLongPress, onColumns }: ImageGridProps) {
+export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, nsfwThreshold, onClick, onOpen, onTap, onLongPress, onColumns, stackOf, onStack }: ImageGridProps) {
   const boxRef = useRef<HTMLDivElement>(null);
   const { width, height } = useElementSize(boxRef);
   const layout = useMemo(() => computeLayout(width || 800, thumbSize, order.length), [width, thumbSize, order.length]);
@@ -68,14 +74,15 @@ export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, n
   const posRef = useRef(pos);
   const pendingTop = useRef<number | null>(null);
   const listRef = useListRef(null);
-  const handlersRef = useRef({ onClick, onOpen, onTap, onLongPress });
-  handlersRef.current = { onClick, onOpen, onTap, onLongPress };
+  const handlersRef = useRef({ onClick, onOpen, onTap, onLongPress, onStack });
+  handlersRef.current = { onClick, onOpen, onTap, onLongPress, onStack };
   const handlers = useMemo<CellHandlers>(
     () => ({
       onClick: (id, m) => handlersRef.current.onClick(id, m),
       onOpen: (id) => handlersRef.current.onOpen(id),
       onTap: (id) => handlersRef.current.onTap(id),
       onLongPress: (id) => handlersRef.current.onLongPress(id),
+      onStack: (key) => handlersRef.current.onStack?.(key),
     }),
     [],
   );
@@ -140,7 +147,7 @@ export function ImageGrid({ order, byId, selected, focus, thumbSize, showNsfw, n
   };
 
   const range = segmentRange(segments, pos.segment, layout.rowCount);
-  const rowProps: RowProps = { segStart: range.start, columns: layout.columns, cell: layout.cell, gap: layout.gap, padX: layout.padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers };
+  const rowProps: RowProps = { segStart: range.start, columns: layout.columns, cell: layout.cell, gap: layout.gap, padX: layout.padX, order, byId, selected, focus, showNsfw, nsfwThreshold, handlers, stackOf };
   const multi = segments.count > 1;
 
   return (

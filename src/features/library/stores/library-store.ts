@@ -23,6 +23,16 @@ import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, typ
 /** Built-in views plus the colleague's slots (see src/app/App.tsx). */
 export type View = 'grid' | 'loupe' | 'status' | 'settings';
 
+/**
+ * Rearranges the filtered order before the grid shows it (set by the app: near-duplicate stacks
+ * collapse into their cover, a search by meaning ranks by similarity). `withoutText` is the order
+ * with every filter but the search words (a ranking may bring images the words do not match).
+ * `positionOf`: where an id stands in `order`, given only when nothing is filtered (the order is
+ * then the sort order of every image, whose index the store keeps: no pass over 100k ids needed).
+ * `ranked`: the order is not the sort order (the cached first screen is then left alone).
+ */
+export type Arranger = (input: { order: string[]; query: Query; withoutText: () => string[]; positionOf?: (id: string) => number | undefined }) => { order: string[]; ranked?: boolean };
+
 export interface Notice {
   kind: 'error' | 'info';
   text: string;
@@ -129,13 +139,20 @@ export function createLibraryStore() {
   // rating (or filtered by it) keeps it where it is, and → still goes to the image that was next.
   // The order catches up when the loupe closes.
   let orderStale = false;
+  let arranger: Arranger | null = null;
   const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
     orderStale = false;
     const t = performance.now();
-    const order = filterView(viewFor(byId, query), query, state.nsfwThreshold);
+    const v = viewFor(byId, query);
+    let order = filterView(v, query, state.nsfwThreshold);
+    let ranked = false;
+    if (arranger) {
+      const positionOf = isFiltered(query) ? undefined : (id: string) => v.index.get(id);
+      ({ order, ranked = false } = arranger({ order, query, withoutText: () => filterView(v, { ...query, text: '' }, state.nsfwThreshold), ...(positionOf ? { positionOf } : {}) }));
+    }
     const queryMs = performance.now() - t;
     const present = new Set(order);
-    if (state.status === 'ready' && !isFiltered(query)) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size, undefined, { sort: query.sort, desc: query.desc });
+    if (state.status === 'ready' && !ranked && !isFiltered(query)) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size, undefined, { sort: query.sort, desc: query.desc });
     return { order, queryMs, selection: pruneSelection(state.selection, present) };
   };
   settings.subscribe(() => {
@@ -249,6 +266,18 @@ export function createLibraryStore() {
 
     async refreshStorage() {
       set({ storage: await storageInfo() });
+    },
+
+    /** Installs (or removes) the arranger; the order is computed again at once. */
+    setArranger(fn: Arranger | null) {
+      arranger = fn;
+      api.rearrange();
+    },
+    /** The arranger's inputs changed (stacks recomputed, a ranking arrived): order again. */
+    rearrange() {
+      if (state.status === 'loading') return;
+      flushPending();
+      set(requery());
     },
 
     setQuery(patch: Partial<Query>) {

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createStore } from 'idb-keyval';
+import { createEmbeddings } from '@/lib/api';
+import { embeddingModel } from '@/lib/vectors/embedding-model';
+import { createCore } from '@/lib/vectors/worker-core';
+import type { VectorCall } from '@/lib/vectors/client';
+import { envelope, useFakeBackend, type FakeBackend } from '@/test/fake-backend';
+import { EmbedLane } from './embed-lane';
+
+const fake = useFakeBackend();
+let backend: FakeBackend;
+let n = 0;
+beforeEach(() => {
+  backend = fake();
+  backend.embeddingCalls = [];
+  backend.embeddingModels = [{ id: 'emb-a', downloaded: true }];
+  // the "image" is its id; its vector says which one it is
+  backend.embed = (x) => Array.from({ length: 32 }, (_, i) => (i === Number(x.split(':')[1]) % 32 ? 1 : 0.01));
+});
+
+function lane(ids: string[], extra: Partial<ConstructorParameters<typeof EmbedLane>[0]> = {}) {
+  const core = createCore({ store: createStore(`lane-${++n}`, 'segments') });
+  const index: VectorCall = (req) => core.handle(req);
+  const l = new EmbedLane({
+    model: () => embeddingModel({ fresh: true }),
+    embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
+    index,
+    recordIds: async () => ids,
+    image: async (id) => (id.startsWith('gone') ? undefined : `img:${id.slice(1)}`),
+    batch: 4,
+    backoffMs: 5,
+    ...extra,
+  });
+  return { l, index };
+}
+
+describe('the indexing lane', () => {
+  it('embeds every image without a vector of the current model, in batches, then nothing more', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const { l, index } = lane([...ids, 'gone-1']);
+    l.wake();
+    await l.idle();
+    expect(backend.embeddingCalls.map((c) => c.input.length)).toEqual([4, 4, 2]);
+    expect(backend.embeddingCalls[0]!.model).toBe('emb-a');
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+    // the planted image ranks first for its own vector
+    await index({ op: 'open', model: 'emb-a' });
+    const q = Float32Array.from({ length: 32 }, (_, i) => (i === 7 ? 1 : 0.01));
+    expect((await index({ op: 'query', vector: q, k: 1 })).ids).toEqual(['r7']);
+    expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 10 });
+    l.wake();
+    await l.idle();
+    expect(backend.embeddingCalls).toHaveLength(3);
+    l.stop();
+  });
+
+  it('embeds everything again for a new model, and images added later', async () => {
+    const ids = ['r1', 'r2'];
+    const { l, index } = lane(ids);
+    l.wake();
+    await l.idle();
+    backend.embeddingModels = [{ id: 'emb-b', downloaded: true }];
+    ids.push('r3');
+    l.wake();
+    await l.idle();
+    expect(backend.embeddingCalls.map((c) => [c.model, c.input.length])).toEqual([['emb-a', 2], ['emb-b', 3]]);
+    expect(await index({ op: 'missing', model: 'emb-b', ids })).toEqual([]);
+    l.stop();
+  });
+
+  it('sets aside an image the model refuses and embeds the rest of its batch', async () => {
+    // a 400 for any call that carries the bad image
+    backend.onEmbeddings = (input) => (input.includes('img:2') ? { status: 400, body: envelope('input[0] is not an image that can be decoded', 'invalid_image') } : undefined);
+    try {
+      const ids = ['r0', 'r1', 'r2', 'r3'];
+      const { l, index } = lane(ids);
+      l.wake();
+      await l.idle();
+      expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual(['r2']);
+      expect(l.getSnapshot().failed).toBe(1);
+      l.stop();
+    } finally {
+      delete backend.onEmbeddings;
+    }
+  });
+
+  it('waits without a model, and while an import runs', async () => {
+    backend.embeddingModels = [{ id: 'emb-a', downloaded: false }];
+    let importing = false;
+    const { l } = lane(['r1'], { hold: () => importing });
+    l.wake();
+    await l.idle();
+    expect(l.getSnapshot()).toMatchObject({ state: 'no-model', reason: 'no embeddings model downloaded' });
+    backend.embeddingModels = [{ id: 'emb-a', downloaded: true }];
+    importing = true;
+    l.wake();
+    await l.idle();
+    expect(l.getSnapshot().state).toBe('waiting');
+    expect(backend.embeddingCalls).toHaveLength(0);
+    importing = false;
+    l.wake();
+    await l.idle();
+    expect(backend.embeddingCalls).toHaveLength(1);
+    l.stop();
+  });
+});

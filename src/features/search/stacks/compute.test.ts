@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { bestOf, burstCandidates, collapse, exactEdges, groupStacks, seriesEdges, type Edge, type StackRecord } from './compute';
+
+const rec = (id: string, extra: Partial<StackRecord> = {}): StackRecord => ({
+  id, hash: `h-${id}`, addedAt: 1000, origin: 'imported', rating: 0, flag: 'none', width: 100, height: 100, bytes: 1000, ...extra,
+});
+
+describe('near-duplicate tiers', () => {
+  it('links identical bytes, unless the user kept an image out of stacks', () => {
+    const recs = [rec('a', { hash: 'x' }), rec('b'), rec('c', { hash: 'x' }), rec('d', { hash: 'x', stack: 'alone' })];
+    expect(exactEdges(recs)).toEqual([{ a: 0, b: 2, tier: 'exact' }]);
+  });
+
+  it('links generated images (ours or imported with their parameters) of one prompt, model and size whose seeds run together', () => {
+    const gen = (id: string, seed: number, prompt = 'a fox in snow', extra: Partial<StackRecord> = {}) =>
+      rec(id, { origin: 'generated', params: { prompt, seed, model: 'sdxl', source: 'atelier' }, ...extra });
+    const recs = [gen('s1', 100), gen('s2', 101), gen('s3', 103, 'A fox in snow ', { origin: 'imported' }), gen('far', 5000), gen('other', 102, 'a cat'), gen('big', 101, 'a fox in snow', { width: 200 }), rec('photo')];
+    const pairs = seriesEdges(recs).map((e) => [recs[e.a]!.id, recs[e.b]!.id]);
+    expect(pairs).toEqual([['s1', 's2'], ['s2', 's3']]);
+  });
+
+  it('offers photo pairs of one camera taken within the window as burst candidates', () => {
+    const recs = [
+      rec('p1', { takenAt: 0, camera: 'X100' }), rec('p2', { takenAt: 500, camera: 'X100' }), rec('p3', { takenAt: 90_000, camera: 'X100' }),
+      rec('q1', { takenAt: 200, camera: 'Pixel' }), rec('nodate', { camera: 'X100' }),
+    ];
+    expect([...burstCandidates(recs, 60_000)].map((i) => recs[i]!.id)).toEqual(['p1', 'p2']);
+  });
+});
+
+describe('stacks', () => {
+  it('joins linked images into one stack with the weakest tier, the best image as its cover', () => {
+    const recs = [rec('a', { width: 50 }), rec('b', { width: 400 }), rec('c'), rec('d'), rec('e')];
+    const edges: Edge[] = [{ a: 0, b: 1, tier: 'exact' }, { a: 1, b: 2, tier: 'reencoded' }, { a: 3, b: 4, tier: 'exact' }];
+    const { stacks, of } = groupStacks(recs, edges);
+    expect(stacks.size).toBe(2);
+    const abc = stacks.get(of.get('a')!)!;
+    expect(abc).toMatchObject({ key: 'a', cover: 'b', tier: 'reencoded' });
+    expect(abc.ids.sort()).toEqual(['a', 'b', 'c']);
+    expect(stacks.get(of.get('d')!)!.tier).toBe('exact');
+    expect(of.has('z')).toBe(false);
+  });
+
+  it("keeps the user's cover", () => {
+    const recs = [rec('a', { rating: 5 }), rec('b', { stack: 'cover' })];
+    expect(groupStacks(recs, [{ a: 0, b: 1, tier: 'burst' }]).stacks.get('a')!.cover).toBe('b');
+  });
+
+  it('picks the best image: picked, then rated, then pixels, then bytes, then the oldest', () => {
+    expect(bestOf([rec('a', { rating: 5, flag: 'reject' }), rec('b', { rating: 1 })]).id).toBe('b');
+    expect(bestOf([rec('a', { rating: 5 }), rec('b', { flag: 'pick' })]).id).toBe('b');
+    expect(bestOf([rec('a', { bytes: 10 }), rec('b', { bytes: 20 })]).id).toBe('b');
+    expect(bestOf([rec('a', { addedAt: 5 }), rec('b', { addedAt: 2 })]).id).toBe('b');
+  });
+
+  it('collapses a stack into its cover where its first member stands, and expands it there', () => {
+    const recs = ['a', 'b', 'c', 'd', 'e'].map((id) => rec(id));
+    const index = groupStacks(recs, [{ a: 1, b: 3, tier: 'exact' }, { a: 3, b: 4, tier: 'exact' }]);
+    const key = index.of.get('b')!;
+    const cover = index.stacks.get(key)!.cover;
+    const collapsed = collapse(['a', 'b', 'c', 'd', 'e'], index, new Set());
+    expect(collapsed.order).toEqual(['a', cover, 'c']);
+    expect(collapsed.counts.get(key)).toBe(3);
+    const open = collapse(['a', 'b', 'c', 'd', 'e'], index, new Set([key]));
+    expect(open.order).toEqual(['a', ...index.stacks.get(key)!.ids, 'c']);
+    // the filters hide some members: the count follows, a lone member is just an image
+    expect(collapse(['e', 'a', 'd'], index, new Set()).order).toHaveLength(2);
+    expect(collapse(['a', 'd'], index, new Set()).order).toEqual(['a', 'd']);
+  });
+
+  it('collapses a complete order in one pass, or by position, to the same result', () => {
+    const recs = ['a', 'b', 'c', 'd', 'e'].map((id) => rec(id));
+    const index = groupStacks(recs, [{ a: 1, b: 3, tier: 'exact' }, { a: 3, b: 4, tier: 'exact' }]);
+    const order = ['a', 'b', 'c', 'd', 'e'];
+    const key = index.of.get('b')!;
+    const positionOf = (id: string) => order.indexOf(id);
+    for (const expanded of [new Set<string>(), new Set([key])]) {
+      expect(collapse(order, index, expanded, { complete: true })).toEqual(collapse(order, index, expanded));
+      expect(collapse(order, index, expanded, { complete: true, positionOf })).toEqual(collapse(order, index, expanded));
+    }
+  });
+
+  it('lets the member that ranked highest stand for its stack in a ranked order', () => {
+    const recs = ['a', 'b', 'c'].map((id) => rec(id, { width: id === 'a' ? 500 : 10 }));
+    const index = groupStacks(recs, [{ a: 0, b: 2, tier: 'reencoded' }]);
+    expect(collapse(['c', 'b', 'a'], index, new Set()).order).toEqual(['a', 'b']);
+    expect(collapse(['c', 'b', 'a'], index, new Set(), { ranked: true }).order).toEqual(['c', 'b']);
+  });
+});
