@@ -35,6 +35,43 @@ describe('import pipeline', () => {
     expect(a!.addedAt).toBeGreaterThan(b!.addedAt);
   });
 
+  it('keeps the first of two identical files listed, even when the later one decodes first', async () => {
+    const committed: NewImage[] = [];
+    // the first file is slow to decode (a big original), its copy is quick
+    const slowFirst = async (file: Blob) => {
+      const text = await file.text();
+      if (text === 'A' && !(file as Blob & { quick?: boolean }).quick) await new Promise((r) => setTimeout(r, 30));
+      return fakeProcess(file);
+    };
+    const copy = item('a-copy.png', 'A');
+    (copy.file as Blob & { quick?: boolean }).quick = true;
+    const p = await runImport(
+      [item('a.png', 'A'), item('b.png', 'B'), copy, item('c.png', 'C')],
+      { process: slowFirst, commit: async (imgs) => void committed.push(...imgs), knownHashes: new Map() },
+      { concurrency: 4 },
+    );
+    expect(p.skipped).toEqual([{ name: 'a-copy.png', reason: 'duplicate of a.png' }]);
+    // and the batches commit in the order the files were given
+    expect(committed.map((c) => c.record.name)).toEqual(['a.png', 'b.png', 'c.png']);
+  });
+
+  it('decodes at most a bounded number of files past one that is still decoding', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let started = 0;
+    const process = async (file: Blob) => {
+      started++;
+      if ((await file.text()) === 'slow') await gate;
+      return fakeProcess(file);
+    };
+    const files = [item('slow.png', 'slow'), ...Array.from({ length: 200 }, (_, i) => item(`f${i}.png`, `F${i}`))];
+    const run = runImport(files, { process, commit: async () => undefined, knownHashes: new Map() }, { concurrency: 4 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(started).toBeLessThan(100); // held by the window, not all 201
+    release();
+    expect((await run).imported).toBe(201);
+  });
+
   it('says in which folder each skipped file was', async () => {
     const inFolder = (path: string, name: string, content: string): ImportItem => ({ ...item(name, content), path });
     const p = await runImport(

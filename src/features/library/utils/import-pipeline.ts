@@ -107,6 +107,8 @@ export interface ImportOptions {
 const REPORT_MS = 500;
 const COMMIT_MS = 500;
 const COMMIT_BATCH = 32;
+/** How many files the decoders may run ahead of the first undecided one. */
+const AHEAD = 64;
 
 /**
  * Runs items through the worker pool, drops duplicates by content hash, and commits finished
@@ -158,37 +160,71 @@ export async function runImport(input: ImportItem[], deps: ImportDeps, opts: Imp
     { waitMs: commitMs, maxItems: commitBatch },
   );
 
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !stopped()) {
-      const index = next++;
-      const item = items[index]!;
+  // Files are decoded concurrently but decided in the order they were given: of two identical
+  // files the first one listed is kept and the later one reported as its duplicate, whichever
+  // decoded first, and batches commit in that order. A slow file holds the decisions behind it,
+  // so workers stop at most AHEAD files past it (the decoded thumbnails wait in `outcomes`).
+  type Outcome = { img: Awaited<ReturnType<ImportDeps['process']>> } | { error: string } | { stopped: true };
+  const outcomes = new Map<number, Outcome>();
+  let decided = 0;
+  let wakeWorkers: () => void = () => {};
+  let moved = new Promise<void>((r) => (wakeWorkers = r));
+  const decideInOrder = async () => {
+    for (let o = outcomes.get(decided); o !== undefined; o = outcomes.get(decided)) {
+      outcomes.delete(decided);
+      const item = items[decided]!;
+      const index = decided++;
+      if ('stopped' in o) continue;
       const where = item.path ? { path: item.path } : {};
-      p.current = displayPath(item);
-      try {
-        if (!looksLikeImage(item.name, item.file.type)) throw new Error('unsupported file type');
-        const img = await deps.process(item.file, item.name);
-        if (stopped()) break;
-        const dupOf = deps.knownHashes.get(img.hash);
+      if ('error' in o) {
+        p.skipped.push({ name: item.name, ...where, reason: o.error });
+      } else {
+        const dupOf = deps.knownHashes.get(o.img.hash);
         if (dupOf !== undefined) {
           p.duplicates++;
           p.skipped.push({ name: item.name, ...where, reason: `duplicate of ${dupOf}` });
         } else {
-          deps.knownHashes.set(img.hash, displayPath(item));
-          let record = makeRecord(img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...where });
+          deps.knownHashes.set(o.img.hash, displayPath(item));
+          let record = makeRecord(o.img, { name: item.name, bytes: item.file.size, origin: 'imported', addedAt: startedAt + (items.length - index) / 1000, ...where });
           const sidecar = sidecarOf(item, sidecars);
           if (sidecar) record = await applySidecar(record, sidecar);
-          ready.push({ img: { record, original: item.file, thumb: img.thumb }, hash: img.hash });
+          ready.push({ img: { record, original: item.file, thumb: o.img.thumb }, hash: o.img.hash });
         }
         p.bytes += item.file.size;
-      } catch (err) {
-        p.skipped.push({ name: item.name, ...where, reason: (err as Error).message || 'unreadable' });
       }
       p.done++;
       report();
     }
+    wakeWorkers();
+    moved = new Promise<void>((r) => (wakeWorkers = r));
+  };
+  let deciding: Promise<void> = Promise.resolve();
+
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !stopped()) {
+      if (next - decided >= AHEAD) {
+        await moved;
+        continue;
+      }
+      const index = next++;
+      const item = items[index]!;
+      p.current = displayPath(item);
+      let outcome: Outcome;
+      try {
+        if (!looksLikeImage(item.name, item.file.type)) throw new Error('unsupported file type');
+        const img = await deps.process(item.file, item.name);
+        outcome = stopped() ? { stopped: true } : { img };
+      } catch (err) {
+        outcome = { error: (err as Error).message || 'unreadable' };
+      }
+      outcomes.set(index, outcome);
+      deciding = deciding.then(decideInOrder);
+      await deciding;
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  await deciding;
   ready.flush();
   await committed;
   p.cancelled = !!opts.signal?.aborted;
