@@ -30,10 +30,15 @@ export function png(width, height, seed = 0, text = {}, { smooth = false } = {})
   const hue = (seed * 47) % 360;
   const [r0, g0, b0] = hsl(hue, 0.55, 0.45);
   const [r1, g1, b1] = hsl((hue + 70) % 360, 0.6, 0.25);
+  // The gradient turns with the seed, so different seeds differ in structure too, not only in
+  // colour: a perceptual hash (grey levels) must not see two fixtures as one picture re-encoded.
+  const angle = seed * 2.39996;
+  const [cx, cy] = [Math.cos(angle), Math.sin(angle)];
+  const span = Math.abs(cx) + Math.abs(cy);
   for (let y = 0; y < height; y++) {
     const row = y * (width * 3 + 1);
     for (let x = 0; x < width; x++) {
-      const t = (x / width + y / height) / 2;
+      const t = 0.5 + ((x / width - 0.5) * cx + (y / height - 0.5) * cy) / span;
       const wave = smooth ? 0 : Math.sin((x + seed * 13) / 9) * Math.cos((y - seed * 7) / 11) * 18;
       raw[row + 1 + x * 3] = clamp(r0 + (r1 - r0) * t + wave);
       raw[row + 2 + x * 3] = clamp(g0 + (g1 - g0) * t + wave);
