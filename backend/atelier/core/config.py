@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     remote_image_timeout: float = 10.0
 
 
+    def default_model(self, kind: str) -> str | None:
+        """ATELIER_DEFAULT_<KIND>_MODEL for a model kind (generation, vision; a new kind adds its
+        own `default_<kind>_model` field); None when the kind has no configured default."""
+        value = getattr(self, f"default_{kind}_model", None)
+        return value or None
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

@@ -536,7 +536,7 @@ export interface components {
              */
             min_tokens?: number;
             /** Model */
-            model: string;
+            model?: string | null;
             /**
              * N
              * @default 1
@@ -952,6 +952,10 @@ export interface components {
             aliases: string[];
             /** Created */
             created: number;
+            /** Defaults */
+            defaults?: {
+                [key: string]: unknown;
+            };
             /** Description */
             description: string;
             /** Downloaded */
@@ -974,9 +978,9 @@ export interface components {
             size_bytes: number | null;
             /**
              * Type
-             * @enum {string}
+             * @description The model kind: generation or vision (a new family may add one).
              */
-            type: "generation" | "vision";
+            type: string;
         };
         /** ModelList */
         ModelList: {

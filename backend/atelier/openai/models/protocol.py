@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Model(BaseModel):
@@ -13,7 +13,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     # --- Atelier extensions
-    type: Literal["generation", "vision"]
+    type: str = Field(description="The model kind: generation or vision (a new family may add one).")
     family: str
     description: str
     aliases: list[str]
@@ -23,6 +23,9 @@ class Model(BaseModel):
     # (config not on disk yet and no documented size), or not known yet (a model is loading: sizing
     # waits for a moment when none is, see ModelManager.while_no_load).
     size_bytes: int | None
+    # The request defaults its family gives this model (steps, guidance_scale, scheduler, width,
+    # height for generation; empty where the server has none): what a request that leaves them out gets.
+    defaults: dict[str, Any] = Field(default_factory=dict)
 
 
 class ModelList(BaseModel):
