@@ -197,7 +197,7 @@ def test_a_queued_batch_of_large_images_holds_its_compressed_bytes_and_memory_co
     sender.join(300)
     r = answers["batch"]
     assert r.status_code == 200, r.text[:300]
-    assert [item.get("nsfw", {}).get("label") for item in r.json()["data"]] == ["sfw"] * N_BIG
+    assert [item.get("nsfw", {}).get("label") for item in r.json()["data"]] == ["safe"] * N_BIG
     time.sleep(0.5)
     after = server.rss()
     print(f"RSS baseline {baseline / MiB:.0f} MiB, batch queued {queued_rss / MiB:.0f} MiB, "

@@ -3,8 +3,8 @@ import { DEFAULT_SETTINGS, type ModelStatus } from '@/lib/api';
 import { createReadinessStore, kindReadiness, readinessOf } from './models-ready';
 
 const hint = (id: string) => `model '${id}' is not downloaded: press Download next to it on the Status page, or run: make models MODELS=${id}`;
-const missing = (id: string, kind: string, bytes?: number): ModelStatus => ({ id, kind, state: 'not_downloaded', download_hint: hint(id), ...(bytes ? { download_bytes: bytes } : {}) });
-const onDisk = (id: string, kind: string): ModelStatus => ({ id, kind, state: 'on_disk' });
+const missing = (id: string, kind: string, bytes?: number): ModelStatus => ({ id, kind, family: 'f', state: 'not_downloaded', download_hint: hint(id), ...(bytes ? { download_bytes: bytes } : {}) });
+const onDisk = (id: string, kind: string): ModelStatus => ({ id, kind, family: 'f', state: 'on_disk' });
 
 const FRESH = [missing('sdxl-realism', 'generation', 6.9e9), missing('sdxl-anime', 'generation', 6.9e9), missing('moondream-2', 'vision', 3.9e9), missing('smolvlm-256m', 'vision')];
 

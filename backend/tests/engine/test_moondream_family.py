@@ -297,7 +297,7 @@ def test_analyze_with_moondream_encodes_once_and_runs_every_task(md_client):
     assert len(body["objects"]) == 2 * 3 and {o["name"] for o in body["objects"]} == {"red", "square", "wall"}
     assert all(0 <= o["x_min"] <= o["x_max"] <= 1 and o["y_max"] <= 1 for o in body["objects"])
     assert len(body["points"]) == 2 * 3 and all(p["y"] == 1.0 for p in body["points"])
-    assert body["nsfw"]["label"] in ("sfw", "nsfw")
+    assert body["nsfw"]["label"] in ("safe", "nsfw")
     fake = md_client.fakes[-1]
     assert len(encodes(fake)) - before == 1, fake.calls  # caption, tags, 3 detections, 3 pointings: one encoding
     assert {"caption_ms", "tags_ms", "objects_ms", "points_ms", "nsfw_ms"} <= set(body["timings"])

@@ -310,7 +310,8 @@ export interface paths {
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
          *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
          *     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
-         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses).
+         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `default_models`:
+         *     the model a request of each kind gets when it names none.
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
@@ -345,6 +346,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AnalysisSpeed */
+        AnalysisSpeed: {
+            /** Batches */
+            batches: number;
+            /** Images */
+            images: number;
+            /** Last At */
+            last_at?: number | null;
+            /** Ms Per Image */
+            ms_per_image: number;
+        };
         /** AnalyzeBatchRequest */
         AnalyzeBatchRequest: {
             /**
@@ -604,6 +616,17 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * DefaultModels
+         * @description The model a request of each kind gets when it names none, decided by the server
+         *     (ModelManager.resolve): the configured default if downloaded, else the first downloaded one.
+         */
+        DefaultModels: {
+            /** Generation */
+            generation?: string | null;
+            /** Vision */
+            vision?: string | null;
+        };
+        /**
          * DetectedObject
          * @description A box in normalised coordinates: 0 is the left / top edge of the image, 1 the right / bottom.
          */
@@ -630,6 +653,24 @@ export interface components {
             x: number;
             /** Y */
             y: number;
+        };
+        /** DeviceStatus */
+        DeviceStatus: {
+            /** Free Bytes */
+            free_bytes: number;
+            /** Name */
+            name: string;
+            /** Total Bytes */
+            total_bytes: number;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "cuda" | "cpu";
+            /** Used By Models Bytes */
+            used_by_models_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
         };
         /** DownloadErrorBody */
         DownloadErrorBody: {
@@ -993,6 +1034,55 @@ export interface components {
              */
             object?: "list";
         };
+        /** ModelStatus */
+        ModelStatus: {
+            /**
+             * Bytes
+             * @description Bytes resident per device.
+             */
+            bytes?: {
+                [key: string]: number;
+            };
+            /**
+             * Download Bytes
+             * @description A model not downloaded: about what its download fetches (16-bit weights).
+             */
+            download_bytes?: number | null;
+            /**
+             * Download Hint
+             * @description A model not downloaded: the one wording of it, naming the command.
+             */
+            download_hint?: string | null;
+            /** Dtype */
+            dtype?: string | null;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Family */
+            family: string;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Used */
+            last_used?: number | null;
+            /** Load Ms */
+            load_ms?: number | null;
+            /** Offload */
+            offload?: string | null;
+            /** @description An interrupted download: the Download button resumes it. */
+            partial_download?: components["schemas"]["PartialDownload"] | null;
+            /** @description A model not loaded: its placement and size from configs; null while a load runs. */
+            planned?: components["schemas"]["PlannedPlacement"] | null;
+            /** Quantization */
+            quantization?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "not_downloaded" | "on_disk" | "in_ram" | "on_gpu" | "offloaded";
+            /** Vae Tiling */
+            vae_tiling?: boolean | null;
+        };
         /** ModeRequest */
         ModeRequest: {
             /**
@@ -1001,15 +1091,135 @@ export interface components {
              */
             mode: "auto" | "high" | "balanced" | "low";
         };
+        /** ModeStatus */
+        ModeStatus: {
+            /** Configured */
+            configured: string;
+            /** Effective */
+            effective: string;
+            /** Pending */
+            pending?: string | null;
+            /** Reason */
+            reason: string;
+        };
         /** Nsfw */
         Nsfw: {
             /**
              * Label
+             * @description The one NSFW label, as the library record keeps it: safe or nsfw.
              * @enum {string}
              */
-            label: "sfw" | "nsfw";
+            label: "safe" | "nsfw";
             /** Score */
             score: number;
+        };
+        /** PartialDownload */
+        PartialDownload: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Bytes Total */
+            bytes_total: number;
+        };
+        /** Placement */
+        Placement: {
+            /** Device */
+            device: string;
+            /** Dtype */
+            dtype: string;
+            /** Offload */
+            offload: string;
+            /** Quantization */
+            quantization: string;
+            /** Vae Slicing */
+            vae_slicing: boolean;
+            /** Vae Tiling */
+            vae_tiling: boolean;
+        };
+        /**
+         * PlannedPlacement
+         * @description How the planner would place a model that is not loaded, in the current mode.
+         */
+        PlannedPlacement: {
+            /** Device */
+            device: string;
+            /** Dtype */
+            dtype: string;
+            /** Fits */
+            fits: boolean;
+            /** Gpu Bytes */
+            gpu_bytes: number;
+            /** Offload */
+            offload: string;
+            /** Quantization */
+            quantization: string;
+            /** Ram Bytes */
+            ram_bytes: number;
+            /** Vae Slicing */
+            vae_slicing: boolean;
+            /** Vae Tiling */
+            vae_tiling: boolean;
+        };
+        /** QueuedJob */
+        QueuedJob: {
+            /**
+             * Cancel Requested
+             * @default false
+             */
+            cancel_requested?: boolean;
+            /** Created */
+            created: number;
+            /** Finished At */
+            finished_at?: number | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Event */
+            last_event?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Object
+             * @default job
+             * @constant
+             */
+            object?: "job";
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /** Priority */
+            priority: string;
+            /**
+             * Result Expired
+             * @default false
+             */
+            result_expired?: boolean;
+            /** Started At */
+            started_at?: number | null;
+            /** Status */
+            status: string;
+        };
+        /** QueueStatus */
+        QueueStatus: {
+            /** Completed */
+            completed: number;
+            /** Image Bytes */
+            image_bytes: number;
+            /** Max Image Bytes */
+            max_image_bytes?: number | null;
+            /** Max Queue */
+            max_queue: number;
+            /** Queued */
+            queued: components["schemas"]["QueuedJob"][];
+            running?: components["schemas"]["QueuedJob"] | null;
+        };
+        /** RamCacheStatus */
+        RamCacheStatus: {
+            /** Budget Bytes */
+            budget_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
         };
         /** ResponseFormat */
         ResponseFormat: {
@@ -1021,6 +1231,37 @@ export interface components {
             type?: "text" | "json_object" | "json_schema";
         } & {
             [key: string]: unknown;
+        };
+        /** StatusResponse */
+        StatusResponse: {
+            /**
+             * Analysis
+             * @description Per vision model: its measured speed.
+             */
+            analysis: {
+                [key: string]: components["schemas"]["AnalysisSpeed"];
+            };
+            default_models: components["schemas"]["DefaultModels"];
+            device: components["schemas"]["DeviceStatus"];
+            /** Last Plan */
+            last_plan: string[];
+            mode: components["schemas"]["ModeStatus"];
+            /** Model Ttl */
+            model_ttl: number;
+            /** Models */
+            models: components["schemas"]["ModelStatus"][];
+            /** Models Catalog */
+            models_catalog: string;
+            /**
+             * Object
+             * @default status
+             * @constant
+             */
+            object?: "status";
+            queue: components["schemas"]["QueueStatus"];
+            ram_cache: components["schemas"]["RamCacheStatus"];
+            /** Version */
+            version: string;
         };
         /** StreamOptions */
         StreamOptions: {
@@ -1038,6 +1279,36 @@ export interface components {
              */
             model_id: string;
         };
+        /** SwitchResponse */
+        SwitchResponse: {
+            /** Load Ms */
+            load_ms: number;
+            /** Mode */
+            mode: string;
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default model.switch
+             * @constant
+             */
+            object?: "model.switch";
+            placement: components["schemas"]["Placement"];
+            /**
+             * Plan
+             * @description The planner's decisions, one line each.
+             */
+            plan: string[];
+            /** Queued Ms */
+            queued_ms: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "gpu" | "offloaded" | "ram_cache" | "disk";
+            /** Total Ms */
+            total_ms: number;
+        };
         /** Tag */
         Tag: {
             /** Name */
@@ -1052,6 +1323,17 @@ export interface components {
              * @description Unload this model; all models when absent.
              */
             model_id?: string | null;
+        };
+        /** UnloadResponse */
+        UnloadResponse: {
+            /**
+             * Object
+             * @default model.unload
+             * @constant
+             */
+            object?: "model.unload";
+            /** Unloaded */
+            unloaded: string[];
         };
         /** Usage */
         Usage: {
@@ -1074,6 +1356,21 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VramModeResponse */
+        VramModeResponse: {
+            /** Configured */
+            configured: string;
+            /** Effective */
+            effective: string;
+            /**
+             * Object
+             * @default vram.mode
+             * @constant
+             */
+            object?: "vram.mode";
+            /** Reason */
+            reason: string;
         };
     };
     responses: never;
@@ -1437,9 +1734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SwitchResponse"];
                 };
             };
             /** @description Validation Error */
@@ -1472,9 +1767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UnloadResponse"];
                 };
             };
             /** @description Validation Error */
@@ -1616,9 +1909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StatusResponse"];
                 };
             };
         };
@@ -1642,9 +1933,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VramModeResponse"];
                 };
             };
             /** @description Validation Error */

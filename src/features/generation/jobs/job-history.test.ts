@@ -32,7 +32,7 @@ describe('job history', () => {
   it('records every job that ends, newest first, and keeps it across a reload', async () => {
     const storage = memoryStorage();
     const history = createJobHistory(storage);
-    const r = runner([{ type: 'step', step: 1, steps: 2 }, { type: 'done', result }]);
+    const r = runner([{ type: 'step', step: 1, total: 2 }, { type: 'done', result }]);
     const stop = history.follow(r);
     await r.submit({ prompt: 'a fox' }, 'generate');
     await r.submit({ prompt: 'a cat', image: 'data:x', strength: 0.4 }, 'remix', 'src1');

@@ -30,8 +30,8 @@ describe('JobRunner', () => {
     const { d, saved } = deps([
       { type: 'queued', position: 1 },
       { type: 'loading' },
-      { type: 'step', step: 1, steps: 2 },
-      { type: 'step', step: 2, steps: 2 },
+      { type: 'step', step: 1, total: 2 },
+      { type: 'step', step: 2, total: 2 },
       { type: 'decoding' },
       { type: 'done', result },
     ]);
@@ -70,7 +70,7 @@ describe('JobRunner', () => {
   it('falls back to polling when the event stream breaks', async () => {
     const { d, saved } = deps([], {
       jobEvents: async function* () {
-        yield { type: 'step', step: 1, steps: 4 };
+        yield { type: 'step', step: 1, total: 4 };
         throw new ApiError('network', { offline: true, retryable: true });
       },
     });
@@ -89,10 +89,10 @@ describe('JobRunner', () => {
         return { id: 'job_1', status: 'running', cancel_requested: true } as JobSummary;
       },
       jobEvents: async function* () {
-        yield { type: 'step', step: 1, steps: 50 };
+        yield { type: 'step', step: 1, total: 50 };
         await confirmed;
         yield { type: 'cancelling' };
-        yield { type: 'step', step: 2, steps: 50 }; // the step in flight ends: still cancelling
+        yield { type: 'step', step: 2, total: 50 }; // the step in flight ends: still cancelling
         yield { type: 'cancelled' };
       },
     });
@@ -139,7 +139,7 @@ describe('JobRunner', () => {
         throw new ApiError('backend unreachable', { offline: true, retryable: true });
       },
       jobEvents: async function* () {
-        yield { type: 'step', step: 4, steps: 50 };
+        yield { type: 'step', step: 4, total: 50 };
         await later;
         yield { type: 'done', result };
       },

@@ -187,7 +187,7 @@ export class JobRunner {
         if (ev.resident !== true) this.patch(localId, phase('loading'));
         return undefined;
       case 'step': {
-        const steps = ev.steps ?? ev.total;
+        const steps = ev.total;
         this.patch(localId, { ...phase('running'), ...(ev.step !== undefined ? { step: ev.step } : {}), ...(steps !== undefined ? { steps } : {}) });
         return undefined;
       }

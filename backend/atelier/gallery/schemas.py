@@ -1,0 +1,154 @@
+"""Wire shapes of GET /v1/status and the model/VRAM control endpoints (they feed the generated
+TypeScript client, so the browser's types follow the server's)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ModelState = Literal["not_downloaded", "on_disk", "in_ram", "on_gpu", "offloaded"]
+
+
+class Placement(BaseModel):
+    device: str
+    dtype: str
+    quantization: str
+    offload: str
+    vae_tiling: bool
+    vae_slicing: bool
+
+
+class PlannedPlacement(Placement):
+    """How the planner would place a model that is not loaded, in the current mode."""
+
+    gpu_bytes: int
+    ram_bytes: int
+    fits: bool
+
+
+class PartialDownload(BaseModel):
+    bytes_done: int
+    bytes_total: int
+
+
+class ModelStatus(BaseModel):
+    id: str
+    kind: str
+    family: str
+    state: ModelState
+    dtype: str | None = None
+    quantization: str | None = None
+    offload: str | None = None
+    vae_tiling: bool | None = None
+    bytes: dict[str, int] = Field(default_factory=dict, description="Bytes resident per device.")
+    last_used: float | None = None
+    expires_at: float | None = None
+    load_ms: float | None = None
+    planned: PlannedPlacement | None = Field(
+        default=None, description="A model not loaded: its placement and size from configs; null while a load runs.")
+    partial_download: PartialDownload | None = Field(
+        default=None, description="An interrupted download: the Download button resumes it.")
+    download_bytes: int | None = Field(
+        default=None, description="A model not downloaded: about what its download fetches (16-bit weights).")
+    download_hint: str | None = Field(
+        default=None, description="A model not downloaded: the one wording of it, naming the command.")
+
+
+class DeviceStatus(BaseModel):
+    type: Literal["cuda", "cpu"]
+    name: str
+    total_bytes: int
+    free_bytes: int
+    used_bytes: int
+    used_by_models_bytes: int
+
+
+class ModeStatus(BaseModel):
+    configured: str
+    effective: str
+    reason: str
+    pending: str | None = None
+
+
+class RamCacheStatus(BaseModel):
+    budget_bytes: int
+    used_bytes: int
+
+
+class QueuedJob(BaseModel):
+    id: str
+    object: Literal["job"] = "job"
+    kind: str
+    status: str
+    priority: str
+    created: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    cancel_requested: bool = False
+    last_event: dict[str, Any] | None = None
+    result_expired: bool = False
+
+
+class QueueStatus(BaseModel):
+    running: QueuedJob | None = None
+    queued: list[QueuedJob]
+    max_queue: int
+    completed: int
+    image_bytes: int
+    max_image_bytes: int | None = None  # None: no limit (ATELIER_IMAGE_MEMORY_MB)
+
+
+class AnalysisSpeed(BaseModel):
+    ms_per_image: float
+    images: int
+    batches: int
+    last_at: float | None = None
+
+
+class DefaultModels(BaseModel):
+    """The model a request of each kind gets when it names none, decided by the server
+    (ModelManager.resolve): the configured default if downloaded, else the first downloaded one."""
+
+    generation: str | None = None
+    vision: str | None = None
+
+
+class StatusResponse(BaseModel):
+    object: Literal["status"] = "status"
+    version: str
+    models_catalog: str
+    device: DeviceStatus
+    mode: ModeStatus
+    ram_cache: RamCacheStatus
+    model_ttl: float
+    models: list[ModelStatus]
+    last_plan: list[str]
+    default_models: DefaultModels
+    queue: QueueStatus
+    analysis: dict[str, AnalysisSpeed] = Field(description="Per vision model: its measured speed.")
+
+
+class SwitchResponse(BaseModel):
+    object: Literal["model.switch"] = "model.switch"
+    model: str
+    source: Literal["gpu", "offloaded", "ram_cache", "disk"]
+    load_ms: float
+    total_ms: float
+    queued_ms: float
+    mode: str
+    placement: Placement
+    plan: list[str] = Field(description="The planner's decisions, one line each.")
+
+
+class UnloadResponse(BaseModel):
+    object: Literal["model.unload"] = "model.unload"
+    unloaded: list[str]
+
+
+class VramModeResponse(BaseModel):
+    object: Literal["vram.mode"] = "vram.mode"
+    configured: str
+    effective: str
+    reason: str
