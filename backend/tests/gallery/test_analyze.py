@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from atelier.gallery.analyze.nsfw import NsfwDetector
-from atelier.gallery.analyze.stats import SMOOTHING, AnalysisStats
+from atelier.engine.speed import SMOOTHING, AnalysisStats
 from atelier.gallery.analyze.tags import parse_tags
 from conftest import png_data_url
 
