@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from atelier.gallery.generate.protocol import JobInfo
+
 ModelState = Literal["not_downloaded", "on_disk", "in_ram", "on_gpu", "offloaded"]
 
 
@@ -76,24 +78,9 @@ class RamCacheStatus(BaseModel):
     used_bytes: int
 
 
-class QueuedJob(BaseModel):
-    id: str
-    object: Literal["job"] = "job"
-    kind: str
-    status: str
-    priority: str
-    created: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    cancel_requested: bool = False
-    last_event: dict[str, Any] | None = None
-    result_expired: bool = False
-
-
 class QueueStatus(BaseModel):
-    running: QueuedJob | None = None
-    queued: list[QueuedJob]
+    running: JobInfo | None = None
+    queued: list[JobInfo]
     max_queue: int
     completed: int
     image_bytes: int

@@ -941,6 +941,51 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * JobInfo
+         * @description A job as the worker reports it (`Job.summary()`): in /v1/status's queue and in JobSummary.
+         */
+        JobInfo: {
+            /**
+             * Cancel Requested
+             * @default false
+             */
+            cancel_requested?: boolean;
+            /** Created */
+            created: number;
+            /** Finished At */
+            finished_at?: number | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Event */
+            last_event?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Object
+             * @default job
+             * @constant
+             */
+            object?: "job";
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /** Priority */
+            priority: string;
+            /**
+             * Result Expired
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.
+             * @default false
+             */
+            result_expired?: boolean;
+            /** Started At */
+            started_at?: number | null;
+            /** Status */
+            status: string;
+        };
         /** JobSummary */
         JobSummary: {
             /**
@@ -978,7 +1023,7 @@ export interface components {
             result?: components["schemas"]["GenerateResponse"] | null;
             /**
              * Result Expired
-             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB.
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.
              * @default false
              */
             result_expired?: boolean;
@@ -1159,47 +1204,6 @@ export interface components {
             /** Vae Tiling */
             vae_tiling: boolean;
         };
-        /** QueuedJob */
-        QueuedJob: {
-            /**
-             * Cancel Requested
-             * @default false
-             */
-            cancel_requested?: boolean;
-            /** Created */
-            created: number;
-            /** Finished At */
-            finished_at?: number | null;
-            /** Id */
-            id: string;
-            /** Kind */
-            kind: string;
-            /** Last Event */
-            last_event?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Object
-             * @default job
-             * @constant
-             */
-            object?: "job";
-            /** Params */
-            params?: {
-                [key: string]: unknown;
-            };
-            /** Priority */
-            priority: string;
-            /**
-             * Result Expired
-             * @default false
-             */
-            result_expired?: boolean;
-            /** Started At */
-            started_at?: number | null;
-            /** Status */
-            status: string;
-        };
         /** QueueStatus */
         QueueStatus: {
             /** Completed */
@@ -1211,8 +1215,8 @@ export interface components {
             /** Max Queue */
             max_queue: number;
             /** Queued */
-            queued: components["schemas"]["QueuedJob"][];
-            running?: components["schemas"]["QueuedJob"] | null;
+            queued: components["schemas"]["JobInfo"][];
+            running?: components["schemas"]["JobInfo"] | null;
         };
         /** RamCacheStatus */
         RamCacheStatus: {

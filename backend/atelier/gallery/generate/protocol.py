@@ -60,21 +60,26 @@ class JobError(BaseModel):
     code: str | None = None
 
 
-class JobSummary(BaseModel):
+class JobInfo(BaseModel):
+    """A job as the worker reports it (`Job.summary()`): in /v1/status's queue and in JobSummary."""
+
     id: str
     object: Literal["job"] = "job"
     kind: str
     status: str
     priority: str
-    position: int
     created: float
     started_at: float | None = None
     finished_at: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     last_event: dict[str, Any] | None = None
     cancel_requested: bool = False
-    result: GenerateResponse | None = None
     result_expired: bool = Field(
         default=False, description="The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds "
-                                   "within ATELIER_JOB_RESULTS_MB.")
+                                   "within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.")
+
+
+class JobSummary(JobInfo):
+    position: int
+    result: GenerateResponse | None = None
     error: JobError | None = None
