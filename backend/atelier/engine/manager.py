@@ -313,6 +313,16 @@ class ModelManager:
         (`default_model`): the one place a request's model is decided."""
         return self.catalog.resolve(name or self.default_model(kind), kind=kind)
 
+    def loaded(self, model_id: str) -> LoadedModel | None:
+        """The model if it is loaded (any tier), its idle clock reset; None otherwise. For work that
+        may run beside the GPU worker on parts that never leave the CPU (SigLIP's text tower): the
+        model's own lock, not the manager's, guards that use against close()."""
+        e = self._entries.get(model_id)
+        if e is None:
+            return None
+        e.last_used = self._clock()
+        return e.model
+
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._entries
 

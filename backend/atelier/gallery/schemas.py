@@ -52,7 +52,7 @@ class ModelStatus(BaseModel):
     partial_download: PartialDownload | None = Field(
         default=None, description="An interrupted download: the Download button resumes it.")
     download_bytes: int | None = Field(
-        default=None, description="A model not downloaded: about what its download fetches (16-bit weights).")
+        default=None, description="A model not downloaded: about what its download fetches, counted from its configs.")
     download_hint: str | None = Field(
         default=None, description="A model not downloaded: the one wording of it, naming the command.")
 
@@ -100,6 +100,7 @@ class DefaultModels(BaseModel):
 
     generation: str | None = None
     vision: str | None = None
+    embeddings: str | None = None
 
 
 class StatusResponse(BaseModel):

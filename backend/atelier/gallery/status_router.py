@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from atelier import __version__
 from atelier.api.deps import ServicesDep
-from atelier.gallery.schemas import StatusResponse
+from atelier.gallery.schemas import DefaultModels, StatusResponse
 
 router = APIRouter(tags=["status"])
 
@@ -21,13 +21,13 @@ async def get_status(services: ServicesDep) -> StatusResponse:
     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
     null while a load runs (models are sized when none does, then remembered). A model not downloaded
-    has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
+    has `download_bytes` (about what its download fetches, counted from its configs) and
     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `default_models`:
     the model a request of each kind gets when it names none."""
     # The first call sizes the models from their configs (seconds of imports): off the event loop.
     manager = services.manager
     models_state = await run_in_threadpool(manager.status)
-    defaults = await run_in_threadpool(lambda: {k: manager.default_model(k) for k in ("generation", "vision")})
+    defaults = await run_in_threadpool(lambda: {k: manager.default_model(k) for k in DefaultModels.model_fields})
     return StatusResponse.model_validate({
         "object": "status",
         "version": __version__,

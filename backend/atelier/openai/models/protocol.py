@@ -13,7 +13,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     # --- Atelier extensions
-    type: str = Field(description="The model kind: generation or vision (a new family may add one).")
+    type: str = Field(description="The model kind: generation, vision or embeddings (a new family may add one).")
     family: str
     description: str
     aliases: list[str]
