@@ -912,13 +912,7 @@ export interface components {
              * @constant
              */
             object?: "generation";
-            /**
-             * Parameters
-             * @description Every parameter used, defaults filled in.
-             */
-            parameters: {
-                [key: string]: unknown;
-            };
+            parameters: components["schemas"]["GenerationParameters"];
             /**
              * Timings
              * @description queued_ms, load_ms, inference_ms, encode_ms, total_ms.
@@ -926,6 +920,53 @@ export interface components {
             timings: {
                 [key: string]: number;
             };
+        };
+        /**
+         * GenerationParameters
+         * @description Every parameter a generation used, the model's defaults filled in: what the browser saves with
+         *     each image (with that image's seed) and what the PNG's `parameters` chunk holds.
+         */
+        GenerationParameters: {
+            /** Guidance Scale */
+            guidance_scale: number;
+            /** Height */
+            height: number;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "txt2img" | "img2img" | "inpaint";
+            /** Model */
+            model: string;
+            /** N */
+            n: number;
+            /** Negative Prompt */
+            negative_prompt: string;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /** Prompt */
+            prompt: string;
+            /** Scheduler */
+            scheduler: string;
+            /**
+             * Seed
+             * @description The first image's seed; image i has seed + i (each image's is in `data`).
+             */
+            seed: number;
+            /** Seeds */
+            seeds: number[];
+            /** Steps */
+            steps: number;
+            /**
+             * Strength
+             * @description img2img and inpaint: how far the result may move from the source; null for txt2img.
+             */
+            strength: number | null;
+            /** Width */
+            width: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1134,10 +1175,7 @@ export interface components {
             aliases: string[];
             /** Created */
             created: number;
-            /** Defaults */
-            defaults?: {
-                [key: string]: unknown;
-            };
+            defaults?: components["schemas"]["ModelDefaults"];
             /** Description */
             description: string;
             /** Downloaded */
@@ -1163,6 +1201,26 @@ export interface components {
              * @description The model kind: generation, vision or embeddings (a new family may add one).
              */
             type: string;
+        };
+        /**
+         * ModelDefaults
+         * @description What a request that leaves these out gets from this model (its family's `defaults(spec)`):
+         *     the fields a generation model states, and whatever another kind's family adds. Only the
+         *     fields the model states are sent.
+         */
+        ModelDefaults: {
+            /** Guidance Scale */
+            guidance_scale?: number | null;
+            /** Height */
+            height?: number | null;
+            /** Scheduler */
+            scheduler?: string | null;
+            /** Steps */
+            steps?: number | null;
+            /** Width */
+            width?: number | null;
+        } & {
+            [key: string]: unknown;
         };
         /** ModelList */
         ModelList: {

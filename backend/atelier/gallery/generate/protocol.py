@@ -36,13 +36,34 @@ class GeneratedImage(BaseModel):
     seed: int
 
 
+class GenerationParameters(BaseModel):
+    """Every parameter a generation used, the model's defaults filled in: what the browser saves with
+    each image (with that image's seed) and what the PNG's `parameters` chunk holds."""
+
+    mode: Literal["txt2img", "img2img", "inpaint"]
+    model: str
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    scheduler: str
+    seed: int = Field(description="The first image's seed; image i has seed + i (each image's is in `data`).")
+    seeds: list[int]
+    n: int
+    strength: float | None = Field(description="img2img and inpaint: how far the result may move from the source; "
+                                               "null for txt2img.")
+    output_format: Literal["png", "jpeg", "webp"]
+
+
 class GenerateResponse(BaseModel):
     id: str
     object: Literal["generation"] = "generation"
     created: int
     model: str
     data: list[GeneratedImage]
-    parameters: dict[str, Any] = Field(description="Every parameter used, defaults filled in.")
+    parameters: GenerationParameters
     timings: dict[str, float] = Field(description="queued_ms, load_ms, inference_ms, encode_ms, total_ms.")
 
 

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+
+class ModelDefaults(BaseModel):
+    """What a request that leaves these out gets from this model (its family's `defaults(spec)`):
+    the fields a generation model states, and whatever another kind's family adds. Only the
+    fields the model states are sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    steps: int | None = None
+    guidance_scale: float | None = None
+    scheduler: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _stated_only(self, handler):
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class Model(BaseModel):
@@ -25,7 +43,7 @@ class Model(BaseModel):
     size_bytes: int | None
     # The request defaults its family gives this model (steps, guidance_scale, scheduler, width,
     # height for generation; empty where the server has none): what a request that leaves them out gets.
-    defaults: dict[str, Any] = Field(default_factory=dict)
+    defaults: ModelDefaults = Field(default_factory=ModelDefaults)
 
 
 class ModelList(BaseModel):

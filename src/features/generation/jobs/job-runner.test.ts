@@ -3,7 +3,9 @@ import { ApiError, type GenerateResponse, type JobEventData, type JobSummary } f
 import { JobRunner, type JobDeps } from './job-runner';
 
 const PNG_B64 = btoa('png-bytes');
-const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters: { steps: 2, guidance_scale: 5, width: 64, height: 64, scheduler: 'euler' }, timings: {} };
+// What the backend used: its defaults filled in where the request left a field out.
+const parameters: GenerateResponse['parameters'] = { mode: 'img2img', model: 'tiny-sdxl', prompt: 'fox', negative_prompt: 'blur', width: 64, height: 64, steps: 2, guidance_scale: 5, scheduler: 'euler', seed: 7, seeds: [7, 8], n: 2, strength: 0.3, output_format: 'png' };
+const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters, timings: {} };
 
 function deps(events: JobEventData[], opts: Partial<JobDeps> = {}) {
   const saved: { params: unknown; lineage: unknown; type: string }[] = [];
@@ -41,7 +43,8 @@ describe('JobRunner', () => {
       const j = runner.getSnapshot()[0]!;
       seen.push(j.phase === 'running' ? `step ${j.step}/${j.steps}` : j.phase);
     });
-    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', image: 'data:x', strength: 0.3 }, 'enhance', 'src1');
+    // the request leaves steps, guidance, size and strength to the backend: the image keeps what it used
+    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', image: 'data:x' }, 'enhance', 'src1');
     expect(job.phase).toBe('done');
     expect(job.savedIds).toEqual(['rec1', 'rec2']);
     expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'loading', 'step 1/2', 'step 2/2', 'decoding', 'saving', 'done']);
