@@ -168,18 +168,20 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
 
   // Width/height follow the source's shape for img2img, the presets otherwise.
   const followsSource = !!source && (form.mode === 'enhance' || form.mode === 'remix' || form.mode === 'variations');
-  // Without the model's native size, img2img and "Model default" leave the size to the backend
-  // (it fits the source's shape into the model's area).
+  // "Model default", and img2img without a chosen model, leave the size to the backend (it fits the
+  // source's shape into its model's area): the browser does not guess the default's size.
+  const sizedBy = form.model ? native : undefined;
   useEffect(() => {
+    const unset = { width: undefined, height: undefined };
     const dims: { width: number | undefined; height: number | undefined } = followsSource
-      ? native
-        ? dimensionsLike(source.record, native)
-        : { width: undefined, height: undefined }
+      ? sizedBy
+        ? dimensionsLike(source.record, sizedBy)
+        : unset
       : size === 'auto'
-        ? native ?? { width: undefined, height: undefined }
+        ? unset
         : dimensionsFor(aspect, size, native ?? NATIVE_FALLBACK);
     setForm((f) => (f.width === dims.width && f.height === dims.height ? f : { ...f, ...dims }));
-  }, [followsSource, source, aspect, size, native?.width, native?.height]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [followsSource, source, aspect, size, native?.width, native?.height, sizedBy?.width, sizedBy?.height]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const sketchDims = form.width && form.height ? { width: form.width, height: form.height } : dimensionsFor(aspect, 'S', { width: 683, height: 683 });
 
@@ -312,7 +314,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                 </div>
                 <div className="flex flex-col gap-1">
                   <span className={label}>
-                    Size · {form.width ? `${form.width}×${form.height}` : 'model default'}
+                    Size · {form.width ? `${form.width}×${form.height}` : native ? `model default (${native.width}×${native.height})` : 'model default'}
                   </span>
                   <Segmented value={size} onChange={store.setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
                 </div>
