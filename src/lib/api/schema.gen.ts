@@ -235,7 +235,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Models */
+        /**
+         * List Models
+         * @description Catalog models (generation, vision) and, with `type: lora`, the files of ATELIER_LORAS_DIR.
+         */
         get: operations["list_models_v1_models_get"];
         put?: never;
         post?: never;
@@ -310,7 +313,9 @@ export interface paths {
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
          *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
          *     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
-         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses).
+         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `loras`: the files
+         *     of ATELIER_LORAS_DIR as GET /v1/models describes them; a loaded model lists the adapters attached
+         *     to it (`loras` on its row: bytes, active, weight).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
@@ -946,6 +951,53 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * LoraDetails
+         * @description What the LoRA file's header says, and its hashes (A1111 writes `short_hash` in `Lora hashes`).
+         */
+        LoraDetails: {
+            /**
+             * Alias
+             * @description kohya's ss_output_name.
+             */
+            alias?: string | null;
+            /**
+             * Base
+             * @description sdxl, sd1, sd2, sd3, flux or unknown (from the metadata, else the key names).
+             */
+            base: string;
+            /** Compatible */
+            compatible: boolean;
+            /** Error */
+            error?: string | null;
+            /**
+             * Format
+             * @description kohya, diffusers or unknown.
+             */
+            format: string;
+            /** Network Alpha */
+            network_alpha?: number | null;
+            /** Network Dim */
+            network_dim?: number | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /**
+             * Short Hash
+             * @description A1111's: the first 12 hex digits of the addnet hash.
+             */
+            short_hash?: string | null;
+            /**
+             * Status
+             * @description ok: usable; incompatible: made for another base (SD 1.5, Flux...); unreadable: a corrupt header (`error` says why); refused: a pickle file.
+             * @enum {string}
+             */
+            status: "ok" | "incompatible" | "unreadable" | "refused";
+            /**
+             * Triggers
+             * @description modelspec.trigger_phrase, then the most frequent training tags.
+             */
+            triggers: string[];
+        };
         /** Model */
         Model: {
             /** Aliases */
@@ -962,6 +1014,8 @@ export interface components {
             id: string;
             /** Loaded */
             loaded: boolean;
+            /** @description Set for type `lora` (a file of ATELIER_LORAS_DIR). */
+            lora?: components["schemas"]["LoraDetails"] | null;
             /**
              * Object
              * @default model
@@ -976,7 +1030,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "generation" | "vision";
+            type: "generation" | "vision" | "lora";
         };
         /** ModelList */
         ModelList: {
