@@ -162,4 +162,4 @@ def test_request_bounds_name_the_field(lora_dir):
         check_request(index, [("ink", 1.0)] * 9, [])
     assert e.value.param == "loras" and "at most 8" in e.value.message
     uses = check_request(index, [("ink", 0.7)], [("peft", "1")])
-    assert a1111_hashes(uses) == f"ink: {uses[0].info.short_hash}, styles/peft: {uses[1].info.short_hash}"
+    assert a1111_hashes([(u.info.name, u.info.short_hash) for u in uses]) == f"ink: {uses[0].info.short_hash}, styles/peft: {uses[1].info.short_hash}"

@@ -701,6 +701,11 @@ export interface components {
              */
             image?: string | null;
             /**
+             * Loras
+             * @description Atelier extension: LoRAs to apply, at most 8 (with `<lora:name:weight>` tags in the prompt, which are taken out of the text the model sees). Each name once.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
+            /**
              * Mask
              * @description Atelier extension. Base64 or data URL: inpaint the white (or transparent) area of `image`.
              */
@@ -813,6 +818,11 @@ export interface components {
             background?: string | null;
             /** Guidance Scale */
             guidance_scale?: number | null;
+            /**
+             * Loras
+             * @description As on /v1/generate; `<lora:name:weight>` in the prompt works too.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
             /**
              * Model
              * @description dall-e-2, dall-e-3 and gpt-image-1 map to the default model.
@@ -997,6 +1007,23 @@ export interface components {
              * @description modelspec.trigger_phrase, then the most frequent training tags.
              */
             triggers: string[];
+        };
+        /**
+         * LoraRequest
+         * @description Atelier extension: one LoRA of ATELIER_LORAS_DIR and its weight.
+         */
+        LoraRequest: {
+            /**
+             * Name
+             * @description As GET /v1/models lists it (type `lora`): its path in the folder without .safetensors, its file name, or kohya's output name.
+             */
+            name: string;
+            /**
+             * Weight
+             * @description -4 to 4; 0 leaves the model as without it.
+             * @default 1
+             */
+            weight?: number;
         };
         /** Model */
         Model: {

@@ -21,6 +21,7 @@ header, so editing the metadata keeps it; A1111 writes its first 12 hex digits i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ import math
 import re
 import threading
 import time
+import warnings
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -439,9 +441,10 @@ def check_request(index: LoraIndex, listed: Sequence[tuple[str, float]], tagged:
     return out
 
 
-def a1111_hashes(uses: Sequence[LoraUse]) -> str:
-    """The `Lora hashes` value A1111 writes: `name: shorthash, ...` (names without ':' or ',')."""
-    return ", ".join(f"{u.info.name.replace(':', '').replace(',', '')}: {u.info.short_hash}" for u in uses)
+def a1111_hashes(pairs: Sequence[tuple[str, str | None]]) -> str:
+    """The `Lora hashes` value A1111 writes from (name, short hash): `name: shorthash, ...`, names
+    without ':' or ',' (A1111's own cleaning)."""
+    return ", ".join(f"{name.replace(':', '').replace(',', '')}: {h}" for name, h in pairs)
 
 
 # --------------------------------------------------------------------------- on a loaded pipeline
@@ -475,6 +478,45 @@ def _param_bytes(pipe) -> int:
         if module is not None:
             n += sum(p.numel() * p.element_size() for p in module.parameters())
     return n
+
+
+@contextlib.contextmanager
+def _base_untouched(pipe):
+    """Attaching a LoRA must leave the base model as it was. Two things in diffusers 0.38 do not:
+
+    - it ends a text encoder's LoRA load with `text_encoder.to(device, dtype)`, which transformers
+      refuses for a bitsandbytes model ("You cannot cast a bitsandbytes model in a new dtype") although
+      the dtype is the model's own: an NF4 text_encoder_2 would take no LoRA. For the load only, such a
+      model's `to` drops the (unchanged) dtype and keeps the device move;
+    - casting a 4-bit module rewrites the dtype its weights dequantise to (`quant_state.dtype`): on
+      a CPU, where they dequantise to bfloat16, every 4-bit layer, LoRA or not, would change its
+      outputs after the first attach. Those dtypes are put back.
+    """
+    quant_states = [(m, m.weight.quant_state.dtype)
+                    for name in ("unet", "text_encoder", "text_encoder_2") if getattr(pipe, name, None) is not None
+                    for m in getattr(pipe, name).modules()
+                    if getattr(getattr(m, "weight", None), "quant_state", None) is not None]
+    patched = []
+    for name in ("text_encoder", "text_encoder_2"):
+        te = getattr(pipe, name, None)
+        if te is None or not (getattr(te, "is_loaded_in_4bit", False) or getattr(te, "is_loaded_in_8bit", False)):
+            continue
+        original = te.to
+
+        def to(*args, _original=original, _te=te, **kwargs):
+            if kwargs.get("dtype") in (None, _te.dtype):
+                kwargs.pop("dtype", None)
+            return _original(*args, **kwargs)
+
+        te.to = to
+        patched.append((te, original))
+    try:
+        yield
+    finally:
+        for te, _ in patched:
+            del te.to  # the instance attribute: the class's method shows through again
+        for module, dtype in quant_states:  # the module: a cast may have given it new Params4bit
+            module.weight.quant_state.dtype = dtype
 
 
 @dataclass
@@ -521,7 +563,10 @@ class LoraAdapters:
         before = _param_bytes(self.pipe)
         try:
             state = load_file(ref.path)  # safetensors: no code runs; kohya keys are converted by diffusers
-            self.pipe.load_lora_weights(state, adapter_name=ref.key)
+            with _base_untouched(self.pipe), warnings.catch_warnings():
+                # Several adapters on one model is the point here, not a mistake.
+                warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+                self.pipe.load_lora_weights(state, adapter_name=ref.key)
         except Exception as exc:
             self._forget(ref.key)
             log.warning("LoRA %s does not fit this model: %s", ref.name, exc)
