@@ -80,6 +80,15 @@ def targets_queue(d: dict) -> list[dict]:
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
+def targets_lora(d: dict) -> list[dict]:
+    return [_t(f"switch between two attached LoRA sets, median (ms, {d.get('device')})", d.get("switch_ms_median"),
+               "<= 50", d.get("switch_ms_median", 1e9) <= 50),
+            _t(f"first load of a {d.get('lora_file_mb')} MB LoRA (s)", d.get("first_load_s"), "<= 3",
+               d.get("first_load_s", 1e9) <= 3),
+            _t("step time with two LoRAs / without, - 1 (CPU: tiny model, rank far above its widths; "
+               "the GPU figure is in bench_gpu.json)", d.get("step_overhead"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -87,6 +96,7 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),
 ]
 
 
