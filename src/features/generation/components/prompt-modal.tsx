@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, providerById, settings, type ModelCard } from '@/lib/api';
+import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, listModels, providerById, settings, type ModelCard } from '@/lib/api';
 import { addGenerated, getOriginal, getRecord } from '@/lib/db/library-api';
 import { useModelReadiness } from '@/lib/models-ready';
-import type { ImageRecord } from '@/lib/db/schema';
+import type { GenerationParams, ImageRecord } from '@/lib/db/schema';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
 import { generationJobs } from '../generation-service';
@@ -12,7 +12,10 @@ import { useGenerationJobs } from '../hooks/use-jobs';
 import { buildRequest, formFromParams, modeDefaults, MODES, reuseTarget, validate, type FormState, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type AspectId, type SizeId } from '../utils/dimensions';
 import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
+import { insertWords, resolveReusedLoras } from '../utils/lora-reuse';
+import { useLoras } from '../hooks/use-loras';
 import { JobList } from './job-list';
+import { LoraPicker } from './lora-picker';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
 
 export interface PromptModalProps {
@@ -25,6 +28,14 @@ export interface PromptModalProps {
 }
 
 const NATIVE_FALLBACK = { width: 1024, height: 1024 };
+
+/** Reused parameters with their LoRA tags pointing at the LoRAs installed here (by hash, then name). */
+function reusedForm(p: GenerationParams, installed: ModelCard[]): { patch: Partial<FormState>; missing: string[] } {
+  const patch = formFromParams(p);
+  if (!patch.prompt) return { patch, missing: [] };
+  const r = resolveReusedLoras(patch.prompt, p.raw, installed);
+  return { patch: { ...patch, prompt: r.prompt }, missing: r.missing };
+}
 
 // TODO(issue 3): /v1/models does not list each checkpoint's recommended defaults yet. Until it
 // does, unset fields (size, steps, guidance) are left to the backend, which fills them per model.
@@ -88,6 +99,9 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const cfg = useSyncExternalStore(settings.subscribe, settings.get);
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
   const { models, error: modelsError, loading } = useGenerationModels();
+  const loras = useLoras(!provider);
+  const [loraNotice, setLoraNotice] = useState<string>();
+  const noticeMissing = (missing: string[]) => setLoraNotice(missing.length ? `LoRAs not installed here (removed from the prompt): ${missing.join(', ')}` : undefined);
   const allJobs = useGenerationJobs();
   const [openedAt] = useState(() => Date.now());
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
@@ -104,6 +118,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     guidance: undefined,
     seed: -1,
     style: rememberedStyle(),
+    loras: [],
   }));
   const [aspect, setAspect] = useState<AspectId>('1:1');
   const [size, setSize] = useState<SizeId>('auto');
@@ -132,20 +147,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       // or Variations result reopens its mode on the image it came from, at its strength (its stored
       // prompt already carries the style it was made with, so no style is added again).
       const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      const installed = target ? await listModels('lora').catch(() => [] as ModelCard[]) : [];
+      const reused = target ? reusedForm(record.params!, installed) : undefined;
+      if (reused) noticeMissing(reused.missing);
       if (target?.sourceId) {
         const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
         if (!live) return;
         if (from && fromBlob) {
           url = URL.createObjectURL(fromBlob);
           setSource({ record: from, url, blob: fromBlob });
-          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...formFromParams(record.params!), style: 'none' }));
+          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...reused!.patch, style: 'none' }));
           return;
         }
         // The source was deleted since: the parameters alone still make a Generate.
       }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      if (target) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
+      if (target) setForm((f) => ({ ...f, ...reused!.patch }));
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -213,7 +231,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const reuse = () => {
     const p = source?.record.params;
     if (!p) return;
-    const patch = formFromParams(p);
+    const { patch, missing } = reusedForm(p, loras);
+    noticeMissing(missing);
     if (patch.width && patch.height) setAspect(nearestAspect(patch.width, patch.height));
     // An exact reuse: the same seed too (Variations ignores it by design).
     set(patch);
@@ -298,6 +317,11 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               <span className={label}>Prompt</span>
               <textarea data-autofocus rows={3} className={input} value={form.prompt} onChange={(e) => set({ prompt: e.target.value })} placeholder="a lighthouse on a cliff at dusk, volumetric light" data-testid="prompt-input" onKeyDown={(e) => e.key === 'Enter' && (e.ctrlKey || e.metaKey) && void submit()} />
             </label>
+            {loraNotice && (
+              <p className="text-xs text-amber-200" role="status" data-testid="lora-notice">
+                {loraNotice}
+              </p>
+            )}
             <label className="flex flex-col gap-1">
               <span className={label}>Negative prompt</span>
               <input className={input} value={form.negative} onChange={(e) => set({ negative: e.target.value })} placeholder="blurry, watermark, extra fingers" data-testid="negative-input" />
@@ -340,6 +364,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               {modelsError && <span className="text-xs text-red-300">{modelsError}</span>}
               {model?.description && <span className="text-[11px] leading-snug text-neutral-500">{model.description}</span>}
             </label>
+
+            {!provider && <LoraPicker loras={loras} value={form.loras ?? []} onChange={(next) => set({ loras: next })} onTrigger={(words) => setForm((f) => ({ ...f, prompt: insertWords(f.prompt, words) }))} />}
 
             {!followsSource && (
               <>
