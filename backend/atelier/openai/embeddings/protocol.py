@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EmbeddingsRequest(BaseModel):
@@ -20,12 +20,19 @@ class EmbeddingsRequest(BaseModel):
 
     # str, or a list of str; token arrays (list[int], list[list[int]]) are typed Any here so the
     # service can refuse them with a message that says why, naming the item.
-    input: Any
+    input: Any = Field(
+        description="Text, or a list of up to ATELIER_MAX_EMBEDDING_INPUTS items; an item may be an image "
+                    "data URL (extension; at most ATELIER_MAX_BATCH images). Token-id arrays: 400.",
+        json_schema_extra={"anyOf": [
+            {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]})
     # Required by OpenAI; optional here (extension): the server's default embeddings model.
-    model: str | None = None
-    encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
-    user: str | None = None
+    model: str | None = Field(None, description="An embeddings model (GET /v1/models, type `embeddings`); "
+                                                "default: ATELIER_DEFAULT_EMBEDDINGS_MODEL, else the first downloaded.")
+    encoding_format: Literal["float", "base64"] = Field(
+        "float", description="base64: the little-endian float32 bytes of each vector.")
+    dimensions: int | None = Field(None, description="Only the model's own width (768 for siglip2-base): "
+                                                     "SigLIP vectors cannot be shortened.")
+    user: str | None = Field(None, description="Accepted and ignored.")
 
 
 class Embedding(BaseModel):
