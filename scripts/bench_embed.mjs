@@ -2,7 +2,7 @@
 // Embedding throughput through the UI's indexing lane against direct /v1/embeddings calls, on the
 // same backend, model and images: the lane's overhead ratio (target <= 1.1, issue 19).
 //
-//   node scripts/bench_embed.mjs [--images 96] [--rounds 5] [--out file.json]
+//   node scripts/bench_embed.mjs [--images 96] [--rounds 9] [--out file.json]
 //
 // The lane embeds each image's thumbnail (384 px WebP, as a data URL), 16 per call. The direct
 // runs send the very same thumbnails (read back from the page's IndexedDB after the first UI
@@ -27,7 +27,7 @@ const arg = (name, fallback) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const N = Number(arg('images', '96'));
-const ROUNDS = Number(arg('rounds', '5'));
+const ROUNDS = Number(arg('rounds', '9'));
 const BATCH = 16;
 const MODEL = 'tiny-embed';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
