@@ -3,8 +3,8 @@
  *
  * Extension points for the AI features (issue 7) ---------------------------------------------
  * Library API, in src/lib/db/library-api.ts (all writes go through it so grid and search update):
- *   applyAnalysis(id, result: AnalysisResult) -> Promise<ImageRecord | undefined>
- *       caption / NSFW / model written; AI tags replaced, user tags kept; idempotent;
+ *   applyAnalysis(id, result: AnalysisResult, key?) -> Promise<ImageRecord | undefined>
+ *       caption / NSFW / model written; AI tags replaced, user tags kept; once per key;
  *       resolves undefined when the image was deleted meanwhile.
  *   addGenerated(blob, params, lineage?, name?) -> Promise<ImageRecord>
  *       thumbnails + hash in the worker, stored with origin 'generated' and addedAt = now,

@@ -6,7 +6,8 @@
 //   a result is durable before it is applied; `done` is durable after. On start, claimed items go
 //   back to pending (their request died with the page) and resolved items are applied again.
 // - Never writes a result twice: the library write is keyed by `${jobId}:${recordId}` and the
-//   sink must ignore a key it has already applied (a crash between apply and `done` re-applies).
+//   sink must ignore a key it has already applied (a crash between apply and `done` re-applies;
+//   the app's sink, library-sink.ts, stores the key with the result in one put).
 // - User-requested work first: two FIFO lanes, 'user' drained before 'auto'.
 // - Never floods the backend: at most `limit` batches in flight; the limit grows by one after a
 //   success while the backend's queue is short, halves on 429 (and waits Retry-After), and drops
