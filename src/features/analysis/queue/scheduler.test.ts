@@ -7,7 +7,7 @@ import { on } from '@/lib/db/events';
 import type { AnalysisResult, ImageRecord } from '@/lib/db/schema';
 import { envelope, startFakeBackend, type FakeBackend } from '@/test/fake-backend';
 import { atelierAnalyzer } from '../api/atelier-analyzer';
-import { memoryPersistence } from './idb-persistence';
+import { memoryPersistence } from '@/test/memory-persistence';
 import { AnalysisQueue, type SchedulerOptions } from './scheduler';
 import { librarySink } from './library-sink';
 import type { Priority, QueueItem, ResultSink } from './types';
