@@ -80,6 +80,13 @@ def targets_queue(d: dict) -> list[dict]:
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
+def targets_embed(d: dict) -> list[dict]:
+    ratio = d.get("overhead_ratio")
+    return [_t("embedding throughput, indexing lane / direct /v1/embeddings batches (median of paired rounds)",
+               ratio, "<= 1.1", ratio <= 1.1 if isinstance(ratio, (int, float)) else None),
+            _t("images embedded per second through the lane (tiny SigLIP)", d.get("ui_images_per_s"), "(reported)", None)]
+
+
 def targets_lora(d: dict) -> list[dict]:
     return [_t(f"switch between two attached LoRA sets, median (ms, {d.get('device')})", d.get("switch_ms_median"),
                "<= 50", d.get("switch_ms_median", 1e9) <= 50),
@@ -96,6 +103,7 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
     ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),
 ]
 

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "data"
     default_generation_model: str = "sdxl-realism"
     default_vision_model: str = "moondream-2"
+    default_embeddings_model: str = "siglip2-base"
     nsfw_detector: Literal["nudenet", "off"] = "nudenet"
     # LoRA adapters (.safetensors); unset: <models_dir>/loras (see `loras_path`).
     loras_dir: Path | None = None
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     max_batch: int = 16
     max_side: int = 2048
     max_steps: int = 150
+    max_embedding_inputs: int = 256
 
     # --- remote images (SSRF surface; off by default)
     allow_remote_images: bool = False

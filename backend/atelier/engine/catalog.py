@@ -62,6 +62,13 @@ REAL_MODELS: tuple[ModelSpec, ...] = (
         description="SmolVLM 256M Instruct: a tiny native-transformers VLM, multi-turn chat.",
         created=1737072000,
     ),
+    ModelSpec(
+        id="siglip2-base", kind="embeddings", family="siglip",
+        source="google/siglip2-base-patch16-224", revision="75de2d55ec2d0b4efc50b3e9ad70dba96a7b2fa2",
+        aliases=("siglip2", "google/siglip2-base-patch16-224"),
+        description="SigLIP 2 base (Apache-2.0): image and text embeddings for search by meaning.",
+        created=1740009600,
+    ),
 )
 
 
@@ -76,6 +83,10 @@ def tiny_models(models_dir: Path) -> tuple[ModelSpec, ...]:
         ModelSpec(
             id="tiny-vlm", kind="vision", family="vlm", source=str(root / "tiny-vlm"),
             local=True, description="Random-weight Llava for offline tests (garbage text out).",
+        ),
+        ModelSpec(
+            id="tiny-embed", kind="embeddings", family="siglip", source=str(root / "tiny-embed"),
+            local=True, description="Random-weight SigLIP for offline tests (meaningless vectors).",
         ),
     )
 

@@ -1,19 +1,18 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, listModels, providerById, settings, type ModelCard } from '@/lib/api';
-import { addGenerated, getOriginal, getRecord } from '@/lib/db/library-api';
+import { ATELIER, listModels, providerById, settings, type ModelCard } from '@/lib/api';
+import { getOriginal, getRecord } from '@/lib/db/library-api';
 import { useModelReadiness } from '@/lib/models-ready';
-import type { GenerationParams, ImageRecord } from '@/lib/db/schema';
+import type { ImageRecord } from '@/lib/db/schema';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
 import { generationJobs } from '../generation-service';
-import { b64ToBlob } from '../jobs/job-runner';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
-import { buildRequest, formFromParams, modeDefaults, MODES, reuseTarget, validate, type FormState, type Mode } from '../utils/build-request';
-import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type AspectId, type SizeId } from '../utils/dimensions';
-import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
-import { insertWords, resolveReusedLoras } from '../utils/lora-reuse';
 import { useLoras } from '../hooks/use-loras';
+import { createPromptForm, sendsImage } from '../stores/prompt-form';
+import { modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
+import { ASPECTS, dimensionsFor, dimensionsLike, SIZES, type AspectId } from '../utils/dimensions';
+import { loadPresets, rememberedStyle, savePresets, STYLES } from '../utils/presets';
 import { JobList } from './job-list';
 import { LoraPicker } from './lora-picker';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
@@ -28,14 +27,6 @@ export interface PromptModalProps {
 }
 
 const NATIVE_FALLBACK = { width: 1024, height: 1024 };
-
-/** Reused parameters with their LoRA tags pointing at the LoRAs installed here (by hash, then name). */
-function reusedForm(p: GenerationParams, installed: ModelCard[]): { patch: Partial<FormState>; missing: string[] } {
-  const patch = formFromParams(p);
-  if (!patch.prompt) return { patch, missing: [] };
-  const r = resolveReusedLoras(patch.prompt, p.raw, installed);
-  return { patch: { ...patch, prompt: r.prompt }, missing: r.missing };
-}
 
 // TODO(issue 3): /v1/models does not list each checkpoint's recommended defaults yet. Until it
 // does, unset fields (size, steps, guidance) are left to the backend, which fills them per model.
@@ -100,33 +91,36 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
   const { models, error: modelsError, loading } = useGenerationModels();
   const loras = useLoras(!provider);
-  const [loraNotice, setLoraNotice] = useState<string>();
-  const noticeMissing = (missing: string[]) => setLoraNotice(missing.length ? `LoRAs not installed here (removed from the prompt): ${missing.join(', ')}` : undefined);
   const allJobs = useGenerationJobs();
   const [openedAt] = useState(() => Date.now());
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
 
   const [source, setSource] = useState<{ record: ImageRecord; url: string; blob: Blob } | undefined>();
-  const [form, setForm] = useState<FormState>(() => ({
-    ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
-    prompt: '',
-    negative: '',
-    model: cfg.generationModel,
-    width: undefined,
-    height: undefined,
-    steps: undefined,
-    guidance: undefined,
-    seed: -1,
-    style: rememberedStyle(),
-    loras: [],
-  }));
-  const [aspect, setAspect] = useState<AspectId>('1:1');
-  const [size, setSize] = useState<SizeId>('auto');
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [presets, setPresets] = useState<SavedPreset[]>(loadPresets);
+  const [store] = useState(() =>
+    createPromptForm(
+      {
+        form: {
+          ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
+          prompt: '',
+          negative: '',
+          model: cfg.generationModel,
+          width: undefined,
+          height: undefined,
+          steps: undefined,
+          guidance: undefined,
+          seed: -1,
+          style: rememberedStyle(),
+          loras: [],
+        },
+        presets: loadPresets(),
+      },
+      { submit: (...args) => generationJobs().submit(...args), savePresets },
+    ),
+  );
+  const { form, aspect, size, error: formError, busy, presets, loraNotice } = useSyncExternalStore(store.subscribe, store.getState);
   const sketch = useRef<SketchPadHandle>(null);
-  const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const set = store.set;
+  const setForm = store.change;
 
   // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
   const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
@@ -147,23 +141,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       // or Variations result reopens its mode on the image it came from, at its strength (its stored
       // prompt already carries the style it was made with, so no style is added again).
       const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      // Its LoRAs are resolved against the ones installed here (the picker's list may not be in yet).
       const installed = target ? await listModels('lora').catch(() => [] as ModelCard[]) : [];
-      const reused = target ? reusedForm(record.params!, installed) : undefined;
-      if (reused) noticeMissing(reused.missing);
+      if (!live) return;
       if (target?.sourceId) {
         const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
         if (!live) return;
         if (from && fromBlob) {
           url = URL.createObjectURL(fromBlob);
           setSource({ record: from, url, blob: fromBlob });
-          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...reused!.patch, style: 'none' }));
+          store.reuseOnOpen(record.params!, installed, target.mode);
           return;
         }
         // The source was deleted since: the parameters alone still make a Generate.
       }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      if (target) setForm((f) => ({ ...f, ...reused!.patch }));
+      if (target) store.reuseOnOpen(record.params!, installed);
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -198,60 +192,18 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const sketchDims = form.width && form.height ? { width: form.width, height: form.height } : dimensionsFor(aspect, 'S', { width: 683, height: 683 });
 
   const mode = MODES.find((m) => m.id === form.mode)!;
-  const img2img = form.mode !== 'generate' && !(form.mode === 'variations' && source?.record.params?.prompt);
+  const img2img = sendsImage(form.mode, source?.record.params);
 
-  const submit = async () => {
-    setFormError(undefined);
-    const invalid = validate(form);
-    if (invalid) return setFormError(invalid);
-    setBusy(true);
-    try {
-      let image: string | undefined;
-      if (form.mode === 'sketch') {
-        const blob = await sketch.current?.toBlob();
-        image = blob ? await blobToDataUrl(blob) : undefined;
-      } else if (img2img && source) {
-        image = await encodeForAnalysis(source.blob, Math.max(form.width ?? 1024, form.height ?? 1024));
-      }
-      const req = buildRequest(form, image, source?.record.params);
-      if (provider) {
-        // OpenAI Images-compatible providers: txt2img only, no progress events.
-        const res = await imagesGeneration(provider, { model: provider.model, prompt: req.prompt, n: req.n ?? 1, ...(req.width && req.height ? { size: `${req.width}x${req.height}` } : {}), response_format: 'b64_json' });
-        for (const d of res.data) if (d.b64_json) await addGenerated(b64ToBlob(d.b64_json), { prompt: req.prompt, model: provider.model, ...(form.width && form.height ? { width: form.width, height: form.height } : {}) });
-      } else {
-        void generationJobs().submit(req, form.mode, form.mode === 'generate' ? undefined : source?.record.id);
-      }
-    } catch (err) {
-      setFormError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const reuse = () => {
-    const p = source?.record.params;
-    if (!p) return;
-    const { patch, missing } = reusedForm(p, loras);
-    noticeMissing(missing);
-    if (patch.width && patch.height) setAspect(nearestAspect(patch.width, patch.height));
-    // An exact reuse: the same seed too (Variations ignores it by design).
-    set(patch);
-  };
+  const submit = () =>
+    store.submit({
+      provider,
+      source: source ? { id: source.record.id, blob: source.blob, params: source.record.params } : undefined,
+      sketch: async () => sketch.current?.toBlob(),
+    });
 
   const savePreset = () => {
     const name = window.prompt('Preset name');
-    if (!name) return;
-    const next = [...presets.filter((p) => p.name !== name), { name, negative: form.negative, steps: form.steps, guidance: form.guidance, strength: form.strength, aspect, size, style: form.style, model: form.model }];
-    setPresets(next);
-    savePresets(next);
-  };
-
-  const applyPreset = (name: string) => {
-    const p = presets.find((x) => x.name === name);
-    if (!p) return;
-    set({ negative: p.negative, steps: p.steps, guidance: p.guidance, strength: p.strength, style: p.style, ...(models.some((m) => m.id === p.model) ? { model: p.model } : {}) });
-    setAspect(p.aspect as AspectId);
-    setSize(p.size as SizeId);
+    if (name) store.savePreset(name);
   };
 
   const footer = (
@@ -285,7 +237,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Segmented
           value={form.mode}
           testId="prompt-modes"
-          onChange={(m) => set(modeDefaults(m))}
+          onChange={store.setMode}
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
@@ -304,7 +256,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                       {source.record.width}×{source.record.height} → {form.width ? `${form.width}×${form.height}` : 'same shape at the model\'s size'}
                     </div>
                     {source.record.params && (
-                      <Button className="mt-2" onClick={reuse} data-testid="reuse-params">
+                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                         Reuse parameters
                       </Button>
                     )}
@@ -330,12 +282,12 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             {form.mode === 'remix' && (
               <div className="flex flex-col gap-1">
                 <span className={label}>Style</span>
-                <Segmented value={form.style} testId="style" onChange={(style) => (set({ style }), rememberStyle(style))} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
+                <Segmented value={form.style} testId="style" onChange={store.setStyle} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
               </div>
             )}
 
             {source?.record.params && form.mode === 'generate' && (
-              <Button onClick={reuse} data-testid="reuse-params">
+              <Button onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                 Reuse parameters of {source.record.name}
               </Button>
             )}
@@ -365,19 +317,19 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               {model?.description && <span className="text-[11px] leading-snug text-neutral-500">{model.description}</span>}
             </label>
 
-            {!provider && <LoraPicker loras={loras} value={form.loras ?? []} onChange={(next) => set({ loras: next })} onTrigger={(words) => setForm((f) => ({ ...f, prompt: insertWords(f.prompt, words) }))} />}
+            {!provider && <LoraPicker loras={loras} value={form.loras ?? []} onChange={store.setLoras} onTrigger={store.addTrigger} />}
 
             {!followsSource && (
               <>
                 <div className="flex flex-col gap-1">
                   <span className={label}>Aspect</span>
-                  <Segmented value={size === 'auto' ? ('' as AspectId) : aspect} onChange={(a) => (setAspect(a), size === 'auto' && setSize('M'))} options={ASPECTS.map((a) => ({ id: a.id, label: a.id }))} testId="aspect" />
+                  <Segmented value={size === 'auto' ? ('' as AspectId) : aspect} onChange={store.setAspect} options={ASPECTS.map((a) => ({ id: a.id, label: a.id }))} testId="aspect" />
                 </div>
                 <div className="flex flex-col gap-1">
                   <span className={label}>
                     Size · {form.width ? `${form.width}×${form.height}` : 'model default'}
                   </span>
-                  <Segmented value={size} onChange={setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
+                  <Segmented value={size} onChange={store.setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
                 </div>
               </>
             )}
@@ -402,7 +354,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             </div>
 
             <div className="flex items-center gap-2">
-              <select className={`${input} flex-1`} value="" onChange={(e) => applyPreset(e.target.value)} aria-label="Presets">
+              <select className={`${input} flex-1`} value="" onChange={(e) => store.applyPreset(e.target.value, models.map((m) => m.id))} aria-label="Presets">
                 <option value="">Presets…</option>
                 {presets.map((p) => (
                   <option key={p.name}>{p.name}</option>

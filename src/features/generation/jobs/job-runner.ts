@@ -42,6 +42,15 @@ export interface JobDeps {
   pollMs?: number;
 }
 
+/**
+ * A generator that answers in one call, without a backend job (an OpenAI Images-compatible
+ * provider): no queue position, no progress events. It resolves to the images and to the
+ * parameters exactly as it sent them, which are saved with each image.
+ */
+export interface OneShot {
+  generate(request: GenerateRequest, signal: AbortSignal): Promise<{ images: Blob[]; params: Omit<GenerationParams, 'source'> }>;
+}
+
 export function b64ToBlob(b64: string, mime = 'image/png'): Blob {
   const comma = b64.startsWith('data:') ? b64.indexOf(',') : -1;
   if (comma >= 0) mime = b64.slice(5, b64.indexOf(';'));
@@ -89,19 +98,32 @@ export class JobRunner {
 
   getSnapshot = (): readonly GenerationJob[] => this.jobs;
 
-  /** Start a job; resolves when it ends (done, error or cancelled) with its final state. */
-  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string): Promise<GenerationJob> {
+  /**
+   * Start a job; resolves when it ends (done, error or cancelled) with its final state. `via`: a
+   * one-call generator to use instead of our backend's jobs (it shows no progress, and its request
+   * cannot be cancelled once answered).
+   */
+  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string, via?: OneShot): Promise<GenerationJob> {
     const localId = `g${++this.seq}`;
     const ctrl = new AbortController();
     this.aborts.set(localId, ctrl);
     this.put({ localId, phase: 'submitting', request, action, savedIds: [], startedAt: Date.now(), ...(sourceId ? { sourceId } : {}) });
     try {
+      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
+      if (via) {
+        this.patch(localId, { phase: 'running' });
+        const { images, params } = await via.generate(request, ctrl.signal);
+        this.patch(localId, { phase: 'saving' });
+        const savedIds: string[] = [];
+        for (const blob of images) savedIds.push(await this.deps.save(blob, params, lineage));
+        this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
+        return this.get(localId);
+      }
       const created = await this.deps.createJob(request, ctrl.signal);
       this.patch(localId, { jobId: created.id, phase: 'queued', position: created.position });
       const result = await this.follow(localId, created.id, ctrl.signal);
       if (!result) return this.get(localId);
       this.patch(localId, { phase: 'saving' });
-      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
       const savedIds: string[] = [];
       for (const img of result.data) {
         const mime = request.output_format === 'jpeg' ? 'image/jpeg' : request.output_format === 'webp' ? 'image/webp' : 'image/png';

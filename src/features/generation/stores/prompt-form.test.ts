@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { GenerateRequest, ModelCard, Provider } from '@/lib/api';
+import type { Lineage } from '@/lib/db/schema';
+import type { GenerationJob, OneShot } from '../jobs/job-runner';
+import { modeDefaults, type FormState, type Mode } from '../utils/build-request';
+import { createPromptForm, type SubmitContext } from './prompt-form';
+
+const form = (mode: Mode, patch: Partial<FormState> = {}): FormState => ({ ...modeDefaults(mode), prompt: 'a fox', negative: '', model: '', width: undefined, height: undefined, steps: undefined, guidance: undefined, seed: -1, style: 'none', ...patch });
+const provider = { id: 'p1', name: 'Provider', baseUrl: 'http://provider', apiKey: '', model: 'dall-e' } as Provider;
+
+function setup(initial: FormState) {
+  const calls: { req: GenerateRequest; action: Lineage['action']; sourceId: string | undefined; via: OneShot | undefined }[] = [];
+  const oneShots: Provider[] = [];
+  const store = createPromptForm(
+    { form: initial, presets: [] },
+    {
+      submit: async (req, action, sourceId, via) => {
+        calls.push({ req, action, sourceId, via });
+        return {} as GenerationJob;
+      },
+      savePresets: () => undefined,
+      oneShot: (p) => (oneShots.push(p), { generate: async () => ({ images: [], params: { prompt: '' } }) }),
+      encodeSource: async (_b, side) => `data:source;${side}`,
+      encodeSketch: async () => 'data:sketch',
+    },
+  );
+  return { store, calls, oneShots };
+}
+const ctx = (patch: Partial<SubmitContext> = {}): SubmitContext => ({ provider: undefined, source: undefined, sketch: async () => undefined, ...patch });
+const source = { id: 'src1', blob: new Blob(['x']) };
+
+describe('the prompt form', () => {
+  it('sends a Generate to our jobs without an image or a source', async () => {
+    const { store, calls } = setup(form('generate', { steps: 4 }));
+    await store.submit(ctx({ source }));
+    expect(calls).toEqual([{ req: { prompt: 'a fox', steps: 4, n: 1, seed: -1 }, action: 'generate', sourceId: undefined, via: undefined }]);
+  });
+
+  it('sends an Enhance with the source encoded at the size asked for, and its lineage', async () => {
+    const { store, calls } = setup(form('enhance', { width: 768, height: 512 }));
+    await store.submit(ctx({ source }));
+    expect(calls[0]).toMatchObject({ req: { image: 'data:source;768', strength: 0.3 }, action: 'enhance', sourceId: 'src1' });
+  });
+
+  it('sends Variations of an image with stored parameters without the image', async () => {
+    const { store, calls } = setup(form('variations'));
+    await store.submit(ctx({ source: { ...source, params: { prompt: 'a fox', source: 'atelier' } } }));
+    expect(calls[0]?.req.image).toBeUndefined();
+    expect(calls[0]).toMatchObject({ action: 'variations', sourceId: 'src1' });
+  });
+
+  it('goes through the job runner as a one-call generator when a provider is chosen', async () => {
+    const { store, calls, oneShots } = setup(form('generate'));
+    await store.submit(ctx({ provider }));
+    expect(oneShots).toEqual([provider]);
+    expect(calls[0]).toMatchObject({ action: 'generate', sourceId: undefined });
+    expect(calls[0]?.via).toBeDefined();
+  });
+
+  it('says what is wrong instead of submitting: an empty prompt, a sketch not drawn', async () => {
+    const { store, calls } = setup(form('generate', { prompt: ' ' }));
+    await store.submit(ctx());
+    expect(store.getState().error).toBe('Write a prompt first.');
+    store.setMode('sketch');
+    store.set({ prompt: 'a cat' });
+    await store.submit(ctx());
+    expect(store.getState()).toMatchObject({ error: 'Draw something or load a sketch first.', busy: false });
+    expect(calls).toEqual([]);
+    await store.submit(ctx({ sketch: async () => new Blob(['drawing']) }));
+    expect(calls[0]?.req).toMatchObject({ image: 'data:sketch', strength: 0.8 });
+    expect(store.getState().error).toBeUndefined();
+  });
+
+  it('saves and applies presets, keeping the model when the preset names one that is gone', () => {
+    const { store } = setup(form('generate', { negative: 'blurry', steps: 8, model: 'a' }));
+    store.setAspect('16:9');
+    store.savePreset('mine');
+    store.set({ negative: '', steps: undefined, model: 'b' });
+    store.setSize('S');
+    store.applyPreset('mine', ['b']);
+    expect(store.getState()).toMatchObject({ aspect: '16:9', size: 'M', form: { negative: 'blurry', steps: 8, model: 'b' } });
+  });
+
+  describe('LoRAs', () => {
+    const lora = (id: string, shortHash: string, triggers: string[] = []): ModelCard => ({
+      id, object: 'model', created: 0, owned_by: 'atelier', type: 'lora', family: 'lora', description: '', aliases: [], downloaded: true, loaded: false, size_bytes: 1,
+      lora: { status: 'ok', compatible: true, base: 'sdxl', format: 'kohya', triggers, short_hash: shortHash, sha256: `${shortHash}ffff` },
+    });
+    const installed = [lora('styles/ink-v2', 'abcdefabcdef', ['inkwash'])];
+    const raw = 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>\nSteps: 20, Seed: 3, Size: 832x1216, Lora hashes: "inkStyle: abcdefabcdef, gone: 999999999999"';
+    const params = { prompt: 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>', seed: 3, width: 832, height: 1216, raw, source: 'a1111' as const };
+
+    it('sends the picked LoRAs with their weights, and a trigger chip adds its words to the prompt once', async () => {
+      const { store, calls } = setup(form('generate'));
+      store.setLoras([{ name: 'styles/ink-v2', weight: 0.6 }]);
+      store.addTrigger('inkwash');
+      store.addTrigger('inkwash');
+      await store.submit(ctx());
+      expect(calls[0]?.req).toMatchObject({ prompt: 'a fox, inkwash', loras: [{ name: 'styles/ink-v2', weight: 0.6 }] });
+      store.setLoras([]);
+      await store.submit(ctx());
+      expect(calls[1]?.req.loras).toBeUndefined();
+    });
+
+    it('Reuse parameters finds LoRAs by A1111 hash under the name installed here and names the missing ones', () => {
+      const { store } = setup(form('generate'));
+      store.reuse(params, installed);
+      expect(store.getState()).toMatchObject({ aspect: '2:3', form: { prompt: 'a harbour <lora:styles/ink-v2:0.7>', seed: 3 } });
+      expect(store.getState().loraNotice).toBe('LoRAs not installed here (removed from the prompt): gone (999999999999)');
+      store.reuse({ ...params, prompt: 'a fox <lora:styles/ink-v2:1>', raw: undefined }, installed);
+      expect(store.getState().loraNotice).toBeUndefined();
+    });
+
+    it('opening on an image to reuse resolves its LoRAs too, over the mode it reopens without a style', () => {
+      const { store } = setup(form('generate', { style: 'cinematic' }));
+      store.reuseOnOpen({ ...params, strength: 0.55 }, installed, 'remix');
+      expect(store.getState().form).toMatchObject({ mode: 'remix', prompt: 'a harbour <lora:styles/ink-v2:0.7>', strength: 0.55, style: 'none' });
+      expect(store.getState().loraNotice).toContain('gone');
+    });
+  });
+});

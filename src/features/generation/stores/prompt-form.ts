@@ -1,0 +1,183 @@
+// The prompt modal's state and its submit, framework-free (the modal renders it through
+// useSyncExternalStore): the form, the size presets, saved presets, the error shown, and which
+// way a submit goes. Every submit goes through the job runner: our backend's jobs, or a provider
+// as a one-call generator. The LoRA picker's choice is form state too (`form.loras`), and so is
+// what "Reuse parameters" could not resolve among the LoRAs installed here (`loraNotice`).
+import { blobToDataUrl, describeError, encodeForAnalysis, type GenerateRequest, type ModelCard, type Provider } from '@/lib/api';
+import type { GenerationParams, Lineage } from '@/lib/db/schema';
+import { providerImages } from '../api/provider-images';
+import type { GenerationJob, OneShot } from '../jobs/job-runner';
+import { buildRequest, formFromParams, modeDefaults, validate, type FormState, type Mode } from '../utils/build-request';
+import { nearestAspect, type AspectId, type SizeId } from '../utils/dimensions';
+import { rememberStyle, type SavedPreset } from '../utils/presets';
+import { insertWords, resolveReusedLoras, type LoraChoice } from '../utils/lora-reuse';
+
+export interface PromptFormState {
+  form: FormState;
+  aspect: AspectId;
+  size: SizeId;
+  presets: SavedPreset[];
+  error: string | undefined;
+  /** the request is being prepared (the image encoded) */
+  busy: boolean;
+  /** reused parameters named LoRAs that are not installed here (removed from the prompt) */
+  loraNotice: string | undefined;
+}
+
+/** What a submit needs from the modal at that moment. */
+export interface SubmitContext {
+  /** the provider chosen in Settings, or undefined for our backend */
+  provider: Provider | undefined;
+  /** the source image of img2img modes */
+  source: { id: string; blob: Blob; params?: GenerationParams | undefined } | undefined;
+  /** the sketch pad's drawing */
+  sketch: () => Promise<Blob | undefined>;
+}
+
+export interface FormDeps {
+  submit: (request: GenerateRequest, action: Lineage['action'], sourceId?: string, via?: OneShot) => Promise<GenerationJob>;
+  savePresets: (list: SavedPreset[]) => void;
+  /** a provider's one-call generator (tests give their own) */
+  oneShot?: (provider: Provider) => OneShot;
+  encodeSource?: (blob: Blob, maxSide: number) => Promise<string>;
+  encodeSketch?: (blob: Blob) => Promise<string>;
+}
+
+/** Whether a mode sends the source image (Variations of an image with stored parameters does not). */
+export function sendsImage(mode: Mode, sourceParams: GenerationParams | undefined): boolean {
+  return mode !== 'generate' && !(mode === 'variations' && sourceParams?.prompt);
+}
+
+/** The words shown for reused LoRAs that are not installed (undefined: none). */
+export function missingLorasNotice(missing: readonly string[]): string | undefined {
+  return missing.length ? `LoRAs not installed here (removed from the prompt): ${missing.join(', ')}` : undefined;
+}
+
+export function createPromptForm(initial: { form: FormState; presets: SavedPreset[] }, deps: FormDeps) {
+  let state: PromptFormState = { form: initial.form, aspect: '1:1', size: 'auto', presets: initial.presets, error: undefined, busy: false, loraNotice: undefined };
+  const listeners = new Set<() => void>();
+  const update = (patch: Partial<PromptFormState>) => {
+    state = { ...state, ...patch };
+    listeners.forEach((l) => l());
+  };
+  const oneShot = deps.oneShot ?? providerImages;
+  const encodeSource = deps.encodeSource ?? encodeForAnalysis;
+  const encodeSketch = deps.encodeSketch ?? blobToDataUrl;
+
+  /** Stored parameters as a form patch, their `<lora:…>` tags pointing at the LoRAs installed here
+   * (by A1111's `Lora hashes`, then by name); the ones not installed are dropped and named. */
+  const reused = (params: GenerationParams, installed: readonly ModelCard[]): Partial<FormState> => {
+    const patch = formFromParams(params);
+    const r = patch.prompt ? resolveReusedLoras(patch.prompt, params.raw, [...installed]) : undefined;
+    update({ loraNotice: missingLorasNotice(r?.missing ?? []) });
+    return r ? { ...patch, prompt: r.prompt } : patch;
+  };
+
+  const store = {
+    subscribe(fn: () => void) {
+      listeners.add(fn);
+      return () => void listeners.delete(fn);
+    },
+    getState: () => state,
+
+    set(patch: Partial<FormState>) {
+      update({ form: { ...state.form, ...patch } });
+    },
+    /** `fn` sees the form as it is now (effects that may race each other). */
+    change(fn: (f: FormState) => FormState) {
+      const form = fn(state.form);
+      if (form !== state.form) update({ form });
+    },
+    setMode(mode: Mode) {
+      store.set(modeDefaults(mode));
+    },
+    setStyle(style: string) {
+      store.set({ style });
+      rememberStyle(style);
+    },
+    setAspect(aspect: AspectId) {
+      update({ aspect, ...(state.size === 'auto' ? { size: 'M' as SizeId } : {}) });
+    },
+    setSize(size: SizeId) {
+      update({ size });
+    },
+
+    /**
+     * "Reuse parameters": the source's stored parameters, its seed too (Variations ignores it by
+     * design), its LoRAs resolved against `installed` (GET /v1/models' `type: lora` entries).
+     */
+    reuse(params: GenerationParams | undefined, installed: readonly ModelCard[] = []) {
+      if (!params) return;
+      const patch = reused(params, installed);
+      if (patch.width && patch.height) update({ aspect: nearestAspect(patch.width, patch.height) });
+      store.set(patch);
+    },
+    /**
+     * The modal opened on an image to reuse: its parameters over the form as it is now; with
+     * `mode` (an Enhance, Remix or Variations result reopened on its source), over that mode's
+     * defaults and without a style (the stored prompt already carries the one it was made with).
+     */
+    reuseOnOpen(params: GenerationParams, installed: readonly ModelCard[], mode?: Mode) {
+      const patch = reused(params, installed);
+      store.change((f) => (mode ? { ...f, ...modeDefaults(mode), ...patch, style: 'none' } : { ...f, ...patch }));
+    },
+
+    /** The LoRA picker's choice (sent as `loras`). */
+    setLoras(loras: LoraChoice[]) {
+      store.set({ loras });
+    },
+    /** A trigger word chip: the words join the prompt (once). */
+    addTrigger(words: string) {
+      store.change((f) => {
+        const prompt = insertWords(f.prompt, words);
+        return prompt === f.prompt ? f : { ...f, prompt };
+      });
+    },
+
+    savePreset(name: string) {
+      const { form, aspect, size } = state;
+      const presets = [...state.presets.filter((p) => p.name !== name), { name, negative: form.negative, steps: form.steps, guidance: form.guidance, strength: form.strength, aspect, size, style: form.style, model: form.model }];
+      update({ presets });
+      deps.savePresets(presets);
+    },
+    /** `models`: the ids offered now (a preset's model that is gone is not applied). */
+    applyPreset(name: string, models: readonly string[]) {
+      const p = state.presets.find((x) => x.name === name);
+      if (!p) return;
+      store.set({ negative: p.negative, steps: p.steps, guidance: p.guidance, strength: p.strength, style: p.style, ...(models.includes(p.model) ? { model: p.model } : {}) });
+      update({ aspect: p.aspect as AspectId, size: p.size as SizeId });
+    },
+
+    /**
+     * Validates, encodes the image the mode sends (the sketch, or the source for img2img), builds
+     * the request and hands it to the job runner, without waiting for the job: its progress shows
+     * in the job list. A provider takes the request as a one-call generator (txt2img only).
+     */
+    async submit(ctx: SubmitContext): Promise<void> {
+      update({ error: undefined });
+      const form = state.form;
+      const invalid = validate(form);
+      if (invalid) return update({ error: invalid });
+      update({ busy: true });
+      try {
+        let image: string | undefined;
+        if (form.mode === 'sketch') {
+          const blob = await ctx.sketch();
+          image = blob ? await encodeSketch(blob) : undefined;
+        } else if (ctx.source && sendsImage(form.mode, ctx.source.params)) {
+          image = await encodeSource(ctx.source.blob, Math.max(form.width ?? 1024, form.height ?? 1024));
+        }
+        const req = buildRequest(form, image, ctx.source?.params);
+        if (ctx.provider) void deps.submit(req, 'generate', undefined, oneShot(ctx.provider));
+        else void deps.submit(req, form.mode, form.mode === 'generate' ? undefined : ctx.source?.id);
+      } catch (err) {
+        update({ error: describeError(err) });
+      } finally {
+        update({ busy: false });
+      }
+    },
+  };
+  return store;
+}
+
+export type PromptForm = ReturnType<typeof createPromptForm>;
