@@ -269,7 +269,8 @@ class Catalog:
             known = ", ".join(s.id for s in self._specs.values() if kind is None or s.kind == kind)
             raise ModelNotFound(f"unknown model {name!r}; available: {known}", param="model")
         if kind is not None and spec.kind != kind:
-            raise ModelNotFound(f"model {spec.id!r} is a {spec.kind} model, not a {kind} model", param="model")
+            a = lambda word: ("an " if word[0] in "aeiou" else "a ") + word  # noqa: E731
+            raise ModelNotFound(f"model {spec.id!r} is {a(spec.kind)} model, not {a(kind)} model", param="model")
         return spec
 
 
