@@ -166,6 +166,7 @@ class UpscaleResult:
     tiles: int
     tile: int  # input px per side
     model_scale: int
+    pixels: np.ndarray | None = None  # the blended float output before 8-bit rounding (keep_float=True)
 
 
 @contextlib.contextmanager
@@ -220,7 +221,7 @@ class UpscalerModel:
         return y[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
     def upscale(self, image: Image.Image, *, tile: int, overlap: int = DEFAULT_OVERLAP, ctx=None,
-                stage: str = "upscale") -> UpscaleResult:
+                stage: str = "upscale", keep_float: bool = False) -> UpscaleResult:
         """The image at the model's scale, in tiles of at most `tile` input px with feathered overlaps.
         Emits `tile` events (stage, tile i of n) and raises Cancelled between and inside tiles."""
         src = to_array(image)
@@ -244,7 +245,7 @@ class UpscalerModel:
             raise Cancelled("the job was cancelled while upscaling; no image was kept") from None
         if ctx is not None:
             ctx.emit("tile", stage=stage, tile=len(tiles), tiles=len(tiles))
-        return UpscaleResult(canvas.image(), len(tiles), tile, s)
+        return UpscaleResult(canvas.image(), len(tiles), tile, s, canvas.pixels() if keep_float else None)
 
 
 def whole(model: UpscalerModel, image: Image.Image) -> Image.Image:
