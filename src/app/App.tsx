@@ -208,6 +208,7 @@ export function App() {
         focusRec ? (
           <>
             {hasFeature('generation') && <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>}
+            {hasFeature('generation') && <Button onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'upscale' })} data-testid="info-upscale">Upscale</Button>}
             {hasFeature('generation') && focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
             <FindSimilarButton ids={[focusRec.id]} label={focusRec.name} />
             <StackSection rec={focusRec} byId={s.byId} onFocus={(id) => library.focus(id)} />

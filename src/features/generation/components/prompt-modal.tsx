@@ -14,6 +14,7 @@ import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type Aspe
 import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
 import { JobList } from './job-list';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
+import { UpscalePanel, type UpscalePanelHandle } from './upscale-panel';
 
 export interface PromptModalProps {
   onClose: () => void;
@@ -111,6 +112,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const [busy, setBusy] = useState(false);
   const [presets, setPresets] = useState<SavedPreset[]>(loadPresets);
   const sketch = useRef<SketchPadHandle>(null);
+  const upscale = useRef<UpscalePanelHandle>(null);
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
 
   // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
@@ -118,7 +120,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const native = nativeOf(model);
   // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
   const readiness = useModelReadiness();
-  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
+  const blocked = provider || !readiness.known || form.mode === 'upscale' ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -183,6 +185,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const img2img = form.mode !== 'generate' && !(form.mode === 'variations' && source?.record.params?.prompt);
 
   const submit = async () => {
+    if (form.mode === 'upscale') return void upscale.current?.submit();
     setFormError(undefined);
     const invalid = validate(form);
     if (invalid) return setFormError(invalid);
@@ -270,7 +273,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
-        <div className="grid gap-5 md:grid-cols-[1fr_15rem]">
+        {form.mode === 'upscale' && <UpscalePanel ref={upscale} source={source} prompt={form.prompt} onPrompt={(prompt) => set({ prompt })} generationModel={model} jobs={jobs} {...(onOpenImage ? { onOpenImage } : {})} onError={setFormError} />}
+        <div className={`grid gap-5 md:grid-cols-[1fr_15rem] ${form.mode === 'upscale' ? 'hidden' : ''}`}>
           <div className="flex min-w-0 flex-col gap-3">
             {form.mode === 'sketch' ? (
               <SketchPad ref={sketch} width={sketchDims.width} height={sketchDims.height} />

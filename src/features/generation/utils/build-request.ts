@@ -11,13 +11,14 @@ export const MODES: { id: Mode; label: string; hint: string; needsSource: boolea
   { id: 'remix', label: 'Remix', hint: 'Reinterpret the image with a style', needsSource: true },
   { id: 'sketch', label: 'Sketch', hint: 'Draw, then turn the drawing into an image', needsSource: false },
   { id: 'variations', label: 'Variations', hint: 'The same parameters with new seeds', needsSource: true },
+  { id: 'upscale', label: 'Upscale', hint: 'Enlarge 2x or 4x in tiles, optionally redrawing details', needsSource: true },
 ];
 
 /** Default img2img strength per mode: Enhance keeps the image, Remix and Sketch transform it. */
-export const DEFAULT_STRENGTH: Record<Mode, number> = { generate: 1, enhance: 0.3, remix: 0.65, sketch: 0.8, variations: 0.5 };
+export const DEFAULT_STRENGTH: Record<Mode, number> = { generate: 1, enhance: 0.3, remix: 0.65, sketch: 0.8, variations: 0.5, upscale: 0.3 };
 
 /** Images per request when a mode is chosen: Variations offers a set to pick from. */
-export const DEFAULT_COUNT: Record<Mode, number> = { generate: 1, enhance: 1, remix: 1, sketch: 1, variations: 4 };
+export const DEFAULT_COUNT: Record<Mode, number> = { generate: 1, enhance: 1, remix: 1, sketch: 1, variations: 4, upscale: 1 };
 
 /** The fields a mode resets when it is chosen. */
 export function modeDefaults(mode: Mode): Pick<FormState, 'mode' | 'strength' | 'count'> {
