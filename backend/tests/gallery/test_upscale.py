@@ -187,3 +187,10 @@ def test_the_upscaler_fits_beside_a_loaded_sdxl_on_the_cpu_plan(client):
     spec = services.catalog.resolve("tiny-upscaler")
     p = services.manager.plan_for(spec)
     assert p.placement.device == "cpu" and isinstance(p.placement, Placement)
+
+
+def test_upscalers_are_listed_by_v1_models_with_their_type(client):
+    r = client.get("/v1/models")
+    assert r.status_code == 200, r.text
+    types = {m["id"]: m["type"] for m in r.json()["data"]}
+    assert types["tiny-upscaler"] == "upscaler" and types["tiny-sdxl"] == "generation"

@@ -1018,7 +1018,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "generation" | "vision";
+            type: "generation" | "vision" | "upscaler";
         };
         /** ModelList */
         ModelList: {
