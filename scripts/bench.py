@@ -87,6 +87,13 @@ def targets_queue(d: dict) -> list[dict]:
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
+def targets_embed(d: dict) -> list[dict]:
+    ratio = d.get("overhead_ratio")
+    return [_t("embedding throughput, indexing lane / direct /v1/embeddings batches (median of paired rounds)",
+               ratio, "<= 1.1", ratio <= 1.1 if isinstance(ratio, (int, float)) else None),
+            _t("images embedded per second through the lane (tiny SigLIP)", d.get("ui_images_per_s"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -95,6 +102,7 @@ BENCHES = [
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
     ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
+    ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
 ]
 
 

@@ -54,6 +54,10 @@ def _routers() -> list:
     from atelier.gallery.upscale import router as upscale_router
 
     routers.append(upscale_router.router)
+
+    from atelier.openai.embeddings import router as embeddings_router
+
+    routers.append(embeddings_router.router)
     return routers
 
 

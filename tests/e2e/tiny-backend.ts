@@ -44,7 +44,7 @@ export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiD
     },
     async kill() {
       const child = proc;
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return; // gone already (a kill sets signalCode, not exitCode)
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "data"
     default_generation_model: str = "sdxl-realism"
     default_vision_model: str = "moondream-2"
+    default_embeddings_model: str = "siglip2-base"
     nsfw_detector: Literal["nudenet", "off"] = "nudenet"
 
     # --- device and memory
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     max_side: int = 2048
     max_steps: int = 150
     upscale_max_pixels: int = 33_554_432  # 32 Mi px: 8192x4096, or 4096x4096 from 1024 px at 4x with room
+    max_embedding_inputs: int = 256
 
     # --- remote images (SSRF surface; off by default)
     allow_remote_images: bool = False

@@ -73,6 +73,13 @@ REAL_MODELS: tuple[ModelSpec, ...] = (
         defaults={"file": "RealESRGAN_x4plus.safetensors", "params": 16_697_987, "scale": 4},
         created=1628812800,
     ),
+    ModelSpec(
+        id="siglip2-base", kind="embeddings", family="siglip",
+        source="google/siglip2-base-patch16-224", revision="75de2d55ec2d0b4efc50b3e9ad70dba96a7b2fa2",
+        aliases=("siglip2", "google/siglip2-base-patch16-224"),
+        description="SigLIP 2 base (Apache-2.0): image and text embeddings for search by meaning.",
+        created=1740009600,
+    ),
 )
 
 
@@ -91,6 +98,10 @@ def tiny_models(models_dir: Path) -> tuple[ModelSpec, ...]:
         ModelSpec(
             id="tiny-upscaler", kind="upscaler", family="upscaler", source=str(root / "tiny-upscaler.safetensors"),
             local=True, description="Random-weight ESRGAN x4 for offline tests (noise out).", defaults={"scale": 4},
+        ),
+        ModelSpec(
+            id="tiny-embed", kind="embeddings", family="siglip", source=str(root / "tiny-embed"),
+            local=True, description="Random-weight SigLIP for offline tests (meaningless vectors).",
         ),
     )
 

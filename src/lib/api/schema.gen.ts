@@ -64,6 +64,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Embeddings
+         * @description Text (a string or a list of strings) or, as an extension, image data URLs
+         *     (`data:image/png;base64,...`), into one vector space: unit-length float32 vectors in the order
+         *     given, as JSON floats or base64 (`encoding_format`). Text is read lowercased and may be at most
+         *     the model's token limit (64 for SigLIP 2, its training length): a longer one is refused (400
+         *     naming `input.<i>`), never truncated. `usage` counts text tokens (with the end token) and, per
+         *     image, the image tower's patches. Image batches run on the GPU worker at background priority;
+         *     text runs beside it on the CPU (text tower) once the model is loaded, so a search query never
+         *     waits behind a generation; loading it is a job at interactive priority. Unknown model: 404
+         *     `model_not_found`; a model of another kind: 400; not downloaded: 409 `model_not_downloaded`.
+         */
+        post: operations["create_embeddings_v1_embeddings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/generate": {
         parameters: {
             query?: never;
@@ -712,6 +740,72 @@ export interface components {
              */
             state: "idle" | "running" | "done" | "error" | "partial";
         };
+        /** Embedding */
+        Embedding: {
+            /** Embedding */
+            embedding: number[] | string;
+            /** Index */
+            index: number;
+            /**
+             * Object
+             * @default embedding
+             * @constant
+             */
+            object?: "embedding";
+        };
+        /** EmbeddingsRequest */
+        EmbeddingsRequest: {
+            /**
+             * Dimensions
+             * @description Only the model's own width (768 for siglip2-base): SigLIP vectors cannot be shortened.
+             */
+            dimensions?: number | null;
+            /**
+             * Encoding Format
+             * @description base64: the little-endian float32 bytes of each vector.
+             * @default float
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /**
+             * Input
+             * @description Text, or a list of up to ATELIER_MAX_EMBEDDING_INPUTS items; an item may be an image data URL (extension; at most ATELIER_MAX_BATCH images). Token-id arrays: 400.
+             */
+            input: string | string[];
+            /**
+             * Model
+             * @description An embeddings model (GET /v1/models, type `embeddings`); default: ATELIER_DEFAULT_EMBEDDINGS_MODEL, else the first downloaded.
+             */
+            model?: string | null;
+            /**
+             * User
+             * @description Accepted and ignored.
+             */
+            user?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** EmbeddingsResponse */
+        EmbeddingsResponse: {
+            /** Data */
+            data: components["schemas"]["Embedding"][];
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+            usage: components["schemas"]["EmbeddingsUsage"];
+        };
+        /** EmbeddingsUsage */
+        EmbeddingsUsage: {
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
+        };
         /** GeneratedImage */
         GeneratedImage: {
             /** B64 Json */
@@ -1018,7 +1112,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "generation" | "vision" | "upscaler";
+            type: "generation" | "vision" | "upscaler" | "embeddings";
         };
         /** ModelList */
         ModelList: {
@@ -1329,6 +1423,39 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChatCompletion"];
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_embeddings_v1_embeddings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmbeddingsResponse"];
                 };
             };
             /** @description Validation Error */

@@ -94,19 +94,9 @@ export interface StatusResponse {
 }
 
 /**
- * HAND-WRITTEN until the backend serves POST /v1/embeddings (issue 19, phase 2; then generated like
- * the rest): OpenAI's embeddings wire format. Atelier's extension: an input item may be an image
- * data URL (data:image/...;base64,...), embedded by the image tower.
+ * POST /v1/embeddings (OpenAI's wire format). Atelier's extensions: `model` may be left out (the
+ * server's default embeddings model), and an input item may be an image data URL
+ * (data:image/...;base64,...), embedded by the image tower into the same space as text.
  */
-export interface EmbeddingsRequest {
-  model: string;
-  input: string | string[];
-  encoding_format?: 'float' | 'base64';
-}
-
-export interface EmbeddingsResponse {
-  object: 'list';
-  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
-  model: string;
-  usage: { prompt_tokens: number; total_tokens: number };
-}
+export type EmbeddingsRequest = Pick<Schemas['EmbeddingsRequest'], 'input' | 'model' | 'encoding_format' | 'dimensions'>;
+export type EmbeddingsResponse = Schemas['EmbeddingsResponse'];

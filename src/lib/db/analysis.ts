@@ -1,7 +1,10 @@
 import type { AnalysisResult, ImageRecord, Tag } from './schema';
 
-/** AI tags are replaced on re-analysis; user tags are kept and win over an AI tag of the same name. */
-export function mergeAnalysis(rec: ImageRecord, result: AnalysisResult, at = Date.now()): ImageRecord {
+/**
+ * AI tags are replaced on re-analysis; user tags are kept and win over an AI tag of the same name.
+ * `key` (the queue's idempotency key) is kept with the analysis, so a replay can be told apart.
+ */
+export function mergeAnalysis(rec: ImageRecord, result: AnalysisResult, at = Date.now(), key?: string): ImageRecord {
   const userTags = rec.tags.filter((t) => t.source === 'user');
   const taken = new Set(userTags.map((t) => t.name.toLowerCase()));
   const aiTags: Tag[] = [];
@@ -14,5 +17,11 @@ export function mergeAnalysis(rec: ImageRecord, result: AnalysisResult, at = Dat
   const analysis: ImageRecord['analysis'] = { caption: result.caption, model: result.model, at };
   if (result.nsfw) analysis.nsfw = result.nsfw;
   if (result.ms !== undefined) analysis.ms = result.ms;
+  if (key !== undefined) analysis.key = key;
   return { ...rec, tags: [...userTags, ...aiTags], analysis };
+}
+
+/** Whether this result (by its idempotency key) is the one the record already shows. */
+export function alreadyApplied(rec: ImageRecord, key: string | undefined): boolean {
+  return key !== undefined && rec.analysis?.key === key;
 }

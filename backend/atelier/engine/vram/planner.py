@@ -127,11 +127,14 @@ LADDERS: dict[Effective, dict[str, tuple[Rung, ...]]] = {
         "generation": (Rung(FP16, "none", "none"),),
         "vision": (Rung(FP16, "none", "none"),),
         "upscaler": (Rung(FP16, "none", "none"),),
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
     "balanced": {
         "generation": (Rung(FP16, "nf4", "none"),),
         "vision": (Rung(FP16, "none", "none"), Rung(FP16, "nf4", "none")),
         "upscaler": (Rung(FP16, "none", "none"),),  # tens of MB: the tile size, not the weights, gives way
+        # SigLIP's image tower (~0.2 GB fp16) stays resident beside SDXL and the vision model.
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
     "low": {
         # Sequential offload hooks every leaf module with accelerate's cpu_offload, which fails on
@@ -141,13 +144,14 @@ LADDERS: dict[Effective, dict[str, tuple[Rung, ...]]] = {
         "generation": (Rung(FP16, "nf4", "model", True, True), Rung(FP16, "none", "sequential", True, True)),
         "vision": (Rung(FP16, "nf4", "none"), Rung(FP16, "none", "sequential")),
         "upscaler": (Rung(FP16, "none", "none"),),
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
 }
 # How many models of each kind may stay on the GPU beside the one being loaded (None: while they fit).
 KEEP: dict[Effective, dict[str, int | None]] = {
-    "high": {"generation": None, "vision": None, "upscaler": None},
-    "balanced": {"generation": 0, "vision": 0, "upscaler": 0},  # per kind: the new one replaces its kind's resident
-    "low": {"generation": 0, "vision": 0, "upscaler": 0},
+    "high": {"generation": None, "vision": None, "upscaler": None, "embeddings": None},
+    "balanced": {"generation": 0, "vision": 0, "upscaler": 0, "embeddings": 0},  # per kind: the new one replaces its kind's resident
+    "low": {"generation": 0, "vision": 0, "upscaler": 0, "embeddings": 0},
 }
 KEEP_OTHER_KIND: dict[Effective, bool] = {"high": True, "balanced": True, "low": False}
 

@@ -70,6 +70,8 @@ ALLOW_PATTERNS: dict[str, list[str]] = {
     "moondream": ["*.json", "*.py", "*.safetensors", "*.txt", "*.model"],
     # Any transformers image-text-to-text model: configs, processor, tokenizer, chat template.
     "vlm": ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"],
+    # SigLIP embeddings: what engine/families/siglip.py reads (its ALLOW_PATTERNS).
+    "siglip": ["*.json", "*.safetensors", "*.model", "*.txt"],
 }
 
 # What to fetch of the extra repos a catalog entry names (`ModelSpec.extra_repos`, each at its
@@ -78,7 +80,7 @@ EXTRA_ALLOW_PATTERNS = ["*.json", "*.txt", "*.model"]
 
 # Conservative download sizes (bytes) used when the hub answers but will not list file sizes.
 # Rounded up from the repos' safetensors at the pinned revisions; disk is checked against these.
-FALLBACK_BYTES: dict[str, int] = {"sdxl": 14 * GiB, "moondream": 5 * GiB, "vlm": 1 * GiB}
+FALLBACK_BYTES: dict[str, int] = {"sdxl": 14 * GiB, "moondream": 5 * GiB, "vlm": 1 * GiB, "siglip": 2 * GiB}
 
 DISK_MARGIN_BYTES = 1 * GiB  # left free after the download: the cache, logs and the OS need room
 CONNECT_TIMEOUT_S = 5.0  # a home server with no route to the hub must not hang

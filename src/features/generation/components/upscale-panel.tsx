@@ -1,17 +1,18 @@
-import { forwardRef, useEffect, useImperativeHandle, useState } from 'react';
-import { blobToDataUrl, describeError, listModels, type ModelCard, type UpscaleRequest } from '@/lib/api';
+import type { ModelCard } from '@/lib/api';
 import type { ImageRecord } from '@/lib/db/schema';
-import { generationJobs } from '../generation-service';
 import type { GenerationJob } from '../jobs/job-runner';
+import type { UpscaleOptions } from '../utils/build-request';
 import { JobList } from './job-list';
 
-export interface UpscalePanelHandle {
-  /** Queue the upscale; resolves once it is sent (progress shows in the job list). */
-  submit: () => Promise<void>;
-}
-
 interface Props {
-  source: { record: ImageRecord; url: string; blob: Blob } | undefined;
+  source: { record: ImageRecord; url: string } | undefined;
+  /** the Upscale tab's choices (the prompt form store's `upscale`) */
+  options: UpscaleOptions;
+  onOptions: (patch: Partial<UpscaleOptions>) => void;
+  upscalers: readonly ModelCard[];
+  /** the upscaler a submit uses now */
+  upscaler: ModelCard | undefined;
+  upscalersError?: string | undefined;
   /** the prompt field (the image's own prompt or caption): used by Enhance details */
   prompt: string;
   onPrompt: (prompt: string) => void;
@@ -19,7 +20,6 @@ interface Props {
   generationModel: ModelCard | undefined;
   jobs: readonly GenerationJob[];
   onOpenImage?: (id: string) => void;
-  onError: (message: string | undefined) => void;
 }
 
 const label = 'text-[11px] font-medium uppercase tracking-wide text-neutral-500';
@@ -27,38 +27,12 @@ const input = 'w-full rounded-md border border-neutral-700 bg-neutral-950 px-2.5
 const SCALES = [2, 4] as const;
 
 /** The prompt modal's Upscale tab: 2x or 4x in tiles (the server sizes them to the free memory), and
- *  optionally "Enhance details": SDXL img2img at a low strength, 1024 px tile by tile. */
-export const UpscalePanel = forwardRef<UpscalePanelHandle, Props>(function UpscalePanel({ source, prompt, onPrompt, generationModel, jobs, onOpenImage, onError }, ref) {
-  const [upscalers, setUpscalers] = useState<ModelCard[]>([]);
-  const [modelId, setModelId] = useState<string>();
-  const [scale, setScale] = useState<2 | 4>(4);
-  const [enhance, setEnhance] = useState(false);
-  const [strength, setStrength] = useState(0.3);
-
-  useEffect(() => {
-    const ctrl = new AbortController();
-    listModels('upscaler', ctrl.signal)
-      .then((ms) => setUpscalers(ms))
-      .catch((err: unknown) => !ctrl.signal.aborted && onError(describeError(err)));
-    return () => ctrl.abort();
-  }, []); // eslint-disable-line react-hooks/exhaustive-deps
-
-  const model = upscalers.find((m) => m.id === modelId) ?? upscalers.find((m) => m.downloaded !== false) ?? upscalers[0];
+ *  optionally "Enhance details": SDXL img2img at a low strength, 1024 px tile by tile. Its state and
+ *  submit live in the prompt form store. */
+export function UpscalePanel({ source, options, onOptions, upscalers, upscaler, upscalersError, prompt, onPrompt, generationModel, jobs, onOpenImage }: Props) {
+  const { scale, enhance, strength } = options;
   const w = source?.record.width ?? 0;
   const h = source?.record.height ?? 0;
-
-  useImperativeHandle(ref, () => ({
-    submit: async () => {
-      onError(undefined);
-      if (!source) return onError('Open an image to upscale first');
-      if (!model) return onError('The server has no upscaler model');
-      if (enhance && !generationModel) return onError('Enhance details needs an image model');
-      // The original file: it carries its own parameters, which the server keeps on the result.
-      const body: UpscaleRequest = { image: await blobToDataUrl(source.blob), scale, model: model.id };
-      if (enhance) Object.assign(body, { enhance: true, enhance_model: generationModel!.id, prompt: prompt.trim(), strength });
-      void generationJobs().submitUpscale(body, source.record.id, source.record.params?.prompt);
-    },
-  }), [source, model, scale, enhance, strength, prompt, generationModel, onError]);
 
   return (
     <div className="grid gap-5 md:grid-cols-[1fr_15rem]" data-testid="upscale-panel">
@@ -87,7 +61,7 @@ export const UpscalePanel = forwardRef<UpscalePanelHandle, Props>(function Upsca
       <div className="flex flex-col gap-3">
         <label className="flex flex-col gap-1">
           <span className={label}>Upscaler</span>
-          <select className={input} value={model?.id ?? ''} onChange={(e) => setModelId(e.target.value)} data-testid="upscaler-select" disabled={upscalers.length === 0}>
+          <select className={input} value={upscaler?.id ?? ''} onChange={(e) => onOptions({ model: e.target.value })} data-testid="upscaler-select" disabled={upscalers.length === 0}>
             {upscalers.map((m) => (
               <option key={m.id} value={m.id}>
                 {m.id}
@@ -95,20 +69,21 @@ export const UpscalePanel = forwardRef<UpscalePanelHandle, Props>(function Upsca
               </option>
             ))}
           </select>
-          {model?.description && <span className="text-[11px] leading-snug text-neutral-500">{model.description}</span>}
+          {upscalersError && <span className="text-xs text-red-300">{upscalersError}</span>}
+          {upscaler?.description && <span className="text-[11px] leading-snug text-neutral-500">{upscaler.description}</span>}
         </label>
         <div className="flex flex-col gap-1">
           <span className={label}>Scale</span>
           <div className="inline-flex gap-1 rounded-lg bg-neutral-950 p-1" role="radiogroup" data-testid="upscale-scale">
             {SCALES.map((s) => (
-              <button key={s} type="button" role="radio" aria-checked={scale === s} onClick={() => setScale(s)} className={`h-7 rounded-md px-3 text-xs ${scale === s ? 'bg-neutral-700 text-amber-300' : 'text-neutral-400 hover:text-neutral-100'}`}>
+              <button key={s} type="button" role="radio" aria-checked={scale === s} onClick={() => onOptions({ scale: s })} className={`h-7 rounded-md px-3 text-xs ${scale === s ? 'bg-neutral-700 text-amber-300' : 'text-neutral-400 hover:text-neutral-100'}`}>
                 {s}×
               </button>
             ))}
           </div>
         </div>
         <label className="flex items-center gap-2 text-sm text-neutral-200">
-          <input type="checkbox" checked={enhance} onChange={(e) => setEnhance(e.target.checked)} className="accent-amber-500" data-testid="upscale-enhance" />
+          <input type="checkbox" checked={enhance} onChange={(e) => onOptions({ enhance: e.target.checked })} className="accent-amber-500" data-testid="upscale-enhance" />
           Enhance details
         </label>
         {enhance && (
@@ -117,7 +92,7 @@ export const UpscalePanel = forwardRef<UpscalePanelHandle, Props>(function Upsca
               <span className={label}>Strength</span>
               <span className="font-mono text-xs text-neutral-300 tabular-nums">{strength}</span>
             </span>
-            <input type="range" min={0.05} max={0.6} step={0.05} value={strength} onChange={(e) => setStrength(Number(e.target.value))} className="accent-amber-500" data-testid="upscale-strength" title="How far each 1024 px tile may move: keep it low so the tiles stay alike" />
+            <input type="range" min={0.05} max={0.6} step={0.05} value={strength} onChange={(e) => onOptions({ strength: Number(e.target.value) })} className="accent-amber-500" data-testid="upscale-strength" title="How far each 1024 px tile may move: keep it low so the tiles stay alike" />
             <span className="text-[11px] leading-snug text-neutral-500">
               With {generationModel?.id ?? 'the image model'}, 1024 px tile by tile.
             </span>
@@ -126,4 +101,4 @@ export const UpscalePanel = forwardRef<UpscalePanelHandle, Props>(function Upsca
       </div>
     </div>
   );
-});
+}

@@ -196,4 +196,29 @@ describe('JobRunner', () => {
       type: 'image/png',
     }]);
   });
+
+  it('runs a one-call generator (a provider) as a job: saved with the parameters it sent, never touching our jobs', async () => {
+    const { d, saved } = deps([], { createJob: async () => Promise.reject(new Error('not for a provider')) });
+    const runner = new JobRunner(d);
+    const seen: string[] = [];
+    runner.subscribe(() => seen.push(runner.getSnapshot()[0]!.phase));
+    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', steps: 4 }, 'generate', undefined, {
+      generate: async () => ({ images: [new Blob(['a'], { type: 'image/png' }), new Blob(['b'], { type: 'image/png' })], params: { prompt: 'fox', model: 'dall-e', width: 1024, height: 1024 } }),
+    });
+    expect(job).toMatchObject({ phase: 'done', savedIds: ['rec1', 'rec2'] });
+    expect([...new Set(seen)]).toEqual(['submitting', 'running', 'saving', 'done']);
+    expect(saved[0]).toEqual({ params: { prompt: 'fox', model: 'dall-e', width: 1024, height: 1024 }, lineage: undefined, type: 'image/png' });
+  });
+
+  it('reports a one-call generator that fails as a failed job, and one cancelled before it answers as cancelled', async () => {
+    const { d } = deps([]);
+    const runner = new JobRunner(d);
+    const failed = await runner.submit({ prompt: 'x' }, 'generate', undefined, { generate: async () => Promise.reject(new ApiError('provider said no', { status: 400 })) });
+    expect(failed).toMatchObject({ phase: 'error', error: { message: 'provider said no' } });
+    const pending = runner.submit({ prompt: 'y' }, 'generate', undefined, {
+      generate: (_req, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new ApiError('aborted', { code: 'cancelled' })))),
+    });
+    await runner.cancel(runner.getSnapshot()[0]!.localId);
+    expect(await pending).toMatchObject({ phase: 'cancelled' });
+  });
 });

@@ -47,6 +47,15 @@ export interface JobDeps {
   pollMs?: number;
 }
 
+/**
+ * A generator that answers in one call, without a backend job (an OpenAI Images-compatible
+ * provider): no queue position, no progress events. It resolves to the images and to the
+ * parameters exactly as it sent them, which are saved with each image.
+ */
+export interface OneShot {
+  generate(request: GenerateRequest, signal: AbortSignal): Promise<{ images: Blob[]; params: Omit<GenerationParams, 'source'> }>;
+}
+
 export function b64ToBlob(b64: string, mime = 'image/png'): Blob {
   const comma = b64.startsWith('data:') ? b64.indexOf(',') : -1;
   if (comma >= 0) mime = b64.slice(5, b64.indexOf(';'));
@@ -97,6 +106,17 @@ export function paramsOf(req: GenerateRequest, res: GenerateResponse, seed: numb
   return p;
 }
 
+/** A job on our backend: how to create it, and how to save what it returns. */
+interface BackendJob {
+  create: (signal: AbortSignal) => Promise<JobCreated>;
+  saveAll: (result: GenerateResponse | UpscaleResponse, lineage: Lineage | undefined) => Promise<string[]>;
+}
+
+/** A one-call generator's call, bound to its request. */
+interface OneCall {
+  oneCall: (signal: AbortSignal) => ReturnType<OneShot['generate']>;
+}
+
 function mimeOf(format: string | null | undefined): string {
   return format === 'jpeg' ? 'image/jpeg' : format === 'webp' ? 'image/webp' : 'image/png';
 }
@@ -118,47 +138,67 @@ export class JobRunner {
 
   getSnapshot = (): readonly GenerationJob[] => this.jobs;
 
-  /** Start a job; resolves when it ends (done, error or cancelled) with its final state. */
-  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string): Promise<GenerationJob> {
-    return this.run(request, action, sourceId, (signal) => this.deps.createJob(request, signal), async (result, lineage) => {
-      const res = result as GenerateResponse;
-      const savedIds: string[] = [];
-      for (const img of res.data) {
-        savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), paramsOf(request, res, img.seed), lineage));
-      }
-      return savedIds;
+  /**
+   * Start a job; resolves when it ends (done, error or cancelled) with its final state. `via`: a
+   * one-call generator to use instead of our backend's jobs (it shows no progress, and its request
+   * cannot be cancelled once answered).
+   */
+  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string, via?: OneShot): Promise<GenerationJob> {
+    if (via) return this.run(request, action, sourceId, { oneCall: (signal) => via.generate(request, signal) });
+    return this.run(request, action, sourceId, {
+      create: (signal) => this.deps.createJob(request, signal),
+      saveAll: async (result, lineage) => {
+        const res = result as GenerateResponse;
+        const savedIds: string[] = [];
+        for (const img of res.data) {
+          savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), paramsOf(request, res, img.seed), lineage));
+        }
+        return savedIds;
+      },
     });
   }
 
   /** Start an upscale of the library image `sourceId` (its prompt kept on the result); saved with lineage `upscale`. */
   async submitUpscale(request: UpscaleRequest, sourceId: string, sourcePrompt?: string): Promise<GenerationJob> {
     const create = this.deps.createUpscaleJob ?? createUpscaleJob;
-    return this.run(request, 'upscale', sourceId, (signal) => create(request, signal), async (result, lineage) => {
-      const res = result as UpscaleResponse;
-      const img = res.data[0];
-      return img ? [await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), upscaleParamsOf(res, sourcePrompt), lineage)] : [];
+    return this.run(request, 'upscale', sourceId, {
+      create: (signal) => create(request, signal),
+      saveAll: async (result, lineage) => {
+        const res = result as UpscaleResponse;
+        const img = res.data[0];
+        return img ? [await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), upscaleParamsOf(res, sourcePrompt), lineage)] : [];
+      },
     });
   }
 
+  /** The one submit path, for a backend job (generate, upscale) or a one-call generator. */
   private async run(
     request: GenerateRequest | UpscaleRequest,
     action: Lineage['action'],
     sourceId: string | undefined,
-    create: (signal: AbortSignal) => Promise<JobCreated>,
-    saveAll: (result: GenerateResponse | UpscaleResponse, lineage: Lineage | undefined) => Promise<string[]>,
+    how: BackendJob | OneCall,
   ): Promise<GenerationJob> {
     const localId = `g${++this.seq}`;
     const ctrl = new AbortController();
     this.aborts.set(localId, ctrl);
     this.put({ localId, phase: 'submitting', request, action, savedIds: [], startedAt: Date.now(), ...(sourceId ? { sourceId } : {}) });
     try {
-      const created = await create(ctrl.signal);
+      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
+      if ('oneCall' in how) {
+        this.patch(localId, { phase: 'running' });
+        const { images, params } = await how.oneCall(ctrl.signal);
+        this.patch(localId, { phase: 'saving' });
+        const savedIds: string[] = [];
+        for (const blob of images) savedIds.push(await this.deps.save(blob, params, lineage));
+        this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
+        return this.get(localId);
+      }
+      const created = await how.create(ctrl.signal);
       this.patch(localId, { jobId: created.id, phase: 'queued', position: created.position });
       const result = await this.follow(localId, created.id, ctrl.signal);
       if (!result) return this.get(localId);
       this.patch(localId, { phase: 'saving' });
-      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
-      const savedIds = await saveAll(result, lineage);
+      const savedIds = await how.saveAll(result, lineage);
       this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
     } catch (err) {
       const e = toApiError(err);
