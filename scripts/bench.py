@@ -74,6 +74,13 @@ def targets_search(d: dict) -> list[dict]:
     ]
 
 
+def targets_upscale(d: dict) -> list[dict]:
+    t = d.get("targets", {})
+    return [_t("upscale seams: gradient across tile borders / interior", d.get("seam_gradient_ratio"), "<= 1.1",
+               t.get("seam_le_1_1")),
+            _t("upscale: tiled / whole-image CPU time", d.get("time_ratio"), "<= 1.15", t.get("time_ratio_le_1_15"))]
+
+
 def targets_queue(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio", d.get("ratio"))
     return [_t("UI queue time / direct batch calls (median of paired rounds)", ratio, "<= 1.1",
@@ -103,6 +110,7 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
     ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
     ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),
 ]

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     max_batch: int = 16
     max_side: int = 2048
     max_steps: int = 150
+    upscale_max_pixels: int = 33_554_432  # 32 Mi px: 8192x4096, or 4096x4096 from 1024 px at 4x with room
     max_embedding_inputs: int = 256
 
     # --- remote images (SSRF surface; off by default)

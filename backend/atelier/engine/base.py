@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import torch
 
-Kind = Literal["generation", "vision", "embeddings"]
+Kind = Literal["generation", "vision", "upscaler", "embeddings"]
 Quant = Literal["none", "nf4", "int8"]
 
 

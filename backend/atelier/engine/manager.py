@@ -595,6 +595,9 @@ def _sdxl_footprint(spec: ModelSpec) -> Footprint:
 def default_task(spec: ModelSpec) -> vp.Task:
     if spec.kind in ("vision", "embeddings"):
         return vp.Task(kind="vision")
+    if spec.kind == "upscaler":
+        tile = vp.UPSCALE_TILE_MAX
+        return vp.Task(kind="upscaler", width=tile, height=tile, scale=int(spec.defaults.get("scale", 4)))
     d = spec.defaults
     return vp.Task(kind="generation", width=int(d.get("width", 1024)), height=int(d.get("height", 1024)))
 

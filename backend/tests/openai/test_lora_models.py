@@ -36,7 +36,7 @@ def test_models_lists_loras_with_size_base_and_triggers(app_client):
     assert rows["broken"]["lora"]["status"] == "unreadable" and "header length" in rows["broken"]["lora"]["error"]
     assert rows["old"]["lora"]["status"] == "refused" and "pickle" in rows["old"]["lora"]["error"]
     # The catalog is still there: every type on the one list.
-    assert {m["type"] for m in r.json()["data"]} == {"generation", "vision", "embeddings", "lora"}
+    assert {m["type"] for m in r.json()["data"]} == {"generation", "vision", "upscaler", "embeddings", "lora"}
 
     one = client.get("/v1/models/ink")
     assert one.status_code == 200 and one.json()["type"] == "lora"

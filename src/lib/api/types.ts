@@ -14,6 +14,8 @@ export type GenerateRequest = Schemas['GenerateRequest'];
 export type GeneratedImage = Schemas['GeneratedImage'];
 export type GenerateResponse = Schemas['GenerateResponse'];
 export type JobCreated = Schemas['JobCreated'];
+export type UpscaleRequest = Schemas['UpscaleRequest'];
+export type UpscaleResponse = Schemas['UpscaleResponse'];
 export type JobSummary = Schemas['JobSummary'];
 export type AnalyzeBatchRequest = Schemas['AnalyzeBatchRequest'];
 export type AnalyzeBatchResponse = Schemas['AnalyzeBatchResult'];
@@ -47,7 +49,11 @@ export interface JobEventData {
   resident?: boolean;
   message?: string;
   error?: WireError;
-  result?: GenerateResponse;
+  result?: GenerateResponse | UpscaleResponse;
+  /** on `tile` (upscale jobs): which stage, and tile i of n (i = n when the stage is over) */
+  stage?: 'upscale' | 'enhance' | string;
+  tile?: number;
+  tiles?: number;
   [key: string]: unknown;
 }
 

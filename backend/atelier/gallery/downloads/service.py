@@ -179,8 +179,23 @@ def repos_of(spec: ModelSpec) -> list[tuple[str, str | None]]:
     return [(spec.source, spec.revision), *spec.extra_repos]
 
 
+def _family_recipe(spec: ModelSpec) -> dict | None:
+    """A family that owns its download recipe (`download_recipe(spec)`, issue 17's contract) answers
+    for itself; the others use the tables above."""
+    import importlib
+
+    try:
+        fam = importlib.import_module(f"atelier.engine.families.{spec.family}").FAMILY
+    except (ImportError, AttributeError):
+        return None
+    return fam.download_recipe(spec) if hasattr(fam, "download_recipe") else None
+
+
 def patterns_for(spec: ModelSpec) -> tuple[list[str], list[str]]:
     """(allow, ignore) patterns for a catalog model's own repo."""
+    recipe = _family_recipe(spec)
+    if recipe is not None:
+        return list(recipe["allow"]), list(IGNORE_ALWAYS)
     try:
         allow = ALLOW_PATTERNS[spec.family]
     except KeyError:
@@ -357,7 +372,9 @@ class Downloader:
             # conservative size so the disk check still protects the user.
             log.warning("could not list %s (%s); using a conservative size estimate", where, exc)
             repo.estimated = True
-            size = FALLBACK_BYTES.get(spec.family, 15 * GiB) if repo.repo_id == spec.source else 50 * 1024**2
+            recipe = _family_recipe(spec) or {}
+            fallback = recipe.get("fallback_bytes") or FALLBACK_BYTES.get(spec.family, 15 * GiB)
+            size = fallback if repo.repo_id == spec.source else 50 * 1024**2
             repo.files = [RepoFile("<estimate>", size)]
             return
         repo.files = select_files(spec.family if repo.repo_id == spec.source else "extra", listing,

@@ -31,7 +31,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     # --- Atelier extensions
-    type: Literal["generation", "vision", "embeddings", "lora"]
+    type: Literal["generation", "vision", "upscaler", "embeddings", "lora"]
     family: str
     description: str
     aliases: list[str]

@@ -1,4 +1,4 @@
-"""GET /v1/models and GET /v1/models/{id}: every catalog model (generation, vision, embeddings) and the LoRA files."""
+"""GET /v1/models and GET /v1/models/{id}: every catalog model (generation, vision, upscaler, embeddings) and the LoRA files."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _all(services: Services) -> list[Model]:
 
 @router.get("/models", response_model=ModelList)
 async def list_models(services: ServicesDep) -> ModelList:
-    """Catalog models (generation, vision, embeddings) and, with `type: lora`, the files of ATELIER_LORAS_DIR."""
+    """Catalog models (generation, vision, upscaler, embeddings) and, with `type: lora`, the files of ATELIER_LORAS_DIR."""
     # Sizing reads configs from disk (and builds meta-device models once): off the event loop.
     return ModelList(data=await run_in_threadpool(_all, services))
 

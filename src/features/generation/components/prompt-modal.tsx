@@ -9,6 +9,7 @@ import { generationJobs } from '../generation-service';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
 import { useLoras } from '../hooks/use-loras';
+import { pickUpscaler, useUpscalers } from '../hooks/use-upscalers';
 import { createPromptForm, sendsImage } from '../stores/prompt-form';
 import { modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, SIZES, type AspectId } from '../utils/dimensions';
@@ -16,6 +17,7 @@ import { loadPresets, rememberedStyle, savePresets, STYLES } from '../utils/pres
 import { JobList } from './job-list';
 import { LoraPicker } from './lora-picker';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
+import { UpscalePanel } from './upscale-panel';
 
 export interface PromptModalProps {
   onClose: () => void;
@@ -85,7 +87,7 @@ function Slider({ name, value, fallback, min, max, step, onChange, onReset, test
   );
 }
 
-/** The prompt modal: Generate, Enhance, Remix, Sketch and Variations, with live job progress. */
+/** The prompt modal: Generate, Enhance, Remix, Sketch, Variations and Upscale, with live job progress. */
 export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: PromptModalProps) {
   const cfg = useSyncExternalStore(settings.subscribe, settings.get);
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
@@ -114,20 +116,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         },
         presets: loadPresets(),
       },
-      { submit: (...args) => generationJobs().submit(...args), savePresets },
+      { submit: (...args) => generationJobs().submit(...args), submitUpscale: (...args) => generationJobs().submitUpscale(...args), savePresets },
     ),
   );
-  const { form, aspect, size, error: formError, busy, presets, loraNotice } = useSyncExternalStore(store.subscribe, store.getState);
+  const { form, aspect, size, error: formError, busy, presets, upscale, loraNotice } = useSyncExternalStore(store.subscribe, store.getState);
   const sketch = useRef<SketchPadHandle>(null);
   const set = store.set;
   const setForm = store.change;
+  const upscaling = form.mode === 'upscale';
+  const { upscalers, error: upscalersError } = useUpscalers(upscaling);
+  const upscaler = pickUpscaler(upscalers, upscale.model);
 
   // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
   const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
   const native = nativeOf(model);
   // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
   const readiness = useModelReadiness();
-  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
+  const blocked = provider || !readiness.known || upscaling ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -199,6 +204,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       provider,
       source: source ? { id: source.record.id, blob: source.blob, params: source.record.params } : undefined,
       sketch: async () => sketch.current?.toBlob(),
+      upscaler: upscaler?.id,
+      generationModel: model?.id,
     });
 
   const savePreset = () => {
@@ -223,7 +230,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model) || !!blocked} title={blocked} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!upscaling && ((!provider && !model) || !!blocked))} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>
@@ -241,7 +248,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
-        <div className="grid gap-5 md:grid-cols-[1fr_15rem]">
+        {upscaling && (
+          <UpscalePanel
+            source={source}
+            options={upscale}
+            onOptions={store.setUpscale}
+            upscalers={upscalers}
+            upscaler={upscaler}
+            upscalersError={upscalersError}
+            prompt={form.prompt}
+            onPrompt={(prompt) => set({ prompt })}
+            generationModel={model}
+            jobs={jobs}
+            {...(onOpenImage ? { onOpenImage } : {})}
+          />
+        )}
+        {/* Hidden, not unmounted, while upscaling: the sketch pad keeps its drawing. */}
+        <div className={`grid gap-5 md:grid-cols-[1fr_15rem] ${upscaling ? 'hidden' : ''}`}>
           <div className="flex min-w-0 flex-col gap-3">
             {form.mode === 'sketch' ? (
               <SketchPad ref={sketch} width={sketchDims.width} height={sketchDims.height} />
