@@ -526,6 +526,18 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: v for k, v in r.items() if k not in ("plan", "traceback")}), flush=True)
             results.append(r)
 
+    # LoRA (issue 20): two ~150 MB LoRAs on the same SDXL, fp16 on the whole card: first load, switch,
+    # and the step-time overhead of two adapters (target <= 25% on a GPU).
+    try:
+        from bench_lora import measure as measure_lora
+
+        lora = measure_lora(sdxl_dir, "cpu" if args.smoke else "cuda", torch.float32 if args.smoke else torch.float16,
+                            mb=2 if args.smoke else 150, steps=max(steps, 3), size=size, scratch=scratch / "lora")
+    except Exception as exc:  # noqa: BLE001 - reported, the other cases still count
+        lora = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps({"lora": lora}), flush=True)
+    card.free_all()
+
     upscaler_path = build_upscaler(scratch / f"esrgan-random-{sizes}.safetensors", sizes)
     upscale_side = 1024 if sizes == "full" else 64
     upscales = [run_upscale(card, int(c), upscaler_path, upscale_side) for c in args.cards.split(",")]
@@ -546,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         "vision_stand_in_fp16_gib": _gib(vision_fp.total_bytes(torch.float16)),
         "moondream2_fp16_gib": _gib(moondream_footprint().total_bytes(torch.float16)),
         "cases": results,
+        "lora": lora,
         "upscale": upscales,
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)

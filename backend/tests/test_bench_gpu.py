@@ -166,6 +166,14 @@ def test_without_cuda_the_real_run_refuses_and_points_to_smoke(monkeypatch, caps
     assert "--smoke" in capsys.readouterr().err
 
 
+def test_the_report_measures_two_loras_on_the_same_sdxl(smoke):
+    report, _ = smoke
+    lora = report["lora"]
+    assert "error" not in lora, lora
+    assert lora["switch_ms_median"] > 0 and lora["first_load_s"] > 0 and lora["step_s_two_loras"] > 0
+    assert lora["attached_mb"] > 0 and isinstance(lora["step_overhead"], float)
+
+
 def test_the_report_has_an_upscale_per_card_through_the_upscaler_family(smoke):
     report, _ = smoke
     ups = report["upscale"]

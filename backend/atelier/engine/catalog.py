@@ -141,7 +141,7 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
     Diffusers directories (`model_index.json`) and single-file `.safetensors` become catalog
     entries named by their path inside the folder, without the suffix. Nothing outside the folder is
     ever listed: links that resolve elsewhere are skipped. `tiny/` (built test models) and
-    `<name>.config/` sidecars (configs for a single file) are not models.
+    `<name>.config/` sidecars (configs for a single file) and `loras/` (LoRA adapters) are not models.
     """
     root = models_dir.resolve()
     specs: list[ModelSpec] = []
@@ -156,7 +156,8 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
             return
         for p in entries:
             rel = p.relative_to(models_dir) if p.is_relative_to(models_dir) else p.relative_to(root)
-            if p.name.startswith(".") or (depth == 0 and p.name == "tiny") or p.name.endswith(".config"):
+            # loras/: the default ATELIER_LORAS_DIR, indexed by engine/families/lora.py
+            if p.name.startswith(".") or (depth == 0 and p.name in ("tiny", "loras")) or p.name.endswith(".config"):
                 continue
             real = p.resolve()
             if not real.is_relative_to(root):
@@ -226,6 +227,14 @@ def _user_spec(model_id: str, source: str, aliases: tuple[str, ...], created: in
     )
 
 
+def pickle_refusal(rel: str, param: str) -> UnsafeModel:
+    """The one error for a pickle file, checkpoint or LoRA (engine/families/lora.py)."""
+    return UnsafeModel(
+        f"{rel!r} is a pickle checkpoint, which can run arbitrary code when loaded; "
+        "Atelier loads only .safetensors files and diffusers folders. Get the .safetensors version of "
+        "this model (most are published as one) and put it in the models folder", param=param)
+
+
 def check_model_name(name: str) -> None:
     """Refuses names that try to reach outside the models folder ('../x', '/etc/x', 'C:\\x')."""
     parts = PurePosixPath(name.replace("\\", "/")).parts
@@ -272,10 +281,7 @@ class Catalog:
             self.refresh()
             spec = self._specs.get(self._aliases.get(name.lower(), ""))
         if spec is None and name.lower() in self._refused:
-            raise UnsafeModel(
-                f"{self._refused[name.lower()]!r} is a pickle checkpoint, which can run arbitrary code when loaded; "
-                "Atelier loads only .safetensors files and diffusers folders. Get the .safetensors version of "
-                "this model (most are published as one) and put it in the models folder", param="model")
+            raise pickle_refusal(self._refused[name.lower()], param="model")
         if spec is None:
             known = ", ".join(s.id for s in self._specs.values() if kind is None or s.kind == kind)
             raise ModelNotFound(f"unknown model {name!r}; available: {known}", param="model")

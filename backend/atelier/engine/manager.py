@@ -405,6 +405,9 @@ class ModelManager:
                            quantization=e.placement.quant, offload=e.placement.offload,
                            vae_tiling=e.placement.vae_tiling, bytes=dict(e.bytes), last_used=e.last_used,
                            expires_at=e.last_used + ttl if ttl > 0 else None, load_ms=round(e.load_ms, 1))
+                adapters = getattr(e.model, "loras", None)  # LoRAs attached to it (engine/families/lora.py)
+                if adapters is not None:
+                    row["loras"] = adapters.status()
             models.append(row)
         ram_cached = sum(sum(e.bytes.values()) for e in entries.values() if e.tier in ("ram", "offloaded"))
         return {
@@ -521,6 +524,8 @@ class ModelManager:
         e = self._entries.get(spec.id)
         if e is not None:
             e.last_used = self._clock()
+            if getattr(e.model, "loras", None) is not None:  # attached LoRA adapters count as its bytes
+                e.bytes = module_bytes_by_device(e.model.modules())
         return result
 
     def _recover(self, spec: ModelSpec) -> list[str]:

@@ -22,9 +22,12 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
     null while a load runs (models are sized when none does, then remembered). A model not downloaded
     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
-    `download_hint` (how to fetch it, the words every "not downloaded" error uses)."""
+    `download_hint` (how to fetch it, the words every "not downloaded" error uses). `loras`: the files
+    of ATELIER_LORAS_DIR as GET /v1/models describes them; a loaded model lists the adapters attached
+    to it (`loras` on its row: bytes, active, weight)."""
     # The first call sizes the models from their configs (seconds of imports): off the event loop.
     models_state = await run_in_threadpool(services.manager.status)
+    loras = await run_in_threadpool(services.loras.all)
     return {
         "object": "status",
         "version": __version__,
@@ -32,4 +35,5 @@ async def get_status(services: ServicesDep) -> dict[str, Any]:
         **models_state,
         "queue": services.worker.snapshot(),
         "analysis": services.analysis.snapshot(),
+        "loras": [i.public() for i in loras],
     }

@@ -263,7 +263,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Models */
+        /**
+         * List Models
+         * @description Catalog models (generation, vision, upscaler, embeddings) and, with `type: lora`, the files of ATELIER_LORAS_DIR.
+         */
         get: operations["list_models_v1_models_get"];
         put?: never;
         post?: never;
@@ -338,7 +341,9 @@ export interface paths {
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
          *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
          *     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
-         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses).
+         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `loras`: the files
+         *     of ATELIER_LORAS_DIR as GET /v1/models describes them; a loaded model lists the adapters attached
+         *     to it (`loras` on its row: bytes, active, weight).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
@@ -831,6 +836,11 @@ export interface components {
              */
             image?: string | null;
             /**
+             * Loras
+             * @description Atelier extension: LoRAs to apply, at most 8 (with `<lora:name:weight>` tags in the prompt, which are taken out of the text the model sees). Each name once.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
+            /**
              * Mask
              * @description Atelier extension. Base64 or data URL: inpaint the white (or transparent) area of `image`.
              */
@@ -943,6 +953,11 @@ export interface components {
             background?: string | null;
             /** Guidance Scale */
             guidance_scale?: number | null;
+            /**
+             * Loras
+             * @description As on /v1/generate; `<lora:name:weight>` in the prompt works too.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
             /**
              * Model
              * @description dall-e-2, dall-e-3 and gpt-image-1 map to the default model.
@@ -1082,6 +1097,70 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * LoraDetails
+         * @description What the LoRA file's header says, and its hashes (A1111 writes `short_hash` in `Lora hashes`).
+         */
+        LoraDetails: {
+            /**
+             * Alias
+             * @description kohya's ss_output_name.
+             */
+            alias?: string | null;
+            /**
+             * Base
+             * @description sdxl, sd1, sd2, sd3, flux or unknown (from the metadata, else the key names).
+             */
+            base: string;
+            /** Compatible */
+            compatible: boolean;
+            /** Error */
+            error?: string | null;
+            /**
+             * Format
+             * @description kohya, diffusers or unknown.
+             */
+            format: string;
+            /** Network Alpha */
+            network_alpha?: number | null;
+            /** Network Dim */
+            network_dim?: number | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /**
+             * Short Hash
+             * @description A1111's: the first 12 hex digits of the addnet hash.
+             */
+            short_hash?: string | null;
+            /**
+             * Status
+             * @description ok: usable; incompatible: made for another base (SD 1.5, Flux...); unreadable: a corrupt header (`error` says why); refused: a pickle file.
+             * @enum {string}
+             */
+            status: "ok" | "incompatible" | "unreadable" | "refused";
+            /**
+             * Triggers
+             * @description modelspec.trigger_phrase, then the most frequent training tags.
+             */
+            triggers: string[];
+        };
+        /**
+         * LoraRequest
+         * @description Atelier extension: one LoRA of ATELIER_LORAS_DIR and its weight.
+         */
+        LoraRequest: {
+            /**
+             * Name
+             * @description As GET /v1/models lists it (type `lora`): its path in the folder without .safetensors, its file name, or kohya's output name.
+             */
+            name: string;
+            /**
+             * Weight
+             * @description -4 to 4; 0 leaves the model as without it.
+             * @default 1
+             */
+            weight?: number;
+        };
         /** Model */
         Model: {
             /** Aliases */
@@ -1098,6 +1177,8 @@ export interface components {
             id: string;
             /** Loaded */
             loaded: boolean;
+            /** @description Set for type `lora` (a file of ATELIER_LORAS_DIR). */
+            lora?: components["schemas"]["LoraDetails"] | null;
             /**
              * Object
              * @default model
@@ -1112,7 +1193,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "generation" | "vision" | "upscaler" | "embeddings";
+            type: "generation" | "vision" | "upscaler" | "embeddings" | "lora";
         };
         /** ModelList */
         ModelList: {

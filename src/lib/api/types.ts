@@ -91,6 +91,20 @@ export interface StatusResponse {
   queue?: { running?: JobSummary | null; queued?: JobSummary[]; max_queue?: number; completed?: number };
   /** per vision model: its measured speed (moving average) and the work it has done */
   analysis?: Record<string, { ms_per_image: number; images: number; batches: number; last_at?: number }>;
+  /** the files of ATELIER_LORAS_DIR, as GET /v1/models describes them (`lora`) */
+  loras?: LoraStatus[];
+}
+
+export interface LoraStatus {
+  name: string;
+  size_bytes: number;
+  status: 'ok' | 'incompatible' | 'unreadable' | 'refused';
+  base: string;
+  format: string;
+  network_dim?: number | null;
+  triggers: string[];
+  short_hash?: string | null;
+  error?: string | null;
 }
 
 /**

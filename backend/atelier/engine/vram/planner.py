@@ -88,6 +88,7 @@ class Task:
     height: int = 1024
     batch: int = 1
     cfg: bool = True  # classifier-free guidance runs the UNet on two rows per image
+    adapter_bytes: int = 0  # LoRA weights the job attaches to the model (engine/families/lora.py)
     scale: int = 4  # upscaler: output px per input px, per side
 
 
@@ -210,7 +211,7 @@ def working_reserve(task: Task, *, vae_tiling: bool = False, vae_slicing: bool =
     if vae_tiling:
         decoded_at_once = min(decoded_at_once, VAE_TILE_PX)
     vae = VAE_PER_MP * decoded_at_once / 2**20 * (2 if vae_fp32 else 1)
-    return int(BASE_RESERVE + max(unet, vae))
+    return int(BASE_RESERVE + max(unet, vae) + task.adapter_bytes)
 
 
 def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: DeviceInfo,

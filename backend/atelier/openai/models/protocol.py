@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+class LoraDetails(BaseModel):
+    """What the LoRA file's header says, and its hashes (A1111 writes `short_hash` in `Lora hashes`)."""
+
+    status: Literal["ok", "incompatible", "unreadable", "refused"] = Field(
+        description="ok: usable; incompatible: made for another base (SD 1.5, Flux...); unreadable: a "
+                    "corrupt header (`error` says why); refused: a pickle file.")
+    compatible: bool
+    base: str = Field(description="sdxl, sd1, sd2, sd3, flux or unknown (from the metadata, else the key names).")
+    format: str = Field(description="kohya, diffusers or unknown.")
+    network_dim: int | None = None
+    network_alpha: float | None = None
+    triggers: list[str] = Field(description="modelspec.trigger_phrase, then the most frequent training tags.")
+    sha256: str | None = None
+    short_hash: str | None = Field(default=None, description="A1111's: the first 12 hex digits of the addnet hash.")
+    alias: str | None = Field(default=None, description="kohya's ss_output_name.")
+    error: str | None = None
 
 
 class Model(BaseModel):
@@ -13,7 +31,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     # --- Atelier extensions
-    type: Literal["generation", "vision", "upscaler", "embeddings"]
+    type: Literal["generation", "vision", "upscaler", "embeddings", "lora"]
     family: str
     description: str
     aliases: list[str]
@@ -23,6 +41,7 @@ class Model(BaseModel):
     # (config not on disk yet and no documented size), or not known yet (a model is loading: sizing
     # waits for a moment when none is, see ModelManager.while_no_load).
     size_bytes: int | None
+    lora: LoraDetails | None = Field(default=None, description="Set for type `lora` (a file of ATELIER_LORAS_DIR).")
 
 
 class ModelList(BaseModel):

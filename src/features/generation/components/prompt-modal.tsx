@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { ATELIER, providerById, settings, type ModelCard } from '@/lib/api';
+import { ATELIER, listModels, providerById, settings, type ModelCard } from '@/lib/api';
 import { getOriginal, getRecord } from '@/lib/db/library-api';
 import { useModelReadiness } from '@/lib/models-ready';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -8,12 +8,14 @@ import { Modal } from '@/components/ui/modal';
 import { generationJobs } from '../generation-service';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
+import { useLoras } from '../hooks/use-loras';
 import { pickUpscaler, useUpscalers } from '../hooks/use-upscalers';
 import { createPromptForm, sendsImage } from '../stores/prompt-form';
-import { formFromParams, modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
+import { modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, SIZES, type AspectId } from '../utils/dimensions';
 import { loadPresets, rememberedStyle, savePresets, STYLES } from '../utils/presets';
 import { JobList } from './job-list';
+import { LoraPicker } from './lora-picker';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
 import { UpscalePanel } from './upscale-panel';
 
@@ -90,6 +92,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const cfg = useSyncExternalStore(settings.subscribe, settings.get);
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
   const { models, error: modelsError, loading } = useGenerationModels();
+  const loras = useLoras(!provider);
   const allJobs = useGenerationJobs();
   const [openedAt] = useState(() => Date.now());
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
@@ -109,13 +112,14 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
           guidance: undefined,
           seed: -1,
           style: rememberedStyle(),
+          loras: [],
         },
         presets: loadPresets(),
       },
       { submit: (...args) => generationJobs().submit(...args), submitUpscale: (...args) => generationJobs().submitUpscale(...args), savePresets },
     ),
   );
-  const { form, aspect, size, error: formError, busy, presets, upscale } = useSyncExternalStore(store.subscribe, store.getState);
+  const { form, aspect, size, error: formError, busy, presets, upscale, loraNotice } = useSyncExternalStore(store.subscribe, store.getState);
   const sketch = useRef<SketchPadHandle>(null);
   const set = store.set;
   const setForm = store.change;
@@ -142,20 +146,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       // or Variations result reopens its mode on the image it came from, at its strength (its stored
       // prompt already carries the style it was made with, so no style is added again).
       const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      // Its LoRAs are resolved against the ones installed here (the picker's list may not be in yet).
+      const installed = target ? await listModels('lora').catch(() => [] as ModelCard[]) : [];
+      if (!live) return;
       if (target?.sourceId) {
         const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
         if (!live) return;
         if (from && fromBlob) {
           url = URL.createObjectURL(fromBlob);
           setSource({ record: from, url, blob: fromBlob });
-          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...formFromParams(record.params!), style: 'none' }));
+          store.reuseOnOpen(record.params!, installed, target.mode);
           return;
         }
         // The source was deleted since: the parameters alone still make a Generate.
       }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      if (target) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
+      if (target) store.reuseOnOpen(record.params!, installed);
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -272,7 +279,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                       {source.record.width}×{source.record.height} → {form.width ? `${form.width}×${form.height}` : 'same shape at the model\'s size'}
                     </div>
                     {source.record.params && (
-                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
+                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                         Reuse parameters
                       </Button>
                     )}
@@ -285,6 +292,11 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               <span className={label}>Prompt</span>
               <textarea data-autofocus rows={3} className={input} value={form.prompt} onChange={(e) => set({ prompt: e.target.value })} placeholder="a lighthouse on a cliff at dusk, volumetric light" data-testid="prompt-input" onKeyDown={(e) => e.key === 'Enter' && (e.ctrlKey || e.metaKey) && void submit()} />
             </label>
+            {loraNotice && (
+              <p className="text-xs text-amber-200" role="status" data-testid="lora-notice">
+                {loraNotice}
+              </p>
+            )}
             <label className="flex flex-col gap-1">
               <span className={label}>Negative prompt</span>
               <input className={input} value={form.negative} onChange={(e) => set({ negative: e.target.value })} placeholder="blurry, watermark, extra fingers" data-testid="negative-input" />
@@ -298,7 +310,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             )}
 
             {source?.record.params && form.mode === 'generate' && (
-              <Button onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
+              <Button onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                 Reuse parameters of {source.record.name}
               </Button>
             )}
@@ -327,6 +339,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               {modelsError && <span className="text-xs text-red-300">{modelsError}</span>}
               {model?.description && <span className="text-[11px] leading-snug text-neutral-500">{model.description}</span>}
             </label>
+
+            {!provider && <LoraPicker loras={loras} value={form.loras ?? []} onChange={store.setLoras} onTrigger={store.addTrigger} />}
 
             {!followsSource && (
               <>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GenerateRequest, Provider, UpscaleRequest } from '@/lib/api';
+import type { GenerateRequest, ModelCard, Provider, UpscaleRequest } from '@/lib/api';
 import type { Lineage } from '@/lib/db/schema';
 import type { GenerationJob, OneShot } from '../jobs/job-runner';
 import { modeDefaults, type FormState, type Mode } from '../utils/build-request';
@@ -118,5 +118,43 @@ describe('the prompt form', () => {
     await store.submit(ctx({ source, upscaler: 'tiny-upscaler' }));
     expect(upscales).toHaveLength(1);
     expect(store.getState().error).toBeUndefined();
+  });
+
+  describe('LoRAs', () => {
+    const lora = (id: string, shortHash: string, triggers: string[] = []): ModelCard => ({
+      id, object: 'model', created: 0, owned_by: 'atelier', type: 'lora', family: 'lora', description: '', aliases: [], downloaded: true, loaded: false, size_bytes: 1,
+      lora: { status: 'ok', compatible: true, base: 'sdxl', format: 'kohya', triggers, short_hash: shortHash, sha256: `${shortHash}ffff` },
+    });
+    const installed = [lora('styles/ink-v2', 'abcdefabcdef', ['inkwash'])];
+    const raw = 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>\nSteps: 20, Seed: 3, Size: 832x1216, Lora hashes: "inkStyle: abcdefabcdef, gone: 999999999999"';
+    const params = { prompt: 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>', seed: 3, width: 832, height: 1216, raw, source: 'a1111' as const };
+
+    it('sends the picked LoRAs with their weights, and a trigger chip adds its words to the prompt once', async () => {
+      const { store, calls } = setup(form('generate'));
+      store.setLoras([{ name: 'styles/ink-v2', weight: 0.6 }]);
+      store.addTrigger('inkwash');
+      store.addTrigger('inkwash');
+      await store.submit(ctx());
+      expect(calls[0]?.req).toMatchObject({ prompt: 'a fox, inkwash', loras: [{ name: 'styles/ink-v2', weight: 0.6 }] });
+      store.setLoras([]);
+      await store.submit(ctx());
+      expect(calls[1]?.req.loras).toBeUndefined();
+    });
+
+    it('Reuse parameters finds LoRAs by A1111 hash under the name installed here and names the missing ones', () => {
+      const { store } = setup(form('generate'));
+      store.reuse(params, installed);
+      expect(store.getState()).toMatchObject({ aspect: '2:3', form: { prompt: 'a harbour <lora:styles/ink-v2:0.7>', seed: 3 } });
+      expect(store.getState().loraNotice).toBe('LoRAs not installed here (removed from the prompt): gone (999999999999)');
+      store.reuse({ ...params, prompt: 'a fox <lora:styles/ink-v2:1>', raw: undefined }, installed);
+      expect(store.getState().loraNotice).toBeUndefined();
+    });
+
+    it('opening on an image to reuse resolves its LoRAs too, over the mode it reopens without a style', () => {
+      const { store } = setup(form('generate', { style: 'cinematic' }));
+      store.reuseOnOpen({ ...params, strength: 0.55 }, installed, 'remix');
+      expect(store.getState().form).toMatchObject({ mode: 'remix', prompt: 'a harbour <lora:styles/ink-v2:0.7>', strength: 0.55, style: 'none' });
+      expect(store.getState().loraNotice).toContain('gone');
+    });
   });
 });

@@ -1,14 +1,17 @@
 // The prompt modal's state and its submit, framework-free (the modal renders it through
 // useSyncExternalStore): the form, the size presets, saved presets, the error shown, and which
 // way a submit goes. Every submit goes through the job runner: our backend's jobs (a generation, or
-// an upscale from the Upscale tab), or a provider as a one-call generator.
-import { blobToDataUrl, describeError, encodeForAnalysis, type GenerateRequest, type Provider, type UpscaleRequest } from '@/lib/api';
+// an upscale from the Upscale tab), or a provider as a one-call generator. The LoRA picker's choice
+// is form state too (`form.loras`), and so is what "Reuse parameters" could not resolve among the
+// LoRAs installed here (`loraNotice`).
+import { blobToDataUrl, describeError, encodeForAnalysis, type GenerateRequest, type ModelCard, type Provider, type UpscaleRequest } from '@/lib/api';
 import type { GenerationParams, Lineage } from '@/lib/db/schema';
 import { providerImages } from '../api/provider-images';
 import type { GenerationJob, OneShot } from '../jobs/job-runner';
 import { buildRequest, buildUpscaleRequest, formFromParams, modeDefaults, UPSCALE_DEFAULTS, validate, type FormState, type Mode, type UpscaleOptions } from '../utils/build-request';
 import { nearestAspect, type AspectId, type SizeId } from '../utils/dimensions';
 import { rememberStyle, type SavedPreset } from '../utils/presets';
+import { insertWords, resolveReusedLoras, type LoraChoice } from '../utils/lora-reuse';
 
 export interface PromptFormState {
   form: FormState;
@@ -20,6 +23,8 @@ export interface PromptFormState {
   error: string | undefined;
   /** the request is being prepared (the image encoded) */
   busy: boolean;
+  /** reused parameters named LoRAs that are not installed here (removed from the prompt) */
+  loraNotice: string | undefined;
 }
 
 /** What a submit needs from the modal at that moment. */
@@ -54,8 +59,13 @@ export function sendsImage(mode: Mode, sourceParams: GenerationParams | undefine
   return mode !== 'generate' && !(mode === 'variations' && sourceParams?.prompt);
 }
 
+/** The words shown for reused LoRAs that are not installed (undefined: none). */
+export function missingLorasNotice(missing: readonly string[]): string | undefined {
+  return missing.length ? `LoRAs not installed here (removed from the prompt): ${missing.join(', ')}` : undefined;
+}
+
 export function createPromptForm(initial: { form: FormState; presets: SavedPreset[] }, deps: FormDeps) {
-  let state: PromptFormState = { form: initial.form, aspect: '1:1', size: 'auto', presets: initial.presets, upscale: UPSCALE_DEFAULTS, error: undefined, busy: false };
+  let state: PromptFormState = { form: initial.form, aspect: '1:1', size: 'auto', presets: initial.presets, upscale: UPSCALE_DEFAULTS, error: undefined, busy: false, loraNotice: undefined };
   const listeners = new Set<() => void>();
   const update = (patch: Partial<PromptFormState>) => {
     state = { ...state, ...patch };
@@ -81,6 +91,15 @@ export function createPromptForm(initial: { form: FormState; presets: SavedPrese
     } finally {
       update({ busy: false });
     }
+  };
+
+  /** Stored parameters as a form patch, their `<lora:…>` tags pointing at the LoRAs installed here
+   * (by A1111's `Lora hashes`, then by name); the ones not installed are dropped and named. */
+  const reused = (params: GenerationParams, installed: readonly ModelCard[]): Partial<FormState> => {
+    const patch = formFromParams(params);
+    const r = patch.prompt ? resolveReusedLoras(patch.prompt, params.raw, [...installed]) : undefined;
+    update({ loraNotice: missingLorasNotice(r?.missing ?? []) });
+    return r ? { ...patch, prompt: r.prompt } : patch;
   };
 
   const store = {
@@ -115,12 +134,36 @@ export function createPromptForm(initial: { form: FormState; presets: SavedPrese
       update({ upscale: { ...state.upscale, ...patch } });
     },
 
-    /** "Reuse parameters": the source's stored parameters, its seed too (Variations ignores it by design). */
-    reuse(params: GenerationParams | undefined) {
+    /**
+     * "Reuse parameters": the source's stored parameters, its seed too (Variations ignores it by
+     * design), its LoRAs resolved against `installed` (GET /v1/models' `type: lora` entries).
+     */
+    reuse(params: GenerationParams | undefined, installed: readonly ModelCard[] = []) {
       if (!params) return;
-      const patch = formFromParams(params);
+      const patch = reused(params, installed);
       if (patch.width && patch.height) update({ aspect: nearestAspect(patch.width, patch.height) });
       store.set(patch);
+    },
+    /**
+     * The modal opened on an image to reuse: its parameters over the form as it is now; with
+     * `mode` (an Enhance, Remix or Variations result reopened on its source), over that mode's
+     * defaults and without a style (the stored prompt already carries the one it was made with).
+     */
+    reuseOnOpen(params: GenerationParams, installed: readonly ModelCard[], mode?: Mode) {
+      const patch = reused(params, installed);
+      store.change((f) => (mode ? { ...f, ...modeDefaults(mode), ...patch, style: 'none' } : { ...f, ...patch }));
+    },
+
+    /** The LoRA picker's choice (sent as `loras`). */
+    setLoras(loras: LoraChoice[]) {
+      store.set({ loras });
+    },
+    /** A trigger word chip: the words join the prompt (once). */
+    addTrigger(words: string) {
+      store.change((f) => {
+        const prompt = insertWords(f.prompt, words);
+        return prompt === f.prompt ? f : { ...f, prompt };
+      });
     },
 
     savePreset(name: string) {

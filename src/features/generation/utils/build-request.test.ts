@@ -6,6 +6,11 @@ import { dimensionsFor, dimensionsLike, nearestAspect } from './dimensions';
 const base: FormState = { mode: 'generate', prompt: 'a red fox', negative: 'blurry', model: 'sdxl-realism', width: 1024, height: 1024, steps: 6, guidance: 1.5, strength: 0.3, seed: 42, count: 1, style: 'none' };
 
 describe('buildRequest', () => {
+  it('sends the picked LoRAs as `loras`, and none when none are picked', () => {
+    expect(buildRequest({ ...base, loras: [{ name: 'ink', weight: 0.75 }] }).loras).toEqual([{ name: 'ink', weight: 0.75 }]);
+    expect(buildRequest({ ...base, loras: [] }).loras).toBeUndefined();
+  });
+
   it('sends negative prompt, guidance, steps and seed for txt2img, without an image', () => {
     expect(buildRequest(base)).toEqual({ prompt: 'a red fox', negative_prompt: 'blurry', model: 'sdxl-realism', width: 1024, height: 1024, steps: 6, guidance_scale: 1.5, seed: 42, n: 1 });
   });

@@ -50,6 +50,8 @@ export interface FormState {
   seed: number;
   count: number;
   style: string;
+  /** LoRAs from the picker (sent as `loras`); `<lora:name:weight>` tags in the prompt also work */
+  loras?: { name: string; weight: number }[];
 }
 
 /**
@@ -74,6 +76,7 @@ export function buildRequest(form: FormState, image?: string, sourceParams?: Gen
   req.seed = form.mode === 'variations' ? -1 : form.seed;
   if (form.model) req.model = form.model;
   if (negative) req.negative_prompt = negative;
+  if (form.loras?.length) req.loras = form.loras.map((l) => ({ name: l.name, weight: l.weight }));
   const img2img = form.mode === 'enhance' || form.mode === 'remix' || form.mode === 'sketch' || (form.mode === 'variations' && !sourceParams?.prompt);
   if (img2img) {
     if (!image) throw new Error(form.mode === 'sketch' ? 'Draw something or load a sketch first.' : 'This mode needs a source image.');
