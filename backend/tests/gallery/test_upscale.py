@@ -194,3 +194,22 @@ def test_upscalers_are_listed_by_v1_models_with_their_type(client):
     assert r.status_code == 200, r.text
     types = {m["id"]: m["type"] for m in r.json()["data"]}
     assert types["tiny-upscaler"] == "upscaler" and types["tiny-sdxl"] == "generation"
+
+
+def test_enhance_takes_lora_tags_out_of_the_embedded_prompt_and_applies_none(client):
+    # An A1111 image names a LoRA that is not installed here: the enhance pass neither fails on it
+    # nor feeds the tag to the text encoder.
+    source = "a red ball <lora:not_installed:0.8> on grass\nSteps: 2, Sampler: Euler, CFG scale: 5, Seed: 1, Size: 24x24"
+    r = client.post("/v1/upscale/jobs", json={
+        "image": _png(_pattern(24, 24), source), "model": "tiny-upscaler", "enhance": True,
+        "enhance_model": "tiny-sdxl", "strength": 0.3, "steps": 1, "seed": 3, "overlap": 128})
+    assert r.status_code == 202, r.text
+    job = client.app.state.services.worker.get(r.json()["id"])
+    deadline = time.monotonic() + 300
+    while not job.finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    summary = client.get(f"/v1/jobs/{job.id}").json()
+    assert summary["status"] == "done", summary
+    prompt = summary["result"]["parameters"]["prompt"]
+    assert "<lora" not in prompt and "a red ball" in prompt and "on grass" in prompt

@@ -1325,7 +1325,7 @@ export interface components {
             priority?: "interactive" | "background";
             /**
              * Prompt
-             * @description Enhance: what the image shows; the image's own embedded prompt if omitted.
+             * @description Enhance: what the image shows; the image's own embedded prompt if omitted. `<lora:name:weight>` tags are taken out: enhance applies no LoRAs.
              */
             prompt?: string | null;
             /**

@@ -21,7 +21,7 @@ class UpscaleRequest(BaseModel):
                                   "if omitted, and never more than that.")
     enhance: bool = Field(default=False, description="Then redraw details with SDXL img2img, 1024 px tile by tile.")
     enhance_model: str | None = Field(default=None, description="The SDXL model for enhance; ATELIER_DEFAULT_GENERATION_MODEL if omitted.")
-    prompt: str | None = Field(default=None, description="Enhance: what the image shows; the image's own embedded prompt if omitted.")
+    prompt: str | None = Field(default=None, description="Enhance: what the image shows; the image's own embedded prompt if omitted. `<lora:name:weight>` tags are taken out: enhance applies no LoRAs.")
     negative_prompt: str | None = None
     strength: float | None = Field(default=None, description="Enhance: how far each tile may move, 0-0.6 (default 0.3).")
     steps: int | None = Field(default=None, description="Enhance: the model's default if omitted; raised so at least one step runs.")

@@ -31,6 +31,7 @@ from atelier.api.deps import Services
 from atelier.core.errors import AtelierError, InvalidParameter
 from atelier.core.images import PendingImage, pending_image, to_b64
 from atelier.engine.base import ModelSpec
+from atelier.engine.families import lora
 from atelier.engine.tiles import Canvas, grid, to_array
 from atelier.engine.vram import planner as vp
 from atelier.engine.worker import Job, JobContext, Priority
@@ -135,6 +136,9 @@ def prepare(services: Services, req: UpscaleRequest) -> Prepared:
         d = gen.defaults
         embedded_prompt = metadata.parse_a1111(source_text).get("prompt", "") if source_text else ""
         prompt = req.prompt if req.prompt is not None else embedded_prompt
+        # The enhance pass applies no LoRAs (an A1111 prompt may name ones not installed here): its
+        # `<lora:name:weight>` tags are taken out of the text the model sees, as /v1/generate does.
+        prompt = lora.parse_prompt_tags(prompt)[0].strip()
         negative = req.negative_prompt if req.negative_prompt is not None else ""
         for name, text in (("prompt", prompt), ("negative_prompt", negative)):
             if len(text) > s.max_prompt_chars:
