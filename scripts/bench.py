@@ -76,6 +76,13 @@ def targets_search(d: dict) -> list[dict]:
     ]
 
 
+def targets_upscale(d: dict) -> list[dict]:
+    t = d.get("targets", {})
+    return [_t("upscale seams: gradient across tile borders / interior", d.get("seam_gradient_ratio"), "<= 1.1",
+               t.get("seam_le_1_1")),
+            _t("upscale: tiled / whole-image CPU time", d.get("time_ratio"), "<= 1.15", t.get("time_ratio_le_1_15"))]
+
+
 def targets_queue(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio", d.get("ratio"))
     return [_t("UI queue time / direct batch calls (median of paired rounds)", ratio, "<= 1.1",
@@ -89,6 +96,15 @@ def targets_embed(d: dict) -> list[dict]:
             _t("images embedded per second through the lane (tiny SigLIP)", d.get("ui_images_per_s"), "(reported)", None)]
 
 
+def targets_lora(d: dict) -> list[dict]:
+    return [_t(f"switch between two attached LoRA sets, median (ms, {d.get('device')})", d.get("switch_ms_median"),
+               "<= 50", d.get("switch_ms_median", 1e9) <= 50),
+            _t(f"first load of a {d.get('lora_file_mb')} MB LoRA (s)", d.get("first_load_s"), "<= 3",
+               d.get("first_load_s", 1e9) <= 3),
+            _t("step time with two LoRAs / without, - 1 (CPU: tiny model, rank far above its widths; "
+               "the GPU figure is in bench_gpu.json)", d.get("step_overhead"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -96,7 +112,9 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
     ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
+    ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),
 ]
 
 

@@ -44,6 +44,14 @@ server.
   until 500 newer ones finished.
 - Streaming (`/v1/chat/completions` with `stream: true`, `/v1/jobs/{id}/events`): server-sent
   events of `data: {json}` lines; chat ends with a raw `data: [DONE]`.
+- LoRA: `/v1/generate`, `/v1/jobs` and `/v1/images/generations` take `loras: [{name, weight}]`
+  (on `/v1/images/edits`, the same list as a JSON form field), and A1111's `<lora:name:weight>` in
+  the prompt (taken out of the text the model sees; no weight means 1). Names are those
+  `GET /v1/models` lists with `type: lora`. Bounds, each a 400 naming the field: weight -4 to 4
+  (`loras[i].weight`, or `prompt` for a tag), at most 8 LoRAs per request (`loras`), each named
+  once (`loras`), an unknown, incompatible (SD 1.5, Flux...) or unreadable LoRA (`loras[i].name` or
+  `prompt`); a pickle file is a 400 `unsafe_model_format`. The images carry A1111's
+  `Lora hashes: "name: hash, ..."` and a tag per LoRA in the prompt of their `parameters`.
 """
 
 

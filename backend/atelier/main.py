@@ -51,6 +51,10 @@ def _routers() -> list:
     from atelier.openai.images import router as images_router
 
     routers += [generate_router.router, images_router.router]
+    from atelier.gallery.upscale import router as upscale_router
+
+    routers.append(upscale_router.router)
+
     from atelier.openai.embeddings import router as embeddings_router
 
     routers.append(embeddings_router.router)

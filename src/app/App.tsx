@@ -209,6 +209,7 @@ export function App() {
         focusRec ? (
           <>
             <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>
+            <Button onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'upscale' })} data-testid="info-upscale">Upscale</Button>
             {focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
             <FindSimilarButton ids={[focusRec.id]} label={focusRec.name} />
             <StackSection rec={focusRec} byId={s.byId} onFocus={(id) => library.focus(id)} />

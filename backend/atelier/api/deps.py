@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from atelier.core.config import Settings
 from atelier.engine.catalog import Catalog
+from atelier.engine.families.lora import LoraIndex
 from atelier.engine.manager import ModelManager
 from atelier.engine.speed import AnalysisStats
 from atelier.engine.worker import GPUWorker
@@ -24,6 +25,11 @@ class Services:
     manager: ModelManager
     worker: GPUWorker
     analysis: AnalysisStats = field(default_factory=AnalysisStats)
+    loras: LoraIndex | None = None  # ATELIER_LORAS_DIR; None: built from settings on first use
+
+    def __post_init__(self) -> None:
+        if self.loras is None:
+            self.loras = LoraIndex(self.settings.loras_path, self.settings.data_dir / "lora-hashes.json")
 
 
 def get_services(request: Request) -> Services:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     default_vision_model: str = "moondream-2"
     default_embeddings_model: str = "siglip2-base"
     nsfw_detector: Literal["nudenet", "off"] = "nudenet"
+    # LoRA adapters (.safetensors); unset: <models_dir>/loras (see `loras_path`).
+    loras_dir: Path | None = None
+    lora_cache_mb: float = 1024.0
 
     # --- device and memory
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -63,12 +66,17 @@ class Settings(BaseSettings):
     max_batch: int = 16
     max_side: int = 2048
     max_steps: int = 150
+    upscale_max_pixels: int = 33_554_432  # 32 Mi px: 8192x4096, or 4096x4096 from 1024 px at 4x with room
     max_embedding_inputs: int = 256
 
     # --- remote images (SSRF surface; off by default)
     allow_remote_images: bool = False
     remote_image_max_mb: float = 20.0
     remote_image_timeout: float = 10.0
+
+    @property
+    def loras_path(self) -> Path:
+        return self.loras_dir if self.loras_dir is not None else self.models_dir / "loras"
 
 
     def default_model(self, kind: str) -> str | None:

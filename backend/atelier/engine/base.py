@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from atelier.engine.vram.footprint import Footprint
     from atelier.engine.vram.planner import DeviceInfo, ModelLimits
 
-# "generation", "vision" and "embeddings" today; a new family may bring its own kind (the planner places an unknown
+# "generation", "vision", "embeddings" and "upscaler" today; a new family may bring its own kind (the planner places an unknown
 # kind as it places vision models).
 Kind = str
 Quant = Literal["none", "nf4", "int8"]

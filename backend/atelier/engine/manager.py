@@ -470,6 +470,8 @@ class ModelManager:
         e = self._entries.get(spec.id)
         if e is not None:
             e.last_used = self._clock()
+            if getattr(e.model, "loras", None) is not None:  # attached LoRA adapters count as its bytes
+                e.bytes = module_bytes_by_device(e.model.modules())
         return result
 
     def _recover(self, spec: ModelSpec) -> list[str]:
@@ -518,6 +520,9 @@ class ModelManager:
 
 
 def default_task(spec: ModelSpec) -> vp.Task:
+    if spec.kind == "upscaler":
+        tile = vp.UPSCALE_TILE_MAX
+        return vp.Task(kind="upscaler", width=tile, height=tile, scale=int(spec.defaults.get("scale", 4)))
     if spec.kind != "generation":  # vision, and kinds the planner places like vision models
         return vp.Task(kind="vision")
     d = spec.defaults

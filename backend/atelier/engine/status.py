@@ -85,6 +85,9 @@ def model_row(manager: ModelManager, spec: ModelSpec, entry: Any, device_type: s
                quantization=entry.placement.quant, offload=entry.placement.offload,
                vae_tiling=entry.placement.vae_tiling, bytes=dict(entry.bytes), last_used=entry.last_used,
                expires_at=entry.last_used + ttl if ttl > 0 else None, load_ms=round(entry.load_ms, 1))
+    adapters = getattr(entry.model, "loras", None)  # LoRAs attached to it (engine/families/lora.py)
+    if adapters is not None:
+        row["loras"] = adapters.status()
     return row
 
 

@@ -41,4 +41,9 @@ def ensure_tiny_models(models_dir: Path) -> Path:
         if tiny_vlm is not None and not (root / "tiny-vlm" / "config.json").exists():
             log.info("building tiny-vlm in %s", root)
             tiny_vlm.build(root / "tiny-vlm")
+        from atelier.engine import tiny_upscaler
+
+        if not (root / tiny_upscaler.FILE).exists():
+            log.info("building tiny-upscaler in %s", root)
+            tiny_upscaler.build(root / tiny_upscaler.FILE)
     return root

@@ -34,6 +34,36 @@ class PartialDownload(BaseModel):
     bytes_total: int
 
 
+class AttachedLora(BaseModel):
+    """A LoRA adapter kept on a loaded generation model (engine/families/lora.py `LoraAdapters`)."""
+
+    key: str = Field(description="The adapter's name on the pipeline: its content hash.")
+    name: str
+    bytes: int
+    active: bool = Field(description="Applied to the job that ran last.")
+    weight: float | None = None
+
+
+class LoraFile(BaseModel):
+    """One file of ATELIER_LORAS_DIR, as GET /v1/models describes it (`lora`)."""
+
+    name: str
+    size_bytes: int
+    status: Literal["ok", "incompatible", "unreadable", "refused"]
+    compatible: bool
+    base: str
+    format: str
+    network_dim: int | None = None
+    network_alpha: float | None = None
+    triggers: list[str]
+    sha256: str | None = None
+    addnet_hash: str | None = None
+    short_hash: str | None = None
+    error: str | None = None
+    alias: str | None = None
+    modified: int = 0
+
+
 class ModelStatus(BaseModel):
     id: str
     kind: str
@@ -55,6 +85,8 @@ class ModelStatus(BaseModel):
         default=None, description="A model not downloaded: about what its download fetches, counted from its configs.")
     download_hint: str | None = Field(
         default=None, description="A model not downloaded: the one wording of it, naming the command.")
+    loras: list[AttachedLora] | None = Field(
+        default=None, description="A loaded generation model: the LoRA adapters attached to it.")
 
 
 class DeviceStatus(BaseModel):
@@ -101,6 +133,7 @@ class DefaultModels(BaseModel):
     generation: str | None = None
     vision: str | None = None
     embeddings: str | None = None
+    upscaler: str | None = None
 
 
 class StatusResponse(BaseModel):
@@ -116,6 +149,7 @@ class StatusResponse(BaseModel):
     default_models: DefaultModels
     queue: QueueStatus
     analysis: dict[str, AnalysisSpeed] = Field(description="Per vision model: its measured speed.")
+    loras: list[LoraFile] = Field(default_factory=list, description="The files of ATELIER_LORAS_DIR.")
 
 
 class SwitchResponse(BaseModel):

@@ -23,11 +23,14 @@ async def get_status(services: ServicesDep) -> StatusResponse:
     null while a load runs (models are sized when none does, then remembered). A model not downloaded
     has `download_bytes` (about what its download fetches, counted from its configs) and
     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `default_models`:
-    the model a request of each kind gets when it names none."""
+    the model a request of each kind gets when it names none. `loras`: the files of ATELIER_LORAS_DIR
+    as GET /v1/models describes them; a loaded model lists the adapters attached to it (`loras` on its
+    row: bytes, active, weight)."""
     # The first call sizes the models from their configs (seconds of imports): off the event loop.
     manager = services.manager
     models_state = await run_in_threadpool(manager.status)
     defaults = await run_in_threadpool(lambda: {k: manager.default_model(k) for k in DefaultModels.model_fields})
+    loras = await run_in_threadpool(services.loras.all)
     return StatusResponse.model_validate({
         "object": "status",
         "version": __version__,
@@ -36,4 +39,5 @@ async def get_status(services: ServicesDep) -> StatusResponse:
         "default_models": defaults,
         "queue": services.worker.snapshot(),
         "analysis": services.analysis.snapshot(),
+        "loras": [i.public() for i in loras],
     })

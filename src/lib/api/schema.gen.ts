@@ -263,7 +263,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Models */
+        /**
+         * List Models
+         * @description Catalog models (generation, vision, upscaler, embeddings) and, with `type: lora`, the files of ATELIER_LORAS_DIR.
+         */
         get: operations["list_models_v1_models_get"];
         put?: never;
         post?: never;
@@ -339,11 +342,54 @@ export interface paths {
          *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
          *     has `download_bytes` (about what its download fetches, counted from its configs) and
          *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `default_models`:
-         *     the model a request of each kind gets when it names none.
+         *     the model a request of each kind gets when it names none. `loras`: the files of ATELIER_LORAS_DIR
+         *     as GET /v1/models describes them; a loaded model lists the adapters attached to it (`loras` on its
+         *     row: bytes, active, weight).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/upscale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upscale
+         * @description Upscales (and optionally enhances) and answers when the image is ready. Disconnecting cancels the job.
+         */
+        post: operations["upscale_v1_upscale_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/upscale/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Upscale Job
+         * @description Queues an upscale and answers at once; follow it with GET /v1/jobs/{id}/events (`tile` events: stage,
+         *     tile i of n), cancel it with DELETE /v1/jobs/{id} (honoured between tiles and inside them).
+         */
+        post: operations["create_upscale_job_v1_upscale_jobs_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -514,6 +560,28 @@ export interface components {
             role?: "assistant";
         };
         /**
+         * AttachedLora
+         * @description A LoRA adapter kept on a loaded generation model (engine/families/lora.py `LoraAdapters`).
+         */
+        AttachedLora: {
+            /**
+             * Active
+             * @description Applied to the job that ran last.
+             */
+            active: boolean;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Key
+             * @description The adapter's name on the pipeline: its content hash.
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight?: number | null;
+        };
+        /**
          * BatchItem
          * @description One image of a batch: its analysis, or `error` (the OpenAI error object) and nothing else.
          */
@@ -653,6 +721,8 @@ export interface components {
             embeddings?: string | null;
             /** Generation */
             generation?: string | null;
+            /** Upscaler */
+            upscaler?: string | null;
             /** Vision */
             vision?: string | null;
         };
@@ -833,6 +903,11 @@ export interface components {
              */
             image?: string | null;
             /**
+             * Loras
+             * @description Atelier extension: LoRAs to apply, at most 8 (with `<lora:name:weight>` tags in the prompt, which are taken out of the text the model sees). Each name once.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
+            /**
              * Mask
              * @description Atelier extension. Base64 or data URL: inpaint the white (or transparent) area of `image`.
              */
@@ -986,6 +1061,11 @@ export interface components {
             background?: string | null;
             /** Guidance Scale */
             guidance_scale?: number | null;
+            /**
+             * Loras
+             * @description As on /v1/generate; `<lora:name:weight>` in the prompt works too.
+             */
+            loras?: components["schemas"]["LoraRequest"][] | null;
             /**
              * Model
              * @description dall-e-2, dall-e-3 and gpt-image-1 map to the default model.
@@ -1157,7 +1237,8 @@ export interface components {
             position: number;
             /** Priority */
             priority: string;
-            result?: components["schemas"]["GenerateResponse"] | null;
+            /** Result */
+            result?: components["schemas"]["GenerateResponse"] | components["schemas"]["UpscaleResponse"] | null;
             /**
              * Result Expired
              * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.
@@ -1168,6 +1249,112 @@ export interface components {
             started_at?: number | null;
             /** Status */
             status: string;
+        };
+        /**
+         * LoraDetails
+         * @description What the LoRA file's header says, and its hashes (A1111 writes `short_hash` in `Lora hashes`).
+         */
+        LoraDetails: {
+            /**
+             * Alias
+             * @description kohya's ss_output_name.
+             */
+            alias?: string | null;
+            /**
+             * Base
+             * @description sdxl, sd1, sd2, sd3, flux or unknown (from the metadata, else the key names).
+             */
+            base: string;
+            /** Compatible */
+            compatible: boolean;
+            /** Error */
+            error?: string | null;
+            /**
+             * Format
+             * @description kohya, diffusers or unknown.
+             */
+            format: string;
+            /** Network Alpha */
+            network_alpha?: number | null;
+            /** Network Dim */
+            network_dim?: number | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /**
+             * Short Hash
+             * @description A1111's: the first 12 hex digits of the addnet hash.
+             */
+            short_hash?: string | null;
+            /**
+             * Status
+             * @description ok: usable; incompatible: made for another base (SD 1.5, Flux...); unreadable: a corrupt header (`error` says why); refused: a pickle file.
+             * @enum {string}
+             */
+            status: "ok" | "incompatible" | "unreadable" | "refused";
+            /**
+             * Triggers
+             * @description modelspec.trigger_phrase, then the most frequent training tags.
+             */
+            triggers: string[];
+        };
+        /**
+         * LoraFile
+         * @description One file of ATELIER_LORAS_DIR, as GET /v1/models describes it (`lora`).
+         */
+        LoraFile: {
+            /** Addnet Hash */
+            addnet_hash?: string | null;
+            /** Alias */
+            alias?: string | null;
+            /** Base */
+            base: string;
+            /** Compatible */
+            compatible: boolean;
+            /** Error */
+            error?: string | null;
+            /** Format */
+            format: string;
+            /**
+             * Modified
+             * @default 0
+             */
+            modified?: number;
+            /** Name */
+            name: string;
+            /** Network Alpha */
+            network_alpha?: number | null;
+            /** Network Dim */
+            network_dim?: number | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /** Short Hash */
+            short_hash?: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "incompatible" | "unreadable" | "refused";
+            /** Triggers */
+            triggers: string[];
+        };
+        /**
+         * LoraRequest
+         * @description Atelier extension: one LoRA of ATELIER_LORAS_DIR and its weight.
+         */
+        LoraRequest: {
+            /**
+             * Name
+             * @description As GET /v1/models lists it (type `lora`): its path in the folder without .safetensors, its file name, or kohya's output name.
+             */
+            name: string;
+            /**
+             * Weight
+             * @description -4 to 4; 0 leaves the model as without it.
+             * @default 1
+             */
+            weight?: number;
         };
         /** Model */
         Model: {
@@ -1186,6 +1373,8 @@ export interface components {
             id: string;
             /** Loaded */
             loaded: boolean;
+            /** @description Set for type `lora` (a file of ATELIER_LORAS_DIR). */
+            lora?: components["schemas"]["LoraDetails"] | null;
             /**
              * Object
              * @default model
@@ -1198,9 +1387,10 @@ export interface components {
             size_bytes: number | null;
             /**
              * Type
-             * @description The model kind: generation, vision or embeddings (a new family may add one).
+             * @description The model kind: a catalog model's family kind (generation, vision, upscaler, embeddings), or lora for a file of ATELIER_LORAS_DIR.
+             * @enum {string}
              */
-            type: string;
+            type: "generation" | "vision" | "upscaler" | "embeddings" | "lora";
         };
         /**
          * ModelDefaults
@@ -1266,6 +1456,11 @@ export interface components {
             last_used?: number | null;
             /** Load Ms */
             load_ms?: number | null;
+            /**
+             * Loras
+             * @description A loaded generation model: the LoRA adapters attached to it.
+             */
+            loras?: components["schemas"]["AttachedLora"][] | null;
             /** Offload */
             offload?: string | null;
             /** @description An interrupted download: the Download button resumes it. */
@@ -1403,6 +1598,11 @@ export interface components {
             device: components["schemas"]["DeviceStatus"];
             /** Last Plan */
             last_plan: string[];
+            /**
+             * Loras
+             * @description The files of ATELIER_LORAS_DIR.
+             */
+            loras?: components["schemas"]["LoraFile"][];
             mode: components["schemas"]["ModeStatus"];
             /** Model Ttl */
             model_ttl: number;
@@ -1492,6 +1692,126 @@ export interface components {
             object?: "model.unload";
             /** Unloaded */
             unloaded: string[];
+        };
+        /** UpscaledImage */
+        UpscaledImage: {
+            /** B64 Json */
+            b64_json: string;
+            /** Height */
+            height: number;
+            /** Width */
+            width: number;
+        };
+        /** UpscaleRequest */
+        UpscaleRequest: {
+            /**
+             * Enhance
+             * @description Then redraw details with SDXL img2img, 1024 px tile by tile.
+             * @default false
+             */
+            enhance?: boolean;
+            /**
+             * Enhance Model
+             * @description The SDXL model for enhance; ATELIER_DEFAULT_GENERATION_MODEL if omitted.
+             */
+            enhance_model?: string | null;
+            /**
+             * Guidance Scale
+             * @description Enhance: the model's default if omitted.
+             */
+            guidance_scale?: number | null;
+            /**
+             * Image
+             * @description Base64 or data URL: the image to upscale.
+             */
+            image: string;
+            /**
+             * Model
+             * @description An upscaler id or alias; the first downloaded upscaler if omitted.
+             */
+            model?: string | null;
+            /** Negative Prompt */
+            negative_prompt?: string | null;
+            /**
+             * Output Format
+             * @default png
+             * @enum {string}
+             */
+            output_format?: "png" | "jpeg" | "webp";
+            /**
+             * Overlap
+             * @description Enhance: px shared by neighbouring 1024 px tiles, 128-256 (default 192).
+             */
+            overlap?: number | null;
+            /**
+             * Priority
+             * @description Queue priority.
+             * @default interactive
+             * @enum {string}
+             */
+            priority?: "interactive" | "background";
+            /**
+             * Prompt
+             * @description Enhance: what the image shows; the image's own embedded prompt if omitted. `<lora:name:weight>` tags are taken out: enhance applies no LoRAs.
+             */
+            prompt?: string | null;
+            /**
+             * Scale
+             * @description 2 or 4: output px per input px, per side.
+             * @default 4
+             */
+            scale?: number;
+            /**
+             * Seed
+             * @description Enhance: -1 or absent: random; every tile uses it.
+             */
+            seed?: number | null;
+            /**
+             * Steps
+             * @description Enhance: the model's default if omitted; raised so at least one step runs.
+             */
+            steps?: number | null;
+            /**
+             * Strength
+             * @description Enhance: how far each tile may move, 0-0.6 (default 0.3).
+             */
+            strength?: number | null;
+            /**
+             * Tile Size
+             * @description Upscaler tile side in input px, 32-512; the planner's (what the free memory allows) if omitted, and never more than that.
+             */
+            tile_size?: number | null;
+        };
+        /** UpscaleResponse */
+        UpscaleResponse: {
+            /** Created */
+            created: number;
+            /** Data */
+            data: components["schemas"]["UpscaledImage"][];
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default upscale
+             * @constant
+             */
+            object?: "upscale";
+            /**
+             * Parameters
+             * @description Every parameter used, defaults and the planner's tile size filled in.
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /**
+             * Timings
+             * @description queued_ms, upscale_ms, enhance_ms, encode_ms, total_ms.
+             */
+            timings: {
+                [key: string]: number;
+            };
         };
         /** Usage */
         Usage: {
@@ -2101,6 +2421,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatusResponse"];
+                };
+            };
+        };
+    };
+    upscale_v1_upscale_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpscaleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpscaleResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_upscale_job_v1_upscale_jobs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpscaleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -14,6 +14,8 @@ export type GenerateRequest = Schemas['GenerateRequest'];
 export type GeneratedImage = Schemas['GeneratedImage'];
 export type GenerateResponse = Schemas['GenerateResponse'];
 export type JobCreated = Schemas['JobCreated'];
+export type UpscaleRequest = Schemas['UpscaleRequest'];
+export type UpscaleResponse = Schemas['UpscaleResponse'];
 export type JobSummary = Schemas['JobSummary'];
 export type AnalyzeBatchRequest = Schemas['AnalyzeBatchRequest'];
 export type AnalyzeBatchResponse = Schemas['AnalyzeBatchResult'];
@@ -24,6 +26,8 @@ export type VramModeRequest = Schemas['ModeRequest'];
 export type DownloadProgress = Schemas['DownloadProgress'];
 export type StatusResponse = Schemas['StatusResponse'];
 export type ModelStatus = Schemas['ModelStatus'];
+/** A file of ATELIER_LORAS_DIR on GET /v1/status (`loras`), as GET /v1/models describes it. */
+export type LoraStatus = Schemas['LoraFile'];
 export type SwitchResponse = Schemas['SwitchResponse'];
 export type UnloadResponse = Schemas['UnloadResponse'];
 export type VramModeResponse = Schemas['VramModeResponse'];
@@ -52,7 +56,11 @@ export interface JobEventData {
   resident?: boolean;
   message?: string;
   error?: WireError;
-  result?: GenerateResponse;
+  result?: GenerateResponse | UpscaleResponse;
+  /** on `tile` (upscale jobs): which stage, and tile i of n (i = n when the stage is over) */
+  stage?: 'upscale' | 'enhance' | string;
+  tile?: number;
+  tiles?: number;
   [key: string]: unknown;
 }
 

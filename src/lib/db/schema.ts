@@ -46,7 +46,7 @@ export interface GenerationParams {
 
 export interface Lineage {
   sourceId: string;
-  action: 'generate' | 'enhance' | 'remix' | 'sketch' | 'variations';
+  action: 'generate' | 'enhance' | 'remix' | 'sketch' | 'variations' | 'upscale';
 }
 
 export interface ImageRecord {

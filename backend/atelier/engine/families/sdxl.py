@@ -28,6 +28,7 @@ from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
 from atelier.engine.base import DownloadRecipe, Family, ModelSpec, Placement, RepoFile
+from atelier.engine.families.lora import LoraAdapters, LoraSet
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
 from atelier.engine.vram.footprint import Footprint, sdxl_footprint
@@ -346,6 +347,7 @@ class SDXLRequest:
     image: Image.Image | None = None  # img2img / inpainting source, already at width x height
     mask: Image.Image | None = None  # "L": white = repaint
     strength: float = 0.75
+    loras: LoraSet | None = None  # adapters and weights (engine/families/lora.py); None: the bare model
 
     @property
     def mode(self) -> str:
@@ -423,6 +425,7 @@ class SDXLModel:
             p.set_progress_bar_config(disable=True)
         self._scheduler_config = dict(pipe.scheduler.config)
         self._schedulers: dict[str, Any] = {}
+        self.loras = LoraAdapters(pipe)  # attached on the shared modules, so the three views share them
 
     # --- LoadedModel
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -446,7 +449,7 @@ class SDXLModel:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.pipe.remove_all_hooks()
-        self.pipe = self.img2img = self.inpaint = None  # type: ignore[assignment]
+        self.pipe = self.img2img = self.inpaint = self.loras = None  # type: ignore[assignment]
         self._schedulers.clear()
 
     # --- generation
@@ -467,6 +470,7 @@ class SDXLModel:
         # 1. Pick the pipeline for the mode and give it the requested scheduler.
         pipe = {"txt2img": self.pipe, "img2img": self.img2img, "inpaint": self.inpaint}[req.mode]
         pipe.scheduler = self.scheduler(req.scheduler)
+        self.loras.apply(req.loras)  # attach (first use), select with weights, or disable: never fused
 
         # 2. One CPU generator per image: image i is reproducible from seeds[i] alone, on any device.
         generators = [torch.Generator("cpu").manual_seed(s) for s in req.seeds]

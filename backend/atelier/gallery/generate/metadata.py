@@ -85,6 +85,8 @@ def a1111_parameters(p: dict[str, Any]) -> str:
     ]
     if p.get("strength") is not None:
         fields.append(("Denoising strength", _num(p["strength"])))
+    if p.get("lora_hashes"):
+        fields.append(("Lora hashes", p["lora_hashes"]))
     fields.append(("Version", "Atelier"))
     lines = [p["prompt"]]
     if p.get("negative_prompt"):

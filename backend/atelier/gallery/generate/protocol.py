@@ -10,6 +10,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atelier.gallery.upscale.protocol import UpscaleResponse
+
+
+class LoraRequest(BaseModel):
+    """Atelier extension: one LoRA of ATELIER_LORAS_DIR and its weight."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(description="As GET /v1/models lists it (type `lora`): its path in the folder without "
+                                  ".safetensors, its file name, or kohya's output name.")
+    weight: float = Field(default=1.0, description="-4 to 4; 0 leaves the model as without it.")
+
 
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # no "4" for 4, as on the OpenAI routes
@@ -27,6 +39,9 @@ class GenerateRequest(BaseModel):
     image: str | None = Field(default=None, description="Base64 or data URL: img2img from this image.")
     mask: str | None = Field(default=None, description="Atelier extension. Base64 or data URL: inpaint the white (or transparent) area of `image`.")
     strength: float | None = Field(default=None, description="img2img: how far to move from `image`, 0-1 (default 0.75).")
+    loras: list[LoraRequest] | None = Field(
+        default=None, description="Atelier extension: LoRAs to apply, at most 8 (with `<lora:name:weight>` tags in "
+                                  "the prompt, which are taken out of the text the model sees). Each name once.")
     output_format: Literal["png", "jpeg", "webp"] = "png"
     priority: Literal["interactive", "background"] = Field(default="interactive", description="Atelier extension: queue priority.")
 
@@ -102,5 +117,5 @@ class JobInfo(BaseModel):
 
 class JobSummary(JobInfo):
     position: int
-    result: GenerateResponse | None = None
+    result: GenerateResponse | UpscaleResponse | None = None
     error: JobError | None = None

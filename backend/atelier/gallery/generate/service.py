@@ -20,6 +20,7 @@ from atelier.api.deps import Services
 from atelier.core.errors import InvalidParameter
 from atelier.core.images import PendingImage, decoding_cost, pending_image, to_b64
 from atelier.engine.base import ModelSpec
+from atelier.engine.families import lora
 from atelier.engine.families.sdxl import SCHEDULERS, SDXLRequest, denoising_steps, random_seed, sampler_name
 from atelier.engine.vram.planner import Task
 from atelier.engine.worker import Job, JobContext, Priority
@@ -99,7 +100,10 @@ def prepare(services: Services, req: GenerateRequest) -> Prepared:
     spec = resolve_model(services, req.model)
     d = spec.defaults
 
-    if not req.prompt.strip():
+    # LoRAs: `loras` entries and `<lora:name:weight>` tags (taken out of the text the model sees).
+    text, tags = lora.parse_prompt_tags(req.prompt)
+    uses = lora.check_request(services.loras, [(x.name, x.weight) for x in req.loras or []], tags)
+    if not text.strip():
         raise InvalidParameter("prompt is empty: describe the image to generate", param="prompt")
     for name in ("prompt", "negative_prompt"):
         text = getattr(req, name) or ""
@@ -154,15 +158,17 @@ def prepare(services: Services, req: GenerateRequest) -> Prepared:
             mask = pending_image(req.mask, max_pixels=s.max_image_pixels, param="mask")
 
     sdxl = SDXLRequest(
-        prompt=req.prompt, negative_prompt=req.negative_prompt or "", width=width, height=height, steps=steps,
+        prompt=text, negative_prompt=req.negative_prompt or "", width=width, height=height, steps=steps,
         guidance_scale=guidance, seeds=seeds, scheduler=scheduler,
         strength=strength if strength is not None else DEFAULT_STRENGTH,
+        loras=lora.lora_set(uses, int(s.lora_cache_mb * 2**20)) if uses else None,
     )
     mode = "txt2img" if image is None else ("inpaint" if mask is not None else "img2img")
     parameters = {
         "mode": mode, "model": spec.id, "prompt": req.prompt, "negative_prompt": sdxl.negative_prompt,
         "width": width, "height": height, "steps": steps, "guidance_scale": guidance, "scheduler": scheduler,
         "seed": seeds[0], "seeds": seeds, "n": n, "strength": strength, "output_format": req.output_format,
+        "loras": [{"name": u.info.name, "weight": u.weight, "hash": u.info.short_hash} for u in uses],
     }
     priority = Priority.BACKGROUND if req.priority == "background" else Priority.INTERACTIVE
     return Prepared(spec, sdxl, req.output_format, priority, parameters, image, mask)
@@ -187,6 +193,20 @@ def _with_sources(p: Prepared) -> SDXLRequest:
     return replace(r, image=image, mask=mask)
 
 
+def _lora_meta(p: Prepared) -> dict[str, Any]:
+    """A1111's infotext for the LoRAs: `Lora hashes`, and a `<lora:name:weight>` tag in the prompt for
+    each one given in `loras` (A1111 reads LoRAs only from the prompt)."""
+    used = p.parameters.get("loras") or []
+    if not used:
+        return {}
+    _, tagged = lora.parse_prompt_tags(p.parameters["prompt"])
+    in_prompt = {name.lower() for name, _ in tagged}
+    extra = " ".join(f"<lora:{u['name']}:{u['weight']:g}>" for u in used if u["name"].lower() not in in_prompt)
+    hashes = lora.a1111_hashes([(u["name"], u["hash"]) for u in used])
+    prompt = p.parameters["prompt"] + (" " + extra if extra else "")
+    return {"prompt": prompt, "lora_hashes": hashes}
+
+
 def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     """On the GPU worker thread: load (if needed), generate, encode."""
     job = ctx.job
@@ -196,7 +216,8 @@ def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     req = _with_sources(p)
     ctx.emit("loading", model=p.spec.id, resident=resident)
     task = Task(kind="generation", width=req.width, height=req.height, batch=len(req.seeds),
-                cfg=req.guidance_scale > 1.0)
+                cfg=req.guidance_scale > 1.0,
+                adapter_bytes=sum(a.size_bytes for a in req.loras.adapters) if req.loras else 0)
     t_load = time.perf_counter()
     times: dict[str, float] = {}
 
@@ -216,7 +237,7 @@ def _run(services: Services, p: Prepared, ctx: JobContext) -> dict[str, Any]:
     data = []
     for img, seed in zip(result.images, result.seeds, strict=True):
         ctx.raise_if_cancelled()  # encoding four large PNGs takes a while: stop between images
-        meta = {**p.parameters, "seed": seed, "sampler": sampler_name(p.request.scheduler)}
+        meta = {**p.parameters, "seed": seed, "sampler": sampler_name(p.request.scheduler), **_lora_meta(p)}
         data.append({"b64_json": to_b64(metadata.encode(img, p.output_format, metadata.a1111_parameters(meta))),
                      "seed": seed})
     encode_ms = (time.perf_counter() - t0) * 1000

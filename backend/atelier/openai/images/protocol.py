@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atelier.gallery.generate.protocol import LoraRequest
+
 
 class ImageGenerateRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -32,6 +34,8 @@ class ImageGenerateRequest(BaseModel):
     seed: int | None = None
     steps: int | None = None
     guidance_scale: float | None = None
+    loras: list[LoraRequest] | None = Field(default=None, description="As on /v1/generate; `<lora:name:weight>` "
+                                            "in the prompt works too.")
 
 
 class Image(BaseModel):

@@ -77,10 +77,23 @@ def _request(services, fields, model, width, height, image, mask) -> GenerateReq
         steps=steps_for(services, model, fields.get("quality"), fields.get("steps")),
         negative_prompt=fields.get("negative_prompt"), seed=fields.get("seed"),
         guidance_scale=fields.get("guidance_scale"), strength=fields.get("strength"),
-        output_format=fields.get("output_format") or "png",
+        output_format=fields.get("output_format") or "png", loras=_loras(fields.get("loras")),
         image=base64.b64encode(image).decode("ascii") if image is not None else None,
         mask=base64.b64encode(mask).decode("ascii") if mask is not None else None,
     )
+
+
+def _loras(value: Any) -> Any:
+    """A JSON body's list as it is; a multipart form's `loras` field is that list as JSON text."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise InvalidParameter('loras must be a JSON list such as [{"name": "ink", "weight": 0.8}]',
+                                   param="loras") from None
+    return value
 
 
 def to_images_response(result: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ export function JobHistory({ onOpenImage, exists }: { onOpenImage: (id: string) 
           <li key={e.key} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-1.5" data-testid="job-history-entry" data-outcome={e.outcome}>
             <span className={`rounded-full px-2 py-0.5 ${TONE[e.outcome]}`}>{e.outcome === 'error' ? 'failed' : e.outcome}</span>
             <span className="capitalize text-neutral-200">{e.action}</span>
-            <span className="min-w-0 flex-1 truncate text-neutral-400" title={e.prompt}>{e.prompt || '(no prompt)'}</span>
+            <span className="min-w-[10rem] flex-1 truncate text-neutral-400" title={e.prompt}>{e.prompt || '(no prompt)'}</span>
             {shape && <span className="text-neutral-500">{shape}</span>}
             <span className="text-neutral-500 tabular-nums" title={new Date(e.finishedAt).toLocaleString()}>{ago(e.finishedAt)} · {took(e)}</span>
             {first && (

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { ATELIER, providerById, settings, type ModelCard } from '@/lib/api';
+import { ATELIER, listModels, providerById, settings, type ModelCard } from '@/lib/api';
 import { getOriginal, getRecord } from '@/lib/db/library-api';
 import { useModelReadiness } from '@/lib/models-ready';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -8,12 +8,16 @@ import { Modal } from '@/components/ui/modal';
 import { generationJobs } from '../generation-service';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
+import { useLoras } from '../hooks/use-loras';
+import { pickUpscaler, useUpscalers } from '../hooks/use-upscalers';
 import { createPromptForm, sendsImage } from '../stores/prompt-form';
-import { formFromParams, modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
+import { modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
 import { ASPECTS, dimensionsFor, dimensionsLike, SIZES, type AspectId } from '../utils/dimensions';
 import { loadPresets, rememberedStyle, savePresets, STYLES } from '../utils/presets';
 import { JobList } from './job-list';
+import { LoraPicker } from './lora-picker';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
+import { UpscalePanel } from './upscale-panel';
 
 export interface PromptModalProps {
   onClose: () => void;
@@ -79,11 +83,12 @@ function Slider({ name, value, fallback, min, max, step, onChange, onReset, test
   );
 }
 
-/** The prompt modal: Generate, Enhance, Remix, Sketch and Variations, with live job progress. */
+/** The prompt modal: Generate, Enhance, Remix, Sketch, Variations and Upscale, with live job progress. */
 export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: PromptModalProps) {
   const cfg = useSyncExternalStore(settings.subscribe, settings.get);
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
   const { models, error: modelsError, loading } = useGenerationModels();
+  const loras = useLoras(!provider);
   const allJobs = useGenerationJobs();
   const [openedAt] = useState(() => Date.now());
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
@@ -103,16 +108,20 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
           guidance: undefined,
           seed: -1,
           style: rememberedStyle(),
+          loras: [],
         },
         presets: loadPresets(),
       },
-      { submit: (...args) => generationJobs().submit(...args), savePresets },
+      { submit: (...args) => generationJobs().submit(...args), submitUpscale: (...args) => generationJobs().submitUpscale(...args), savePresets },
     ),
   );
-  const { form, aspect, size, error: formError, busy, presets } = useSyncExternalStore(store.subscribe, store.getState);
+  const { form, aspect, size, error: formError, busy, presets, upscale, loraNotice } = useSyncExternalStore(store.subscribe, store.getState);
   const sketch = useRef<SketchPadHandle>(null);
   const set = store.set;
   const setForm = store.change;
+  const upscaling = form.mode === 'upscale';
+  const { upscalers, error: upscalersError } = useUpscalers(upscaling);
+  const upscaler = pickUpscaler(upscalers, upscale.model);
 
   // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
   const readiness = useModelReadiness();
@@ -121,7 +130,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const defaultId = readiness.generation.default;
   const model = form.model ? models.find((m) => m.id === form.model) : models.find((m) => m.id === defaultId);
   const native = nativeOf(model);
-  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : form.model ? undefined : readiness.generation.reason;
+  const blocked = provider || !readiness.known || upscaling ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : form.model ? undefined : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -135,20 +144,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       // or Variations result reopens its mode on the image it came from, at its strength (its stored
       // prompt already carries the style it was made with, so no style is added again).
       const target = initialMode === 'generate' && record.params ? reuseTarget(record) : undefined;
+      // Its LoRAs are resolved against the ones installed here (the picker's list may not be in yet).
+      const installed = target ? await listModels('lora').catch(() => [] as ModelCard[]) : [];
+      if (!live) return;
       if (target?.sourceId) {
         const [from, fromBlob] = await Promise.all([getRecord(target.sourceId), getOriginal(target.sourceId)]);
         if (!live) return;
         if (from && fromBlob) {
           url = URL.createObjectURL(fromBlob);
           setSource({ record: from, url, blob: fromBlob });
-          setForm((f) => ({ ...f, ...modeDefaults(target.mode), ...formFromParams(record.params!), style: 'none' }));
+          store.reuseOnOpen(record.params!, installed, target.mode);
           return;
         }
         // The source was deleted since: the parameters alone still make a Generate.
       }
       url = URL.createObjectURL(blob);
       setSource({ record, url, blob });
-      if (target) setForm((f) => ({ ...f, ...formFromParams(record.params!) }));
+      if (target) store.reuseOnOpen(record.params!, installed);
       else setForm((f) => (f.prompt ? f : { ...f, prompt: record.params?.prompt ?? record.caption ?? record.analysis?.caption ?? '' }));
     })();
     return () => {
@@ -193,6 +205,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
       provider,
       source: source ? { id: source.record.id, blob: source.blob, params: source.record.params } : undefined,
       sketch: async () => sketch.current?.toBlob(),
+      upscaler: upscaler?.id,
+      generationModel: model?.id,
     });
 
   const savePreset = () => {
@@ -217,7 +231,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && models.length === 0) || !!blocked} title={blocked} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!upscaling && ((!provider && models.length === 0) || !!blocked))} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>
@@ -235,7 +249,23 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
-        <div className="grid gap-5 md:grid-cols-[1fr_15rem]">
+        {upscaling && (
+          <UpscalePanel
+            source={source}
+            options={upscale}
+            onOptions={store.setUpscale}
+            upscalers={upscalers}
+            upscaler={upscaler}
+            upscalersError={upscalersError}
+            prompt={form.prompt}
+            onPrompt={(prompt) => set({ prompt })}
+            generationModel={model}
+            jobs={jobs}
+            {...(onOpenImage ? { onOpenImage } : {})}
+          />
+        )}
+        {/* Hidden, not unmounted, while upscaling: the sketch pad keeps its drawing. */}
+        <div className={`grid gap-5 md:grid-cols-[1fr_15rem] ${upscaling ? 'hidden' : ''}`}>
           <div className="flex min-w-0 flex-col gap-3">
             {form.mode === 'sketch' ? (
               <SketchPad ref={sketch} width={sketchDims.width} height={sketchDims.height} />
@@ -250,7 +280,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                       {source.record.width}×{source.record.height} → {form.width ? `${form.width}×${form.height}` : 'same shape at the model\'s size'}
                     </div>
                     {source.record.params && (
-                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
+                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                         Reuse parameters
                       </Button>
                     )}
@@ -263,6 +293,11 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               <span className={label}>Prompt</span>
               <textarea data-autofocus rows={3} className={input} value={form.prompt} onChange={(e) => set({ prompt: e.target.value })} placeholder="a lighthouse on a cliff at dusk, volumetric light" data-testid="prompt-input" onKeyDown={(e) => e.key === 'Enter' && (e.ctrlKey || e.metaKey) && void submit()} />
             </label>
+            {loraNotice && (
+              <p className="text-xs text-amber-200" role="status" data-testid="lora-notice">
+                {loraNotice}
+              </p>
+            )}
             <label className="flex flex-col gap-1">
               <span className={label}>Negative prompt</span>
               <input className={input} value={form.negative} onChange={(e) => set({ negative: e.target.value })} placeholder="blurry, watermark, extra fingers" data-testid="negative-input" />
@@ -276,7 +311,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             )}
 
             {source?.record.params && form.mode === 'generate' && (
-              <Button onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
+              <Button onClick={() => store.reuse(source?.record.params, loras)} data-testid="reuse-params">
                 Reuse parameters of {source.record.name}
               </Button>
             )}
@@ -305,6 +340,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               {modelsError && <span className="text-xs text-red-300">{modelsError}</span>}
               {model?.description && <span className="text-[11px] leading-snug text-neutral-500">{model.description}</span>}
             </label>
+
+            {!provider && <LoraPicker loras={loras} value={form.loras ?? []} onChange={store.setLoras} onTrigger={store.addTrigger} />}
 
             {!followsSource && (
               <>

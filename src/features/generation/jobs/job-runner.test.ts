@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
+import { ApiError, type GenerateResponse, type JobEventData, type JobSummary, type UpscaleResponse } from '@/lib/api';
 import { JobRunner, type JobDeps } from './job-runner';
+import { progressOf } from './progress';
 
 const PNG_B64 = btoa('png-bytes');
 // What the backend used: its defaults filled in where the request left a field out.
@@ -168,6 +169,35 @@ describe('JobRunner', () => {
     });
     await runner.submit({ prompt: 'x' }, 'generate');
     expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'starting', 'step 0/60', 'saving', 'done']);
+  });
+
+  it('runs an upscale: tile progress per stage, then one image saved with lineage upscale and the enhance parameters', async () => {
+    const up: UpscaleResponse = { id: 'up1', object: 'upscale', created: 0, model: 'tiny-upscaler', data: [{ b64_json: PNG_B64, width: 256, height: 192 }], parameters: { enhance: true, enhance_model: 'tiny-sdxl', prompt: 'a fox', strength: 0.3, seed: 5, steps: 4, guidance_scale: 5 }, timings: {} };
+    const { d, saved } = deps([
+      { type: 'tile', stage: 'upscale', tile: 0, tiles: 4 },
+      { type: 'tile', stage: 'upscale', tile: 2, tiles: 4 },
+      { type: 'tile', stage: 'enhance', tile: 0, tiles: 1 },
+      { type: 'step', step: 1, total: 2 },
+      { type: 'done', result: up },
+    ]);
+    let created: unknown;
+    d.createUpscaleJob = async (body) => ((created = body), { id: 'job_1', object: 'job', status: 'queued', position: 1 });
+    const runner = new JobRunner(d);
+    const progress: number[] = [];
+    runner.subscribe(() => {
+      const j = runner.getSnapshot()[0]!;
+      if (j.phase === 'running') progress.push(Math.round(progressOf(j)));
+    });
+    const job = await runner.submitUpscale({ image: 'data:x', scale: 4, model: 'tiny-upscaler', enhance: true, prompt: 'a fox' }, 'src9', 'old prompt');
+    expect(created).toMatchObject({ scale: 4, enhance: true });
+    expect(job.phase).toBe('done');
+    expect(job.stage).toBe('enhance');
+    expect(progress).toEqual([10, 50, 10, 50]);
+    expect(saved).toEqual([{
+      params: { prompt: 'a fox', model: 'tiny-sdxl + tiny-upscaler', width: 256, height: 192, strength: 0.3, seed: 5, steps: 4, guidance: 5 },
+      lineage: { sourceId: 'src9', action: 'upscale' },
+      type: 'image/png',
+    }]);
   });
 
   it('runs a one-call generator (a provider) as a job: saved with the parameters it sent, never touching our jobs', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GenerateRequest, Provider } from '@/lib/api';
+import type { GenerateRequest, ModelCard, Provider, UpscaleRequest } from '@/lib/api';
 import type { Lineage } from '@/lib/db/schema';
 import type { GenerationJob, OneShot } from '../jobs/job-runner';
 import { modeDefaults, type FormState, type Mode } from '../utils/build-request';
@@ -11,6 +11,7 @@ const provider = { id: 'p1', name: 'Provider', baseUrl: 'http://provider', apiKe
 function setup(initial: FormState) {
   const calls: { req: GenerateRequest; action: Lineage['action']; sourceId: string | undefined; via: OneShot | undefined }[] = [];
   const oneShots: Provider[] = [];
+  const upscales: { req: UpscaleRequest; sourceId: string; sourcePrompt: string | undefined }[] = [];
   const store = createPromptForm(
     { form: initial, presets: [] },
     {
@@ -18,13 +19,18 @@ function setup(initial: FormState) {
         calls.push({ req, action, sourceId, via });
         return {} as GenerationJob;
       },
+      submitUpscale: async (req, sourceId, sourcePrompt) => {
+        upscales.push({ req, sourceId, sourcePrompt });
+        return {} as GenerationJob;
+      },
       savePresets: () => undefined,
       oneShot: (p) => (oneShots.push(p), { generate: async () => ({ images: [], params: { prompt: '' } }) }),
       encodeSource: async (_b, side) => `data:source;${side}`,
       encodeSketch: async () => 'data:sketch',
+      encodeOriginal: async () => 'data:original',
     },
   );
-  return { store, calls, oneShots };
+  return { store, calls, oneShots, upscales };
 }
 const ctx = (patch: Partial<SubmitContext> = {}): SubmitContext => ({ provider: undefined, source: undefined, sketch: async () => undefined, ...patch });
 const source = { id: 'src1', blob: new Blob(['x']) };
@@ -88,5 +94,76 @@ describe('the prompt form', () => {
     store.setSize('S');
     store.applyPreset('mine', ['b']);
     expect(store.getState()).toMatchObject({ aspect: '16:9', size: 'M', form: { negative: 'blurry', steps: 8, model: 'b' } });
+  });
+
+  it('sends an Upscale of the original file to the upscale jobs, with the source id and its own prompt, whatever the provider', async () => {
+    const { store, calls, upscales } = setup(form('upscale', { prompt: '' }));
+    store.setUpscale({ scale: 2 });
+    const withParams = { ...source, params: { prompt: 'a lighthouse', source: 'a1111' as const } };
+    await store.submit(ctx({ source: withParams, upscaler: 'tiny-upscaler', generationModel: 'tiny-sdxl', provider }));
+    expect(upscales).toEqual([{ req: { image: 'data:original', scale: 2, model: 'tiny-upscaler' }, sourceId: 'src1', sourcePrompt: 'a lighthouse' }]);
+    expect(calls).toEqual([]);
+    expect(store.getState()).toMatchObject({ error: undefined, busy: false });
+  });
+
+  it('sends Enhance details with the prompt field, the image model and the strength chosen', async () => {
+    const { store, upscales } = setup(form('upscale', { prompt: ' a fox at dusk ' }));
+    store.setUpscale({ enhance: true, strength: 0.25 });
+    await store.submit(ctx({ source, upscaler: 'tiny-upscaler', generationModel: 'tiny-sdxl' }));
+    expect(upscales[0]?.req).toEqual({ image: 'data:original', scale: 4, model: 'tiny-upscaler', enhance: true, enhance_model: 'tiny-sdxl', prompt: 'a fox at dusk', strength: 0.25 });
+  });
+
+  it('says why an Upscale cannot go: no image, no upscaler, Enhance details without an image model', async () => {
+    const { store, upscales } = setup(form('upscale'));
+    await store.submit(ctx({ upscaler: 'tiny-upscaler' }));
+    expect(store.getState().error).toBe('Open an image to upscale first.');
+    await store.submit(ctx({ source }));
+    expect(store.getState().error).toBe('The server has no upscaler model.');
+    store.setUpscale({ enhance: true });
+    await store.submit(ctx({ source, upscaler: 'tiny-upscaler' }));
+    expect(store.getState().error).toBe('Enhance details needs an image model.');
+    expect(upscales).toEqual([]);
+    store.setUpscale({ enhance: false });
+    await store.submit(ctx({ source, upscaler: 'tiny-upscaler' }));
+    expect(upscales).toHaveLength(1);
+    expect(store.getState().error).toBeUndefined();
+  });
+
+  describe('LoRAs', () => {
+    const lora = (id: string, shortHash: string, triggers: string[] = []): ModelCard => ({
+      id, object: 'model', created: 0, owned_by: 'atelier', type: 'lora', family: 'lora', description: '', aliases: [], downloaded: true, loaded: false, size_bytes: 1,
+      lora: { status: 'ok', compatible: true, base: 'sdxl', format: 'kohya', triggers, short_hash: shortHash, sha256: `${shortHash}ffff` },
+    });
+    const installed = [lora('styles/ink-v2', 'abcdefabcdef', ['inkwash'])];
+    const raw = 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>\nSteps: 20, Seed: 3, Size: 832x1216, Lora hashes: "inkStyle: abcdefabcdef, gone: 999999999999"';
+    const params = { prompt: 'a harbour <lora:inkStyle:0.7> <lora:gone:0.5>', seed: 3, width: 832, height: 1216, raw, source: 'a1111' as const };
+
+    it('sends the picked LoRAs with their weights, and a trigger chip adds its words to the prompt once', async () => {
+      const { store, calls } = setup(form('generate'));
+      store.setLoras([{ name: 'styles/ink-v2', weight: 0.6 }]);
+      store.addTrigger('inkwash');
+      store.addTrigger('inkwash');
+      await store.submit(ctx());
+      expect(calls[0]?.req).toMatchObject({ prompt: 'a fox, inkwash', loras: [{ name: 'styles/ink-v2', weight: 0.6 }] });
+      store.setLoras([]);
+      await store.submit(ctx());
+      expect(calls[1]?.req.loras).toBeUndefined();
+    });
+
+    it('Reuse parameters finds LoRAs by A1111 hash under the name installed here and names the missing ones', () => {
+      const { store } = setup(form('generate'));
+      store.reuse(params, installed);
+      expect(store.getState()).toMatchObject({ aspect: '2:3', form: { prompt: 'a harbour <lora:styles/ink-v2:0.7>', seed: 3 } });
+      expect(store.getState().loraNotice).toBe('LoRAs not installed here (removed from the prompt): gone (999999999999)');
+      store.reuse({ ...params, prompt: 'a fox <lora:styles/ink-v2:1>', raw: undefined }, installed);
+      expect(store.getState().loraNotice).toBeUndefined();
+    });
+
+    it('opening on an image to reuse resolves its LoRAs too, over the mode it reopens without a style', () => {
+      const { store } = setup(form('generate', { style: 'cinematic' }));
+      store.reuseOnOpen({ ...params, strength: 0.55 }, installed, 'remix');
+      expect(store.getState().form).toMatchObject({ mode: 'remix', prompt: 'a harbour <lora:styles/ink-v2:0.7>', strength: 0.55, style: 'none' });
+      expect(store.getState().loraNotice).toContain('gone');
+    });
   });
 });

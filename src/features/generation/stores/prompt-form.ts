@@ -1,23 +1,30 @@
 // The prompt modal's state and its submit, framework-free (the modal renders it through
 // useSyncExternalStore): the form, the size presets, saved presets, the error shown, and which
-// way a submit goes. Every submit goes through the job runner: our backend's jobs, or a provider
-// as a one-call generator.
-import { blobToDataUrl, describeError, encodeForAnalysis, type GenerateRequest, type Provider } from '@/lib/api';
+// way a submit goes. Every submit goes through the job runner: our backend's jobs (a generation, or
+// an upscale from the Upscale tab), or a provider as a one-call generator. The LoRA picker's choice
+// is form state too (`form.loras`), and so is what "Reuse parameters" could not resolve among the
+// LoRAs installed here (`loraNotice`).
+import { blobToDataUrl, describeError, encodeForAnalysis, type GenerateRequest, type ModelCard, type Provider, type UpscaleRequest } from '@/lib/api';
 import type { GenerationParams, Lineage } from '@/lib/db/schema';
 import { providerImages } from '../api/provider-images';
 import type { GenerationJob, OneShot } from '../jobs/job-runner';
-import { buildRequest, formFromParams, modeDefaults, validate, type FormState, type Mode } from '../utils/build-request';
+import { buildRequest, buildUpscaleRequest, formFromParams, modeDefaults, UPSCALE_DEFAULTS, validate, type FormState, type Mode, type UpscaleOptions } from '../utils/build-request';
 import { nearestAspect, type AspectId, type SizeId } from '../utils/dimensions';
 import { rememberStyle, type SavedPreset } from '../utils/presets';
+import { insertWords, resolveReusedLoras, type LoraChoice } from '../utils/lora-reuse';
 
 export interface PromptFormState {
   form: FormState;
   aspect: AspectId;
   size: SizeId;
   presets: SavedPreset[];
+  /** the Upscale tab's choices */
+  upscale: UpscaleOptions;
   error: string | undefined;
   /** the request is being prepared (the image encoded) */
   busy: boolean;
+  /** reused parameters named LoRAs that are not installed here (removed from the prompt) */
+  loraNotice: string | undefined;
 }
 
 /** What a submit needs from the modal at that moment. */
@@ -28,15 +35,23 @@ export interface SubmitContext {
   source: { id: string; blob: Blob; params?: GenerationParams | undefined } | undefined;
   /** the sketch pad's drawing */
   sketch: () => Promise<Blob | undefined>;
+  /** Upscale: the upscaler to use (the one chosen, or the first downloaded); undefined: the server has none */
+  upscaler?: string | undefined;
+  /** Upscale with Enhance details: the image model it runs on */
+  generationModel?: string | undefined;
 }
 
 export interface FormDeps {
   submit: (request: GenerateRequest, action: Lineage['action'], sourceId?: string, via?: OneShot) => Promise<GenerationJob>;
+  /** an upscale of the library image `sourceId`, its own prompt kept on the result */
+  submitUpscale: (request: UpscaleRequest, sourceId: string, sourcePrompt?: string) => Promise<GenerationJob>;
   savePresets: (list: SavedPreset[]) => void;
   /** a provider's one-call generator (tests give their own) */
   oneShot?: (provider: Provider) => OneShot;
   encodeSource?: (blob: Blob, maxSide: number) => Promise<string>;
   encodeSketch?: (blob: Blob) => Promise<string>;
+  /** the original file, as sent to upscale */
+  encodeOriginal?: (blob: Blob) => Promise<string>;
 }
 
 /** Whether a mode sends the source image (Variations of an image with stored parameters does not). */
@@ -44,8 +59,13 @@ export function sendsImage(mode: Mode, sourceParams: GenerationParams | undefine
   return mode !== 'generate' && !(mode === 'variations' && sourceParams?.prompt);
 }
 
+/** The words shown for reused LoRAs that are not installed (undefined: none). */
+export function missingLorasNotice(missing: readonly string[]): string | undefined {
+  return missing.length ? `LoRAs not installed here (removed from the prompt): ${missing.join(', ')}` : undefined;
+}
+
 export function createPromptForm(initial: { form: FormState; presets: SavedPreset[] }, deps: FormDeps) {
-  let state: PromptFormState = { form: initial.form, aspect: '1:1', size: 'auto', presets: initial.presets, error: undefined, busy: false };
+  let state: PromptFormState = { form: initial.form, aspect: '1:1', size: 'auto', presets: initial.presets, upscale: UPSCALE_DEFAULTS, error: undefined, busy: false, loraNotice: undefined };
   const listeners = new Set<() => void>();
   const update = (patch: Partial<PromptFormState>) => {
     state = { ...state, ...patch };
@@ -54,6 +74,33 @@ export function createPromptForm(initial: { form: FormState; presets: SavedPrese
   const oneShot = deps.oneShot ?? providerImages;
   const encodeSource = deps.encodeSource ?? encodeForAnalysis;
   const encodeSketch = deps.encodeSketch ?? blobToDataUrl;
+  const encodeOriginal = deps.encodeOriginal ?? blobToDataUrl;
+
+  /** Upscale: the original file to /v1/upscale/jobs, with lineage `upscale`; progress per tile in the job list. */
+  const submitUpscale = async (ctx: SubmitContext): Promise<void> => {
+    const { source, upscaler } = ctx;
+    if (!source) return update({ error: 'Open an image to upscale first.' });
+    if (!upscaler) return update({ error: 'The server has no upscaler model.' });
+    if (state.upscale.enhance && !ctx.generationModel) return update({ error: 'Enhance details needs an image model.' });
+    update({ busy: true });
+    try {
+      const req = buildUpscaleRequest(state.upscale, await encodeOriginal(source.blob), upscaler, state.form.prompt, ctx.generationModel);
+      void deps.submitUpscale(req, source.id, source.params?.prompt);
+    } catch (err) {
+      update({ error: describeError(err) });
+    } finally {
+      update({ busy: false });
+    }
+  };
+
+  /** Stored parameters as a form patch, their `<lora:…>` tags pointing at the LoRAs installed here
+   * (by A1111's `Lora hashes`, then by name); the ones not installed are dropped and named. */
+  const reused = (params: GenerationParams, installed: readonly ModelCard[]): Partial<FormState> => {
+    const patch = formFromParams(params);
+    const r = patch.prompt ? resolveReusedLoras(patch.prompt, params.raw, [...installed]) : undefined;
+    update({ loraNotice: missingLorasNotice(r?.missing ?? []) });
+    return r ? { ...patch, prompt: r.prompt } : patch;
+  };
 
   const store = {
     subscribe(fn: () => void) {
@@ -83,13 +130,40 @@ export function createPromptForm(initial: { form: FormState; presets: SavedPrese
     setSize(size: SizeId) {
       update({ size });
     },
+    setUpscale(patch: Partial<UpscaleOptions>) {
+      update({ upscale: { ...state.upscale, ...patch } });
+    },
 
-    /** "Reuse parameters": the source's stored parameters, its seed too (Variations ignores it by design). */
-    reuse(params: GenerationParams | undefined) {
+    /**
+     * "Reuse parameters": the source's stored parameters, its seed too (Variations ignores it by
+     * design), its LoRAs resolved against `installed` (GET /v1/models' `type: lora` entries).
+     */
+    reuse(params: GenerationParams | undefined, installed: readonly ModelCard[] = []) {
       if (!params) return;
-      const patch = formFromParams(params);
+      const patch = reused(params, installed);
       if (patch.width && patch.height) update({ aspect: nearestAspect(patch.width, patch.height) });
       store.set(patch);
+    },
+    /**
+     * The modal opened on an image to reuse: its parameters over the form as it is now; with
+     * `mode` (an Enhance, Remix or Variations result reopened on its source), over that mode's
+     * defaults and without a style (the stored prompt already carries the one it was made with).
+     */
+    reuseOnOpen(params: GenerationParams, installed: readonly ModelCard[], mode?: Mode) {
+      const patch = reused(params, installed);
+      store.change((f) => (mode ? { ...f, ...modeDefaults(mode), ...patch, style: 'none' } : { ...f, ...patch }));
+    },
+
+    /** The LoRA picker's choice (sent as `loras`). */
+    setLoras(loras: LoraChoice[]) {
+      store.set({ loras });
+    },
+    /** A trigger word chip: the words join the prompt (once). */
+    addTrigger(words: string) {
+      store.change((f) => {
+        const prompt = insertWords(f.prompt, words);
+        return prompt === f.prompt ? f : { ...f, prompt };
+      });
     },
 
     savePreset(name: string) {
@@ -109,11 +183,13 @@ export function createPromptForm(initial: { form: FormState; presets: SavedPrese
     /**
      * Validates, encodes the image the mode sends (the sketch, or the source for img2img), builds
      * the request and hands it to the job runner, without waiting for the job: its progress shows
-     * in the job list. A provider takes the request as a one-call generator (txt2img only).
+     * in the job list. A provider takes the request as a one-call generator (txt2img only). The
+     * Upscale tab sends an upscale to our backend whatever the provider (providers do not upscale).
      */
     async submit(ctx: SubmitContext): Promise<void> {
       update({ error: undefined });
       const form = state.form;
+      if (form.mode === 'upscale') return submitUpscale(ctx);
       const invalid = validate(form);
       if (invalid) return update({ error: invalid });
       update({ busy: true });

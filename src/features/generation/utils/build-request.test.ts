@@ -1,11 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
-import { buildRequest, formFromParams, modeDefaults, reuseTarget, validate, type FormState } from './build-request';
+import { buildRequest, buildUpscaleRequest, formFromParams, modeDefaults, reuseTarget, UPSCALE_DEFAULTS, validate, type FormState } from './build-request';
 import { rememberedStyle, rememberStyle } from './presets';
 import { dimensionsFor, dimensionsLike, nearestAspect } from './dimensions';
 
 const base: FormState = { mode: 'generate', prompt: 'a red fox', negative: 'blurry', model: 'sdxl-realism', width: 1024, height: 1024, steps: 6, guidance: 1.5, strength: 0.3, seed: 42, count: 1, style: 'none' };
 
 describe('buildRequest', () => {
+  it('sends the picked LoRAs as `loras`, and none when none are picked', () => {
+    expect(buildRequest({ ...base, loras: [{ name: 'ink', weight: 0.75 }] }).loras).toEqual([{ name: 'ink', weight: 0.75 }]);
+    expect(buildRequest({ ...base, loras: [] }).loras).toBeUndefined();
+  });
+
   it('sends negative prompt, guidance, steps and seed for txt2img, without an image', () => {
     expect(buildRequest(base)).toEqual({ prompt: 'a red fox', negative_prompt: 'blurry', model: 'sdxl-realism', width: 1024, height: 1024, steps: 6, guidance_scale: 1.5, seed: 42, n: 1 });
   });
@@ -93,5 +98,13 @@ describe('dimensions', () => {
     expect(nearestAspect(1152, 896)).toBe('4:3');
     // a tiny model's 64x64 area: a 4:3 source's short side would be 56, which the backend refuses
     expect(dimensionsLike({ width: 4000, height: 3000 }, { width: 64, height: 64 })).toEqual({ width: 72, height: 64 });
+  });
+});
+
+describe('buildUpscaleRequest', () => {
+  it('sends the image, scale and upscaler; Enhance details adds its model, trimmed prompt and strength', () => {
+    expect(buildUpscaleRequest(UPSCALE_DEFAULTS, 'data:x', 'realesrgan-x4plus', 'ignored', 'sdxl-realism')).toEqual({ image: 'data:x', scale: 4, model: 'realesrgan-x4plus' });
+    expect(buildUpscaleRequest({ ...UPSCALE_DEFAULTS, scale: 2, enhance: true, strength: 0.2 }, 'data:x', 'up', ' a fox ', 'sdxl-realism')).toEqual({ image: 'data:x', scale: 2, model: 'up', enhance: true, enhance_model: 'sdxl-realism', prompt: 'a fox', strength: 0.2 });
+    expect(() => buildUpscaleRequest({ ...UPSCALE_DEFAULTS, enhance: true }, 'data:x', 'up', '', undefined)).toThrow(/image model/);
   });
 });

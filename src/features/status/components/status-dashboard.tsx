@@ -1,5 +1,5 @@
 import { Fragment, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { cancelJob, describeError, settings, setVramMode, switchModel, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
+import { cancelJob, describeError, settings, setVramMode, switchModel, unloadModel, VRAM_MODES, type JobEventData, type JobSummary, type LoraStatus, type ModelStatus, type StatusResponse, type VramMode } from '@/lib/api';
 import { Button } from '@/components/ui/button';
 import { modelDownloads, statusPoller } from '../status-service';
 import { deviceBytes, formatBytes } from '../utils/bytes';
@@ -281,6 +281,44 @@ export function StatusDashboard({ children, history }: { children?: ReactNode; h
               </tbody>
             </table>
             </div>
+          </Card>
+
+          <Card title={`LoRAs · ${s.loras?.length ?? 0}`} testId="status-loras">
+            {!s.loras?.length ? (
+              <p className="text-xs text-neutral-500">None installed: put SDXL LoRA .safetensors files in ATELIER_LORAS_DIR (models/loras).</p>
+            ) : (
+              <div className="max-h-72 overflow-auto">
+                <table className="w-full text-left text-xs">
+                  <thead className="text-neutral-500">
+                    <tr>
+                      <th className="py-1 font-medium">Name</th>
+                      <th className="font-medium">Base</th>
+                      <th className="font-medium max-sm:hidden">Trigger words</th>
+                      <th className="text-right font-medium">Size</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-neutral-800/70">
+                    {s.loras.map((l: LoraStatus) => (
+                      <tr key={l.name} data-testid="status-lora" title={l.short_hash ? `A1111 hash ${l.short_hash}` : undefined}>
+                        <td className="max-w-[14rem] truncate py-1.5 text-neutral-200">{l.name}</td>
+                        <td>
+                          {l.status === 'ok' ? (
+                            <span className="text-neutral-300">{l.base.toUpperCase()}</span>
+                          ) : (
+                            <span className="rounded bg-red-500/10 px-1.5 py-0.5 text-red-300" title={l.error ?? undefined}>
+                              {l.status}
+                              {l.status === 'incompatible' ? ` · ${l.base}` : ''}
+                            </span>
+                          )}
+                        </td>
+                        <td className="max-w-[16rem] truncate text-neutral-500 max-sm:hidden">{l.status === 'ok' ? l.triggers.join(', ') : l.error}</td>
+                        <td className="text-right font-mono text-neutral-400">{formatBytes(l.size_bytes)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
           </Card>
 
           <Card title="Jobs" testId="status-jobs" actions={<span className="text-xs text-neutral-500" title="Jobs finished per minute, over the last minute">{perMin > 0 ? `${perMin.toFixed(1)} done/min` : ''}</span>}>
