@@ -1007,6 +1007,11 @@ export interface components {
             /** Height */
             height: number;
             /**
+             * Loras
+             * @description The LoRAs applied: `loras` entries, then `<lora:name:weight>` tags of the prompt (taken out of the text the model saw).
+             */
+            loras?: components["schemas"]["LoraUsed"][];
+            /**
              * Mode
              * @enum {string}
              */
@@ -1355,6 +1360,21 @@ export interface components {
              * @default 1
              */
             weight?: number;
+        };
+        /**
+         * LoraUsed
+         * @description A LoRA a generation applied, as the infotext's `Lora hashes` names it.
+         */
+        LoraUsed: {
+            /**
+             * Hash
+             * @description A1111's short hash (the first 12 hex digits of the addnet hash).
+             */
+            hash: string | null;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight: number;
         };
         /** Model */
         Model: {

@@ -51,6 +51,14 @@ class GeneratedImage(BaseModel):
     seed: int
 
 
+class LoraUsed(BaseModel):
+    """A LoRA a generation applied, as the infotext's `Lora hashes` names it."""
+
+    name: str
+    weight: float
+    hash: str | None = Field(description="A1111's short hash (the first 12 hex digits of the addnet hash).")
+
+
 class GenerationParameters(BaseModel):
     """Every parameter a generation used, the model's defaults filled in: what the browser saves with
     each image (with that image's seed) and what the PNG's `parameters` chunk holds."""
@@ -70,6 +78,8 @@ class GenerationParameters(BaseModel):
     strength: float | None = Field(description="img2img and inpaint: how far the result may move from the source; "
                                                "null for txt2img.")
     output_format: Literal["png", "jpeg", "webp"]
+    loras: list[LoraUsed] = Field(default_factory=list, description="The LoRAs applied: `loras` entries, then "
+                                  "`<lora:name:weight>` tags of the prompt (taken out of the text the model saw).")
 
 
 class GenerateResponse(BaseModel):
