@@ -58,6 +58,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 
+from atelier.engine.base import Family  # noqa: E402
+
 GiB = 1024**3
 MiB = 1024**2
 
@@ -280,7 +282,7 @@ class VisionStandIn:
                            do_sample=False, pad_token_id=0)
 
 
-class VisionStandInFamily:
+class VisionStandInFamily(Family):
     name = "bench-vision"
 
     def __init__(self, root: Path):
@@ -289,10 +291,7 @@ class VisionStandInFamily:
     def is_downloaded(self, spec):
         return True
 
-    def download_hint(self, spec):
-        return ""
-
-    def footprint(self, spec):
+    def parts(self, spec):
         """The stand-in's own sizes, from its configs on the meta device, so plans match what loads
         (at full size 5% under moondream_footprint(), which has region heads; the report gives both)."""
         from transformers import PhiConfig, PhiForCausalLM, SiglipVisionConfig, SiglipVisionModel
@@ -304,9 +303,6 @@ class VisionStandInFamily:
             vision = SiglipVisionModel(SiglipVisionConfig.from_pretrained(self.root / "vision"))
         return footprint_from_modules({"text": text, "vision": vision}, ("text", "vision"),
                                       source=f"configs in {self.root}")
-
-    def estimate_bytes(self, spec, placement):
-        return self.footprint(spec).total_bytes(placement.dtype, placement.quant)
 
     def load(self, spec, placement):
         """Loaded as the Moondream family loads (engine/families/moondream.py): its bitsandbytes config and
@@ -361,7 +357,8 @@ def run_case(card: CudaCard, card_gib: int, mode: str, sdxl_dir: Path, vision_di
     from atelier.engine.base import ModelSpec, module_bytes_by_device
     from atelier.engine.catalog import Catalog
     from atelier.engine.families import sdxl as sdxl_family
-    from atelier.engine.manager import ModelManager, placement_dict
+    from atelier.engine.manager import ModelManager
+    from atelier.engine.status import placement_dict
     from atelier.engine.vram import planner as vp
 
     card.cap(card_gib * GiB)
@@ -546,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from atelier.engine.vram.footprint import moondream_footprint
 
-    vision_fp = VisionStandInFamily(vision_dir).footprint(None)
+    vision_fp = VisionStandInFamily(vision_dir).parts(None)
     report = {
         "benchmark": "vram_manager_gpu",
         "smoke": args.smoke,

@@ -30,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from atelier.core.config import Settings  # noqa: E402
-from atelier.engine.base import ModelSpec, Placement  # noqa: E402
+from atelier.engine.base import Family, ModelSpec, Placement  # noqa: E402
 from atelier.engine.catalog import Catalog  # noqa: E402
 from atelier.engine.manager import ModelManager  # noqa: E402
 from atelier.engine.vram import planner as vp  # noqa: E402
@@ -66,7 +66,7 @@ class Loaded:
         self.model = None
 
 
-class CheckpointFamily:
+class CheckpointFamily(Family):
     name = "bench"
 
     def __init__(self, dirs: dict[str, Path]):
@@ -75,18 +75,12 @@ class CheckpointFamily:
     def is_downloaded(self, spec):
         return True
 
-    def download_hint(self, spec):
-        return ""
-
-    def footprint(self, spec):
+    def parts(self, spec):
         from transformers import AutoConfig, LlamaForCausalLM
 
         with torch.device("meta"):
             m = LlamaForCausalLM(AutoConfig.from_pretrained(self.dirs[spec.id]))
         return footprint_from_modules({"model": m}, ("model",))
-
-    def estimate_bytes(self, spec, placement):
-        return self.footprint(spec).total_bytes(placement.dtype, placement.quant)
 
     def load(self, spec, placement: Placement):
         from transformers import LlamaForCausalLM

@@ -29,7 +29,6 @@ from atelier.gallery.downloads.service import (
     NotDownloadable,
     NotEnoughDisk,
     RepoFile,
-    patterns_for,
     select_files,
 )
 from atelier.main import create_app
@@ -129,8 +128,8 @@ def downloader(tmp_path, online) -> Downloader:
 
 def selected(model_id: str) -> set[str]:
     spec = Catalog(list(REAL_MODELS)).resolve(model_id)
-    allow, ignore = patterns_for(spec)
-    return {f.path for f in select_files(spec.family, repo_files(LISTINGS[spec.source]), allow, ignore)}
+    recipe = Downloader(Catalog(list(REAL_MODELS))).recipe(spec)  # the family's recipe
+    return {f.path for f in select_files(recipe, repo_files(LISTINGS[spec.source]))}
 
 
 # ---------------------------------------------------------------------------- which files
@@ -149,8 +148,8 @@ def test_sdxl_download_keeps_diffusers_safetensors_and_one_variant_per_component
 def test_sdxl_repo_without_diffusers_layout_falls_back_to_its_single_file_checkpoint():
     listing = repo_files([("README.md", 10), ("small.safetensors", 10 * MB), ("Big_XL.safetensors", 6900 * MB),
                           ("Big_XL.ckpt", 6900 * MB)])
-    allow, ignore = patterns_for(REAL_MODELS[0])
-    assert [f.path for f in select_files("sdxl", listing, allow, ignore)] == ["Big_XL.safetensors"]
+    recipe = Downloader(Catalog(list(REAL_MODELS))).recipe(REAL_MODELS[0])
+    assert [f.path for f in select_files(recipe, listing)] == ["Big_XL.safetensors"]
 
 
 def test_moondream_download_takes_pinned_code_and_safetensors_but_no_gguf_or_pickles():
@@ -364,7 +363,7 @@ def test_a_model_is_installed_only_once_every_repo_of_its_recipe_is_complete(hf_
     with pytest.raises(AtelierError):
         crashing.fetch(plan)
     # The weights' repo arrived whole; the tokenizer's did not: the model is not installed.
-    (weights, weights_rev), (tokenizer, tokenizer_rev) = svc_mod.repos_of(spec)
+    (weights, weights_rev), (tokenizer, tokenizer_rev) = svc_mod.repos_of(spec, crashing.recipe(spec))
     assert hub_cache.repo_state(weights, weights_rev, hf_cache) == "complete"
     assert hub_cache.repo_state(tokenizer, tokenizer_rev, hf_cache) == "partial"
     assert not MoondreamFamily().is_downloaded(spec)

@@ -7,7 +7,7 @@ import pytest
 from conftest import png_data_url
 from fastapi.testclient import TestClient
 
-from atelier.core.errors import not_downloaded_message
+from atelier.engine.base import not_downloaded_message
 
 
 @pytest.fixture(scope="module")

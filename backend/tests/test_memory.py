@@ -103,6 +103,36 @@ def test_a_finished_job_lets_go_of_its_closure_and_its_result_expires(worker):
     assert second.result is None and second.result_expired
 
 
+def test_500_finished_jobs_do_not_hold_their_base64_results(worker):
+    """Neither the job nor its future keeps a result past its expiry: 500 finished generations
+    (the jobs the worker remembers) hold only the newest result, within the byte budget."""
+    w, loop = worker
+
+    class Result(dict):  # a generation's response, weakly referenceable
+        pass
+
+    refs = []
+    for i in range(500):
+        job = w.submit("generate", lambda ctx, i=i: Result(data=[{"b64_json": f"{i:04d}" * (16 * 1024)}]))
+        _settle(loop, job)
+        refs.append(weakref.ref(job.result))
+    w.expire_results()
+    loop.run_until_complete(asyncio.sleep(0))  # the futures give up their results on the loop
+    gc.collect()
+    alive = [i for i, r in enumerate(refs) if r() is not None]
+    kept = sum(len(r()["data"][0]["b64_json"]) for r in refs if r() is not None)
+    assert kept <= w.results_budget and alive[-1] == 499, alive[-5:]
+    assert len(alive) <= w.results_budget // (64 * 1024) + 1
+
+
+def test_a_result_delivered_in_its_response_is_not_kept(client):
+    r = client.post("/v1/generate", json={"prompt": "a fox", "width": 64, "height": 64, "steps": 1})
+    assert r.status_code == 200 and r.json()["data"]
+    worker = client.app.state.services.worker
+    job = next(j for j in reversed(list(worker._jobs.values())) if j.kind == "generate")
+    assert job.result is None and job.result_expired
+
+
 def test_an_expired_result_reads_as_such_over_http(client):
     worker = client.app.state.services.worker
     r = client.post("/v1/jobs", json={"prompt": "a fox", "width": 64, "height": 64, "steps": 1})
@@ -197,7 +227,7 @@ def test_a_queued_batch_of_large_images_holds_its_compressed_bytes_and_memory_co
     sender.join(300)
     r = answers["batch"]
     assert r.status_code == 200, r.text[:300]
-    assert [item.get("nsfw", {}).get("label") for item in r.json()["data"]] == ["sfw"] * N_BIG
+    assert [item.get("nsfw", {}).get("label") for item in r.json()["data"]] == ["safe"] * N_BIG
     time.sleep(0.5)
     after = server.rss()
     print(f"RSS baseline {baseline / MiB:.0f} MiB, batch queued {queued_rss / MiB:.0f} MiB, "

@@ -17,6 +17,8 @@ export interface MissingModel {
 
 export interface KindReadiness {
   ready: boolean;
+  /** the model the backend gives a request of this kind that names none (`default_models` of /v1/status) */
+  default?: string;
   /** models of this kind not downloaded, the one a request would use first */
   missing: MissingModel[];
   /** why work of this kind cannot start (the backend's words); undefined when ready */
@@ -37,27 +39,29 @@ const hintOf = (m: ModelStatus) => m.download_hint ?? `model '${m.id}' is not do
 
 /**
  * One kind's readiness from the backend's model list. `chosen`: the model the user picked in
- * Settings ('' = the backend's default, which falls back to any downloaded model of the kind).
+ * Settings ('' = none: the backend's default, `serverDefault`, decided on the server).
  */
-export function kindReadiness(models: readonly ModelStatus[], kind: ModelKind, chosen: string): KindReadiness {
+export function kindReadiness(models: readonly ModelStatus[], kind: ModelKind, chosen: string, serverDefault?: string | null): KindReadiness {
   const ofKind = models.filter((m) => m.kind === kind);
   const missing = ofKind.filter((m) => m.state === 'not_downloaded');
-  const picked = chosen ? ofKind.find((m) => m.id === chosen) : undefined;
-  // The model a request would use: the chosen one, else the backend's pick (catalog order starts with its default).
-  const first = picked ?? ofKind.find((m) => m.state !== 'not_downloaded');
+  // The model a request would use: the chosen one, else the one the backend says it gives.
+  const first = (chosen ? ofKind.find((m) => m.id === chosen) : undefined) ?? ofKind.find((m) => m.id === serverDefault);
   const ready = first !== undefined && first.state !== 'not_downloaded';
-  const order = picked && !ready ? [picked, ...missing.filter((m) => m !== picked)] : missing;
+  const order = first && !ready ? [first, ...missing.filter((m) => m !== first)] : missing;
   const out: KindReadiness = { ready, missing: order.map((m) => ({ id: m.id, bytes: m.download_bytes ?? undefined, hint: hintOf(m) })) };
+  if (serverDefault) out.default = serverDefault;
   if (!ready) out.reason = order[0] ? hintOf(order[0]) : `the backend serves no ${kind === 'vision' ? 'vision' : 'image'} model`;
   return out;
 }
 
+export type StatusModels = Pick<StatusResponse, 'models' | 'default_models'>;
+
 /** Readiness for the current settings: work sent to another provider does not need our models. */
-export function readinessOf(status: Pick<StatusResponse, 'models'>, cfg: Settings): Readiness {
+export function readinessOf(status: StatusModels, cfg: Settings): Readiness {
   return {
     known: true,
-    generation: cfg.imagesProvider !== ATELIER ? READY : kindReadiness(status.models, 'generation', cfg.generationModel),
-    vision: cfg.visionProvider !== ATELIER ? READY : kindReadiness(status.models, 'vision', cfg.visionModel),
+    generation: cfg.imagesProvider !== ATELIER ? READY : kindReadiness(status.models, 'generation', cfg.generationModel, status.default_models.generation),
+    vision: cfg.visionProvider !== ATELIER ? READY : kindReadiness(status.models, 'vision', cfg.visionModel, status.default_models.vision),
   };
 }
 
@@ -70,10 +74,10 @@ export interface ReadinessStore {
   recompute(): void;
 }
 
-export function createReadinessStore(opts: { fetch: (signal: AbortSignal) => Promise<Pick<StatusResponse, 'models'>>; cfg: () => Settings; pollMs?: number }): ReadinessStore {
+export function createReadinessStore(opts: { fetch: (signal: AbortSignal) => Promise<StatusModels>; cfg: () => Settings; pollMs?: number }): ReadinessStore {
   const pollMs = opts.pollMs ?? 5_000;
   let snap = UNKNOWN;
-  let last: Pick<StatusResponse, 'models'> | undefined;
+  let last: StatusModels | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<Readiness> | undefined;
   let failures = 0;

@@ -53,6 +53,12 @@ async function body(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** As the backend decides `default_models`: the first downloaded model of the kind, else the first of it. */
+function defaultOf(models: FakeBackend['models'], kind: string): string | null {
+  const ofKind = models.filter((m) => m.kind === kind);
+  return (ofKind.find((m) => m.state !== 'not_downloaded') ?? ofKind[0])?.id ?? null;
+}
+
 function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(payload));
@@ -117,7 +123,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
         return send(res, 200, { object: 'list', data: data.reverse(), model: b.model, usage: { prompt_tokens: input.length, total_tokens: input.length } });
       }
       if (req.method === 'GET' && url === '/v1/status') {
-        return send(res, 200, { device: { type: 'cpu' }, models: fake.models, queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
+        return send(res, 200, { device: { type: 'cpu' }, models: fake.models, default_models: { generation: defaultOf(fake.models, 'generation'), vision: defaultOf(fake.models, 'vision') }, queue: { running: null, queued: Array.from({ length: fake.queueDepth }, (_, i) => ({ id: `q${i}` })) }, analysis: fake.msPerImage ? { 'tiny-vlm': { ms_per_image: fake.msPerImage, images: 8, batches: 1, last_at: 1 } } : {} });
       }
       const dl = /^\/v1\/models\/([^/]+)\/download$/.exec(url);
       if (dl) {
@@ -149,7 +155,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
           model: 'tiny-vlm',
           object: 'list',
           timings: {},
-          data: ids.map((id, index) => ({ index, caption: `a picture of ${id}`, tags: [{ name: 'test', score: 0.9 }, { name: id }], nsfw: { label: 'sfw', score: 0.01 } })),
+          data: ids.map((id, index) => ({ index, caption: `a picture of ${id}`, tags: [{ name: 'test', score: 0.9 }, { name: id }], nsfw: { label: 'safe', score: 0.01 } })),
         });
       }
       send(res, 404, { error: { message: `no route ${req.method} ${url}`, type: 'invalid_request_error', param: null, code: 'not_found' } });

@@ -91,6 +91,11 @@ test('import, then auto-analysis finishes and captions and tags are visible and 
   const word = recs.flatMap((r) => r.analysis!.caption.match(/[a-z0-9]{3,}/gi) ?? [])[0];
   test.skip(!word, 'the tiny model produced no searchable word this time');
   await page.getByTestId('search').fill(word!);
+  // This backend serves the tiny SigLIP, so the search is by meaning too (every image ranked after
+  // the word matches): switch to words only, which this test is about.
+  await expect(page.getByTestId('search-strip')).toHaveAttribute('data-mode', 'meaning');
+  await page.getByTestId('search-meaning-toggle').uncheck();
+  await expect(page.getByTestId('search-strip')).toHaveAttribute('data-mode', 'words');
   await expect(page.getByTestId('counts')).not.toHaveAttribute('data-shown', '0');
   await expect(page.getByTestId('counts')).not.toHaveAttribute('data-shown', '5');
 });

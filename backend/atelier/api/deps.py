@@ -1,4 +1,7 @@
-"""The one injection seam: routers get the app's services through these Annotated aliases."""
+"""The one injection seam: routers get the app's services through these Annotated aliases.
+
+It knows the engine and the core only, never a feature package (gallery/, openai/): features
+depend on it, not the other way round."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from atelier.core.config import Settings
 from atelier.engine.catalog import Catalog
 from atelier.engine.families.lora import LoraIndex
 from atelier.engine.manager import ModelManager
+from atelier.engine.speed import AnalysisStats
 from atelier.engine.worker import GPUWorker
-from atelier.gallery.analyze.stats import AnalysisStats
 
 
 @dataclass
@@ -34,10 +37,3 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.services.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -28,7 +28,11 @@ async def await_job(job: Job, request: Request, worker: GPUWorker) -> Any:
     try:
         done, _ = await asyncio.wait({waiter, listener}, return_when=asyncio.FIRST_COMPLETED)
         if waiter in done:
-            return waiter.result()
+            result = waiter.result()
+            # Delivered in this response: the finished job keeps no copy (its images in base64 would
+            # otherwise stay until ATELIER_JOB_RESULTS_TTL, for every one of the last 500 jobs).
+            job.drop_result()
+            return result
         worker.cancel(job.id)
         return await waiter
     finally:

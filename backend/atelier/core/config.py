@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         return self.loras_dir if self.loras_dir is not None else self.models_dir / "loras"
 
 
+    def default_model(self, kind: str) -> str | None:
+        """ATELIER_DEFAULT_<KIND>_MODEL for a model kind (generation, vision, embeddings; a new kind adds its
+        own `default_<kind>_model` field); None when the kind has no configured default."""
+        value = getattr(self, f"default_{kind}_model", None)
+        return value or None
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

@@ -72,19 +72,10 @@ class ModelNotFound(AtelierError):
 
 
 class ModelNotDownloaded(AtelierError):
+    """Raised by `Family.ensure_downloaded` (engine/base.py), which owns the wording."""
+
     status = 409
     code = "model_not_downloaded"
-
-    @classmethod
-    def for_model(cls, model_id: str) -> ModelNotDownloaded:
-        return cls(not_downloaded_message(model_id), param="model")
-
-
-def not_downloaded_message(model_id: str) -> str:
-    """The one wording of "not downloaded": every error, /v1/status and so the UI say this (until each
-    model family gets an `ensure_downloaded` of its own, this function owns the words)."""
-    return (f"model {model_id!r} is not downloaded: press Download next to it on the Status page, "
-            f"or run: make models MODELS={model_id}")
 
 
 class UnsafeModel(AtelierError):

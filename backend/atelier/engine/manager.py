@@ -28,13 +28,12 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import torch
 
 from atelier.core.config import Settings
-from atelier.core.errors import InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory, not_downloaded_message
+from atelier.core.errors import InvalidParameter, ModelLoadFailed, OutOfMemory
 from atelier.core.library_logs import quiet_progress_bars
 from atelier.engine.base import Family, LoadedModel, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
-from atelier.engine.hub_cache import partial_progress
 from atelier.engine.vram import planner as vp
-from atelier.engine.vram.footprint import Footprint, sdxl_footprint, transformers_footprint
+from atelier.engine.vram.footprint import Footprint
 
 log = logging.getLogger("atelier.vram")
 T = TypeVar("T")
@@ -133,27 +132,12 @@ class ModelManager:
         return fam
 
     def footprint(self, spec: ModelSpec) -> Footprint:
-        """Sizes from configs: the family's own `footprint(spec)` if it has one, else the bundled configs."""
+        """The model's parts as its family sizes them from configs (`Family.parts`), remembered."""
         fp = self._footprints.get(spec.id)
         if fp is None:
-            fp = self._compute_footprint(spec)
+            fp = self.family(spec).parts(spec)
             self._footprints[spec.id] = fp
         return fp
-
-    def _compute_footprint(self, spec: ModelSpec) -> Footprint:
-        fam = self.families.get(spec.family)
-        if fam is not None and hasattr(fam, "footprint"):
-            return fam.footprint(spec)  # type: ignore[attr-defined]
-        if spec.family == "sdxl":
-            return _sdxl_footprint(spec)
-        if spec.family == "vlm" and spec.local:
-            return transformers_footprint(spec.source)
-        if fam is not None:  # fall back on the family's estimate: one part, not quantised
-            n = fam.estimate_bytes(spec, Placement(device="cuda", dtype=torch.float16))
-            from atelier.engine.vram.footprint import Component
-
-            return Footprint((Component("model", 0, 0, n // 2, n // 2, False),), source="family estimate")
-        return Footprint((), source="unknown")
 
     def device_info(self) -> vp.DeviceInfo:
         return self._probe()
@@ -172,7 +156,18 @@ class ModelManager:
     def limits(self, spec: ModelSpec, device: vp.DeviceInfo) -> vp.ModelLimits | None:
         """What the model's code can run as on `device`, if its family narrows the ladders."""
         fam = self.families.get(spec.family)
-        return fam.limits(spec, device) if fam is not None and hasattr(fam, "limits") else None
+        return fam.limits(spec, device) if fam is not None else None
+
+    def is_downloaded(self, spec: ModelSpec) -> bool:
+        fam = self.families.get(spec.family)
+        try:
+            return bool(fam and fam.is_downloaded(spec))
+        except Exception:  # noqa: BLE001 - a broken cache entry is not downloaded
+            return False
+
+    def ensure_downloaded(self, spec: ModelSpec) -> None:
+        """The family's one "not downloaded" error (409 naming the command) unless it is here."""
+        self.family(spec).ensure_downloaded(spec)
 
     def plan_for(self, spec: ModelSpec, task: vp.Task | None = None) -> vp.Plan:
         task = task or default_task(spec)
@@ -256,6 +251,8 @@ class ModelManager:
 
     def switch(self, spec: ModelSpec, task: vp.Task | None = None) -> dict[str, Any]:
         """Preload `spec` (POST /v1/model/switch): what was done and how long it took."""
+        from atelier.engine.status import placement_dict
+
         t0 = time.perf_counter()
         got = self.acquire_detailed(spec, task)
         return {
@@ -300,25 +297,21 @@ class ModelManager:
                     self._force_vae_tiling = False
 
     def default_model(self, kind: str) -> str | None:
-        """The model a request without one gets: ATELIER_DEFAULT_{GENERATION,VISION}_MODEL when this
-        catalog serves it and it is downloaded; else the first downloaded model of the kind (a user
-        who fetched another model first is served by it, not told to fetch the default); else the
-        default, or the first of the kind (ATELIER_MODELS=tiny), whose error says how to fetch it."""
-        configured = {"generation": self.settings.default_generation_model,
-                      "vision": self.settings.default_vision_model,
-                      "embeddings": self.settings.default_embeddings_model}.get(kind)
+        """The model a request without one gets: the configured default of the kind
+        (`Settings.default_model`) when this catalog serves it and it is downloaded; else the first
+        downloaded model of the kind (a user who fetched another model first is served by it, not
+        told to fetch the default); else the default, or the first of the kind (ATELIER_MODELS=tiny),
+        whose error says how to fetch it."""
+        configured = self.settings.default_model(kind)
         specs = [s for s in self.catalog.all() if s.kind == kind]
-
-        def downloaded(spec: ModelSpec) -> bool:
-            fam = self.families.get(spec.family)
-            try:
-                return bool(fam and fam.is_downloaded(spec))
-            except Exception:  # noqa: BLE001 - a broken cache entry is not downloaded
-                return False
-
         served = [s for s in specs if s.id == configured] + [s for s in specs if s.id != configured]
-        ready = next((s.id for s in served if downloaded(s)), None)
+        ready = next((s.id for s in served if self.is_downloaded(s)), None)
         return ready or (served[0].id if served else configured)
+
+    def resolve(self, name: str | None, kind: str) -> ModelSpec:
+        """The catalog entry a request asks for, or, when it names none, the default of the kind
+        (`default_model`): the one place a request's model is decided."""
+        return self.catalog.resolve(name or self.default_model(kind), kind=kind)
 
     def loaded(self, model_id: str) -> LoadedModel | None:
         """The model if it is loaded (any tier), its idle clock reset; None otherwise. For work that
@@ -376,51 +369,32 @@ class ModelManager:
     # --- status
 
     def status(self) -> dict[str, Any]:
-        dev = self.device_info()
-        entries = dict(self._entries)  # a snapshot: the worker may be changing them
-        used_ours = sum(n for e in entries.values() for d, n in e.bytes.items() if d.startswith("cuda"))
-        effective, why = self.effective_mode()
-        models = []
-        ttl = self.settings.model_ttl
-        for spec in self.catalog.all():
-            e = entries.get(spec.id)
-            row: dict[str, Any] = {"id": spec.id, "kind": spec.kind, "family": spec.family}
-            if e is None:
-                fam = self.families.get(spec.family)
-                try:
-                    downloaded = bool(fam and fam.is_downloaded(spec))
-                except Exception:  # noqa: BLE001 - a status page must not fail on one model
-                    downloaded = False
-                row.update(state="on_disk" if downloaded else "not_downloaded", dtype=None, quantization=None,
-                           offload=None, bytes={}, last_used=None, expires_at=None, planned=self._planned(spec),
-                           # an interrupted download (bytes_done, bytes_total): the Download button resumes it
-                           partial_download=None if downloaded or spec.local else partial_progress(spec.source, spec.revision))
-                if not downloaded:
-                    row.update(download_bytes=self._download_bytes(spec), download_hint=not_downloaded_message(spec.id))
-            else:
-                state = {"gpu": "on_gpu", "offloaded": "offloaded", "ram": "in_ram"}[e.tier]
-                if dev.type == "cpu" and e.tier == "gpu":
-                    state = "in_ram"  # no GPU: loaded models live in RAM
-                row.update(state=state, dtype=str(e.placement.dtype).removeprefix("torch."),
-                           quantization=e.placement.quant, offload=e.placement.offload,
-                           vae_tiling=e.placement.vae_tiling, bytes=dict(e.bytes), last_used=e.last_used,
-                           expires_at=e.last_used + ttl if ttl > 0 else None, load_ms=round(e.load_ms, 1))
-                adapters = getattr(e.model, "loras", None)  # LoRAs attached to it (engine/families/lora.py)
-                if adapters is not None:
-                    row["loras"] = adapters.status()
-            models.append(row)
-        ram_cached = sum(sum(e.bytes.values()) for e in entries.values() if e.tier in ("ram", "offloaded"))
-        return {
-            "device": {"type": dev.type, "name": dev.name, "total_bytes": dev.total_bytes,
-                       "free_bytes": dev.free_bytes, "used_bytes": dev.total_bytes - dev.free_bytes,
-                       "used_by_models_bytes": used_ours},
-            "mode": {"configured": self.configured_mode, "effective": effective, "reason": why,
-                     "pending": self._pending_mode},
-            "ram_cache": {"budget_bytes": int(self.settings.ram_cache_gb * vp.GiB), "used_bytes": ram_cached},
-            "model_ttl": ttl,
-            "models": models,
-            "last_plan": list(self.last_plan),
-        }
+        """Device, mode, RAM cache and every catalog model's state: engine/status.py presents them."""
+        from atelier.engine.status import manager_status
+
+        return manager_status(self)
+
+    def entries(self) -> dict[str, Entry]:
+        """A snapshot of the loaded models (the worker may be changing them)."""
+        return dict(self._entries)
+
+    @property
+    def pending_mode(self) -> str | None:
+        return self._pending_mode
+
+    def sized(self, spec: ModelSpec) -> Footprint | None:
+        """The model's parts if they can be known now: sized at once when no load runs (see
+        `while_no_load`), None while one does or when its configs are not on disk (remembered)."""
+        if spec.id in self._no_footprint:
+            return None
+        fp = self._footprints.get(spec.id)
+        if fp is not None:
+            return fp
+        try:
+            return self.while_no_load(lambda: self.footprint(spec))
+        except Exception:  # noqa: BLE001 - no configs yet: unknown, never an error on a status page
+            self._no_footprint.add(spec.id)
+            return None
 
     def while_no_load(self, fn: Callable[[], T]) -> T | None:
         """fn() if no load or move is running (the manager's lock is free), else None at once.
@@ -435,39 +409,11 @@ class ModelManager:
         finally:
             self._lock.release()
 
-    def _download_bytes(self, spec: ModelSpec) -> int | None:
-        """About what a download fetches: the weights in 16 bits, as the hub's safetensors hold them
-        (the downloader keeps the fp16 variant where a repo has both). From the configs, like every
-        size here; None until the model has been sized (see `_planned`)."""
-        fp = self._footprints.get(spec.id)
-        # Parameters only: buffers a model allocates at load (KV caches, masks) are not downloaded.
-        return fp.params * torch.finfo(torch.float16).bits // 8 if fp is not None and fp.components else None
-
-    def _planned(self, spec: ModelSpec) -> dict[str, Any] | None:
-        """How the planner would place a model that is not loaded, in the current mode, with its
-        sizes from configs: what loading it will cost before anyone loads it."""
-        if spec.id in self._no_footprint:
-            return None
-        if spec.id not in self._footprints:
-            try:
-                if self.while_no_load(lambda: self.footprint(spec)) is None:
-                    return None  # a load is running: size next time
-            except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
-                self._no_footprint.add(spec.id)
-                return None
-        try:
-            p = self.plan_for(spec)
-        except Exception:  # noqa: BLE001 - a status page must not fail on one model's configs
-            return None
-        return {**placement_dict(p.placement), "gpu_bytes": p.model_gpu_bytes, "ram_bytes": p.model_ram_bytes,
-                "fits": p.fits}
-
     # --- internals (worker thread, under the lock)
 
     def _load(self, spec: ModelSpec, placement: Placement) -> Entry:
         fam = self.family(spec)
-        if not fam.is_downloaded(spec):
-            raise ModelNotDownloaded.for_model(spec.id)
+        fam.ensure_downloaded(spec)
         if placement.device == "cuda":
             placement = replace(placement, device=self.gpu_device)
         quiet_progress_bars()  # the line below says what was loaded and how long it took
@@ -573,38 +519,14 @@ class ModelManager:
                 f"{_gib(dev.total_bytes)}, after one retry ({done}). Try " + ", or ".join(advice) + ".")
 
 
-def _sdxl_footprint(spec: ModelSpec) -> Footprint:
-    from pathlib import Path
-
-    src = Path(spec.source) if spec.local else None
-    try:  # the SDXL family knows which real checkpoints are single files (their text_encoder_2 stays fp16)
-        from atelier.engine.families.sdxl import _is_single_file
-
-        single = _is_single_file(spec)
-    except Exception:  # noqa: BLE001 - family absent or changed: judge by the path
-        single = src is not None and src.suffix == ".safetensors"
-    if single:
-        side = src.with_name(src.stem + ".config") if src is not None else None  # the family's sidecar configs
-        return sdxl_footprint(str(side) if side is not None and side.is_dir() else None,
-                              quantize_text_encoder_2=False)
-    if src is not None and src.is_dir():
-        return sdxl_footprint(str(src))
-    return sdxl_footprint(None)
-
-
 def default_task(spec: ModelSpec) -> vp.Task:
-    if spec.kind in ("vision", "embeddings"):
-        return vp.Task(kind="vision")
     if spec.kind == "upscaler":
         tile = vp.UPSCALE_TILE_MAX
         return vp.Task(kind="upscaler", width=tile, height=tile, scale=int(spec.defaults.get("scale", 4)))
+    if spec.kind != "generation":  # vision, and kinds the planner places like vision models
+        return vp.Task(kind="vision")
     d = spec.defaults
     return vp.Task(kind="generation", width=int(d.get("width", 1024)), height=int(d.get("height", 1024)))
-
-
-def placement_dict(p: Placement) -> dict[str, Any]:
-    return {"device": p.device, "dtype": str(p.dtype).removeprefix("torch."), "quantization": p.quant,
-            "offload": p.offload, "vae_tiling": p.vae_tiling, "vae_slicing": p.vae_slicing}
 
 
 def _free_caches() -> None:

@@ -143,11 +143,25 @@ class Job:
         self._loop.call_soon_threadsafe(settle)
 
     def drop_result(self) -> int:
-        """Forget the result (kept for GET /v1/jobs/{id}); returns the bytes it held."""
+        """Forget the result (kept for GET /v1/jobs/{id}); returns the bytes it held.
+
+        The job's future holds the result too (for `wait()`): it is swapped for one that holds
+        nothing, on the loop's thread. Waiters already woken keep their reference until they ran."""
         with self._lock:
             freed, self.result, self.result_bytes = self.result_bytes, None, 0
             self.result_expired = True
+        try:
+            self._loop.call_soon_threadsafe(self._forget_future_result)
+        except RuntimeError:  # the loop is closed: nothing will await the future again
+            pass
         return freed
+
+    def _forget_future_result(self) -> None:
+        f = self._future
+        if f.done() and not f.cancelled() and f.exception() is None and f.result() is not None:
+            empty = self._loop.create_future()
+            empty.set_result(None)
+            self._future = empty
 
     # --- the async side
     async def wait(self) -> Any:

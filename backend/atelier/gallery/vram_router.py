@@ -6,13 +6,14 @@ models), so these endpoints wait behind the running job, never beside it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from atelier.api.deps import ServicesDep
 from atelier.engine.worker import Priority
+from atelier.gallery.schemas import SwitchResponse, UnloadResponse, VramModeResponse
 
 router = APIRouter(tags=["models"])
 
@@ -36,18 +37,18 @@ class ModeRequest(BaseModel):
 
 
 @router.post("/model/switch")
-async def switch_model(body: SwitchRequest, services: ServicesDep) -> dict[str, Any]:
+async def switch_model(body: SwitchRequest, services: ServicesDep) -> SwitchResponse:
     """Preload a model as the planner places it; returns when it is ready, with timings."""
     spec = services.catalog.resolve(body.model_id)
     job = services.worker.submit("model.switch", lambda ctx: services.manager.switch(spec),
                                  priority=Priority.INTERACTIVE, params={"model_id": spec.id})
     result = await job.wait()
     queued_ms = ((job.started_at or job.created) - job.created) * 1000
-    return {"object": "model.switch", **result, "queued_ms": round(queued_ms, 1)}
+    return SwitchResponse.model_validate({**result, "queued_ms": round(queued_ms, 1)})
 
 
 @router.post("/model/unload")
-async def unload_model(services: ServicesDep, body: UnloadRequest | None = None) -> dict[str, Any]:
+async def unload_model(services: ServicesDep, body: UnloadRequest | None = None) -> UnloadResponse:
     """Free one model (or all) from the GPU and the RAM cache."""
     model_id = None
     if body is not None and body.model_id:
@@ -55,11 +56,11 @@ async def unload_model(services: ServicesDep, body: UnloadRequest | None = None)
     job = services.worker.submit("model.unload", lambda ctx: services.manager.unload(model_id),
                                  priority=Priority.INTERACTIVE, params={"model_id": model_id})
     unloaded = await job.wait()
-    return {"object": "model.unload", "unloaded": unloaded}
+    return UnloadResponse(unloaded=unloaded)
 
 
 @router.post("/vram/mode")
-async def set_vram_mode(body: ModeRequest, services: ServicesDep) -> dict[str, Any]:
+async def set_vram_mode(body: ModeRequest, services: ServicesDep) -> VramModeResponse:
     """Switch the VRAM mode at runtime. It is applied between jobs: after the running one ends."""
     manager = services.manager
     manager.request_mode(body.mode)
@@ -67,4 +68,4 @@ async def set_vram_mode(body: ModeRequest, services: ServicesDep) -> dict[str, A
                                  priority=Priority.INTERACTIVE, params={"mode": body.mode})
     await job.wait()
     effective, why = manager.effective_mode()
-    return {"object": "vram.mode", "configured": manager.configured_mode, "effective": effective, "reason": why}
+    return VramModeResponse(configured=manager.configured_mode, effective=effective, reason=why)

@@ -220,7 +220,7 @@ def test_footprint_reads_the_cached_codes_config_py_without_running_it(monkeypat
     from atelier.engine.vram.footprint import moondream_footprint
 
     monkeypatch.setattr(md, "_snapshot", lambda repo, rev: None)
-    published = md.FAMILY.footprint(SPEC)
+    published = md.FAMILY.parts(SPEC)
     assert published == moondream_footprint()
     src = (md.__file__.replace("families/moondream.py", "vram/configs/moondream2.json"))
     cfg = json.loads(open(src).read())
@@ -232,10 +232,10 @@ def test_footprint_reads_the_cached_codes_config_py_without_running_it(monkeypat
     d.mkdir()
     (d / "config.py").write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(md, "_snapshot", lambda repo, rev: d)
-    small = md.FAMILY.footprint(SPEC)
+    small = md.FAMILY.parts(SPEC)
     text = next(c for c in small.components if c.name == "text")
     assert text.params < next(c for c in published.components if c.name == "text").params / 20
-    assert md.FAMILY.estimate_bytes(SPEC, Placement(dtype=torch.bfloat16)) == small.total_bytes(torch.bfloat16)
+    assert md.FAMILY.footprint(SPEC, Placement(dtype=torch.bfloat16)) == small.total_bytes(torch.bfloat16)
 
 
 @pytest.mark.parametrize("device, dtype", [
@@ -297,7 +297,7 @@ def test_analyze_with_moondream_encodes_once_and_runs_every_task(md_client):
     assert len(body["objects"]) == 2 * 3 and {o["name"] for o in body["objects"]} == {"red", "square", "wall"}
     assert all(0 <= o["x_min"] <= o["x_max"] <= 1 and o["y_max"] <= 1 for o in body["objects"])
     assert len(body["points"]) == 2 * 3 and all(p["y"] == 1.0 for p in body["points"])
-    assert body["nsfw"]["label"] in ("sfw", "nsfw")
+    assert body["nsfw"]["label"] in ("safe", "nsfw")
     fake = md_client.fakes[-1]
     assert len(encodes(fake)) - before == 1, fake.calls  # caption, tags, 3 detections, 3 pointings: one encoding
     assert {"caption_ms", "tags_ms", "objects_ms", "points_ms", "nsfw_ms"} <= set(body["timings"])

@@ -7,7 +7,7 @@ import torch
 
 from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog, discover_user_models
-from atelier.engine.families.sdxl import FAMILY, SDXLRequest, component_bytes
+from atelier.engine.families.sdxl import FAMILY, SDXLRequest
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_nf4_placement_quantizes_the_unet_through_quantization_config_and_shrink
         nf4 = FAMILY.load(_spec(source), Placement(quant="nf4"))
         linear4 = [m for m in nf4.pipe.unet.modules() if isinstance(m, bnb.nn.Linear4bit)]
         assert linear4 and getattr(nf4.pipe.unet, "is_loaded_in_4bit", False)
-        unet32 = component_bytes(_spec(source), Placement())["unet"]  # == loaded fp32 bytes (next test)
+        unet32 = FAMILY.parts(_spec(source)).component_bytes(torch.float32)["unet"]  # == loaded fp32 bytes (next test)
         unet4 = module_bytes_by_device({"u": nf4.pipe.unet})["cpu"]
         assert unet4 < 0.75 * unet32
     assert nf4.generate(SDXLRequest(prompt="x", width=64, height=64, steps=2, seeds=[1])).images
@@ -73,10 +73,10 @@ def test_float16_placement_stays_float16_in_every_part(tiny_dir, quant):
 def test_estimates_match_loaded_bytes_and_sdxl_published_sizes(tiny_dir):
     model = FAMILY.load(_spec(str(tiny_dir)), Placement())
     loaded = module_bytes_by_device(model.modules())["cpu"]
-    assert abs(FAMILY.estimate_bytes(_spec(str(tiny_dir)), Placement()) - loaded) < 0.01 * loaded
+    assert abs(FAMILY.footprint(_spec(str(tiny_dir)), Placement()) - loaded) < 0.01 * loaded
     real = ModelSpec(id="r", kind="generation", family="sdxl", source="nobody/not-cached-sdxl")
-    fp16 = component_bytes(real, Placement(device="cuda", dtype=torch.float16))
-    nf4 = component_bytes(real, Placement(device="cuda", dtype=torch.float16, quant="nf4"))
+    fp16 = FAMILY.parts(real).component_bytes(torch.float16)
+    nf4 = FAMILY.parts(real).component_bytes(torch.float16, "nf4")
     gb = {k: v / 1e9 for k, v in fp16.items()}
     assert 5.0 < gb["unet"] < 5.3 and 1.3 < gb["text_encoder_2"] < 1.45 and 0.2 < gb["text_encoder"] < 0.3
     assert 1.8 < nf4["unet"] / 1e9 < 2.0 and nf4["vae"] == fp16["vae"]
@@ -85,7 +85,8 @@ def test_estimates_match_loaded_bytes_and_sdxl_published_sizes(tiny_dir):
 def test_a_model_not_in_the_cache_says_not_downloaded_and_names_the_command():
     spec = ModelSpec(id="sdxl-realism", kind="generation", family="sdxl", source="nobody/not-cached-sdxl")
     assert not FAMILY.is_downloaded(spec)
-    from atelier.core.errors import ModelNotDownloaded, not_downloaded_message
+    from atelier.core.errors import ModelNotDownloaded
+    from atelier.engine.base import not_downloaded_message
 
     with pytest.raises(ModelNotDownloaded, match="make models MODELS=sdxl-realism") as e:
         FAMILY.load(spec, Placement())

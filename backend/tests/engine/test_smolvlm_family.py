@@ -11,7 +11,6 @@ from PIL import Image
 from atelier.engine.base import ModelSpec, Placement
 from atelier.engine.families.vlm import FAMILY, BATCH_CHUNK
 from atelier.engine.vision import CAPTION_PROMPTS, Conversation, GenerationParams, Message
-from atelier.engine.vram.footprint import transformers_footprint
 from conftest import png_data_url
 from tests.engine import tiny_idefics3
 
@@ -71,7 +70,7 @@ def test_multi_turn_chat_with_a_system_prompt_streams_and_counts(smol):
 
 
 def test_loaded_bytes_match_the_footprint_from_its_config(smol, spec):
-    fp = transformers_footprint(spec.source)
+    fp = FAMILY.parts(spec)
     assert sum(smol.bytes_by_device().values()) == fp.total_bytes(torch.float32)
 
 
@@ -83,8 +82,8 @@ def test_nf4_quantises_the_linear_layers_and_still_captions(spec):
     out = q.caption_batch(IMAGES[:2], "short")
     assert len(out) == 2 and all(isinstance(c.text, str) and c.completion_tokens > 0 for c in out)
     measured = sum(q.bytes_by_device().values())
-    assert measured == pytest.approx(FAMILY.estimate_bytes(spec, Placement(quant="nf4")), rel=0.02)
-    assert measured < 0.6 * FAMILY.estimate_bytes(spec, Placement())
+    assert measured == pytest.approx(FAMILY.footprint(spec, Placement(quant="nf4")), rel=0.02)
+    assert measured < 0.6 * FAMILY.footprint(spec, Placement())
 
 
 # --- through the HTTP API ----------------------------------------------------------------------

@@ -81,8 +81,10 @@ def test_tiny_esrgan_loads_through_spandrel_as_a_4x_esrgan(model, spec, tiny_fil
     assert detect(tiny_file) == "ESRGAN"
     assert model.architecture == "ESRGAN" and model.scale == 4
     params = sum(p.numel() for p in model.descriptor.model.parameters())
-    assert FAMILY.footprint(spec).params == params  # sized from the header without loading
-    assert FAMILY.estimate_bytes(spec, Placement(dtype=torch.float16)) == params * 2
+    assert FAMILY.parts(spec).params == params  # sized from the header without loading
+    assert FAMILY.footprint(spec, Placement(dtype=torch.float16)) == params * 2
+    assert FAMILY.footprint(spec, Placement(dtype=torch.float32)) == params * 4
+    assert FAMILY.download_bytes(spec) == params * 2
     assert FAMILY.is_downloaded(spec)
 
 
@@ -158,7 +160,7 @@ def test_the_planner_sizes_the_tile_to_the_memory_left():
 
 
 def test_plan_for_an_upscaler_on_a_12gb_card_keeps_it_beside_sdxl_and_leaves_room_for_tiles():
-    fp = FAMILY.footprint(ModelSpec(id="r", kind="upscaler", family="upscaler", source="x/y",
+    fp = FAMILY.parts(ModelSpec(id="r", kind="upscaler", family="upscaler", source="x/y",
                                     defaults={"file": "f.safetensors", "params": 16_697_987}))
     dev = vp.DeviceInfo("cuda", "RTX 3060", 12 * vp.GiB, int(11.6 * vp.GiB))
     sdxl = vp.Resident("sdxl", "generation", "gpu", int(2.63 * vp.GiB), 0, 1.0, Placement(device="cuda"))
@@ -168,3 +170,21 @@ def test_plan_for_an_upscaler_on_a_12gb_card_keeps_it_beside_sdxl_and_leaves_roo
     assert p.fits and p.evict_to_ram == [] and p.placement.dtype == torch.float16
     assert p.model_gpu_bytes == 16_697_987 * 2
     assert vp.upscale_tile(vp.room_for_work(p), 4, 2) == 512
+
+
+def test_the_recipe_fetches_the_one_file_the_catalog_names_and_a_missing_one_gets_the_one_error(tmp_path, monkeypatch):
+    from atelier.core.errors import ModelNotDownloaded
+    from atelier.engine.base import RepoFile
+    from atelier.gallery.downloads.service import select_files
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded
+    spec = ModelSpec(id="realesrgan-x4plus", kind="upscaler", family="upscaler", source="Comfy-Org/Real-ESRGAN_repackaged",
+                     defaults={"file": "RealESRGAN_x4plus.safetensors", "params": 16_697_987})
+    recipe = FAMILY.download_recipe(spec)
+    listing = [RepoFile(n, 10) for n in ("RealESRGAN_x4plus.safetensors", "RealESRGAN_x2plus.safetensors", "README.md")]
+    assert [f.path for f in select_files(recipe, listing)] == ["RealESRGAN_x4plus.safetensors"]
+    assert not FAMILY.is_downloaded(spec)
+    with pytest.raises(ModelNotDownloaded, match="make models MODELS=realesrgan-x4plus"):
+        FAMILY.ensure_downloaded(spec)
+    with pytest.raises(ModelNotDownloaded):
+        FAMILY.load(spec, Placement())

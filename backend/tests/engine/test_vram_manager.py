@@ -17,7 +17,7 @@ import torch
 
 from atelier.core.config import Settings
 from atelier.core.errors import OutOfMemory, error_body
-from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.base import Family, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.catalog import Catalog
 from atelier.engine.manager import ModelManager
 from atelier.engine.vram import planner as vp
@@ -56,7 +56,7 @@ class TinyModel:
         self.model = None
 
 
-class TinyFamily:
+class TinyFamily(Family):
     """A real from_pretrained loader (the path real checkpoints take), honouring dtype and NF4."""
 
     name = "tiny"
@@ -68,18 +68,12 @@ class TinyFamily:
     def is_downloaded(self, spec):
         return True
 
-    def download_hint(self, spec):
-        return "nothing to download"
-
-    def footprint(self, spec):
+    def parts(self, spec):
         from transformers import AutoConfig, LlamaForCausalLM
 
         with torch.device("meta"):
             m = LlamaForCausalLM(AutoConfig.from_pretrained(self.path))
         return footprint_from_modules({"model": m}, quantizable=("model",))
-
-    def estimate_bytes(self, spec, placement):
-        return self.footprint(spec).total_bytes(placement.dtype, placement.quant)
 
     def load(self, spec, placement):
         from transformers import BitsAndBytesConfig, LlamaForCausalLM
@@ -140,7 +134,7 @@ def make_manager(tiny_dir, *, mode="high", card_models=2.5, ram_gb=8.0, ttl=600.
     clock = Clock()
     mgr: ModelManager
 
-    one = fam.footprint(None).total_bytes(torch.float16)
+    one = fam.parts(None).total_bytes(torch.float16)
     total = vp.working_reserve(vp.Task(kind="vision")) + int(card_models * one) + 1000
 
     def probe():
@@ -162,7 +156,7 @@ def test_loaded_bytes_match_the_config_estimate(tiny_dir):
     mgr, fam, _ = make_manager(tiny_dir)
     model, ms = mgr.acquire(SPECS[0])
     assert ms > 0 and fam.loads[-1][1].dtype == torch.float16
-    expected = fam.footprint(None).total_bytes(torch.float16)
+    expected = fam.parts(None).total_bytes(torch.float16)
     # Within 0.1%: non-persistent buffers (rotary inv_freq) stay float32 whatever the dtype.
     assert module_bytes_by_device(model.modules())["cpu"] == pytest.approx(expected, rel=1e-3)
     row = next(m for m in mgr.status()["models"] if m["id"] == "a")
@@ -188,7 +182,7 @@ def test_high_keeps_models_while_they_fit_then_evicts_lru_to_ram_and_swaps_back(
 
 def test_ram_cache_budget_drops_lru_and_memory_is_freed(tiny_dir):
     mgr, fam, _ = make_manager(tiny_dir, mode="balanced", card_models=10)
-    one = fam.footprint(None).total_bytes(torch.float16)
+    one = fam.parts(None).total_bytes(torch.float16)
     mgr.settings.ram_cache_gb = 1.5 * one / GiB  # room for one cached model
     ref = weakref.ref(mgr.acquire(SPECS[0])[0].model)
     mgr.acquire(SPECS[1])  # balanced: one vision model on the GPU, a -> RAM
@@ -243,7 +237,7 @@ def test_nf4_through_the_real_quantization_config_path_and_its_bytes(tiny_dir):
     row = next(m for m in mgr.status()["models"] if m["id"] == "a")
     assert row["quantization"] == "nf4"
     measured = sum(row["bytes"].values())
-    fp = fam.footprint(None)
+    fp = fam.parts(None)
     # Parameters and buffers as torch counts them; the absmax lives in bnb's quant_state, not a buffer.
     absmax = sum(-(-c.linear_weights // 64) * 4 for c in fp.components)
     assert measured == pytest.approx(fp.total_bytes(torch.float16, "nf4") - absmax, rel=0.02)
@@ -352,8 +346,9 @@ def test_status_never_sizes_a_model_while_a_load_runs_and_never_waits_for_it(tin
     status answers at once without sizing (planned: null); once the lock is free it sizes."""
     mgr, _, _ = make_manager(tiny_dir)
     sized: list[str] = []
-    original = mgr._compute_footprint
-    mgr._compute_footprint = lambda spec: (sized.append(spec.id), original(spec))[1]  # type: ignore[method-assign]
+    fam = mgr.families["tiny"]
+    original = fam.parts
+    fam.parts = lambda spec: (sized.append(spec.id), original(spec))[1]  # type: ignore[method-assign]
     rows: list[dict] = []
     with holding_load(mgr):
         asker = threading.Thread(target=lambda: rows.extend(mgr.status()["models"]))
@@ -371,19 +366,19 @@ def test_sizing_a_model_never_turns_another_threads_tensors_into_meta(tiny_model
     one. The VLM was sized under accelerate's init_empty_weights, which patches nn.Module for the
     whole process: CI saw a load fail with "Cannot copy out of meta tensor". Here the sizing is held
     mid-build while this thread makes a layer and a tensor: both must be real."""
-    from atelier.engine.families import sdxl, vlm
+    from atelier.engine.vram.footprint import sdxl_footprint, transformers_footprint
 
     inside, release = threading.Event(), threading.Event()
     if which == "sdxl":
         from diffusers import UNet2DConditionModel
 
-        cls, run = UNet2DConditionModel, lambda: sdxl._param_counts.__wrapped__(
-            str(tiny_models_dir / "tiny" / "tiny-sdxl"), "unet")
+        cls, run = UNet2DConditionModel, lambda: sdxl_footprint.__wrapped__(
+            str(tiny_models_dir / "tiny" / "tiny-sdxl"))
     else:
         from transformers import AutoModelForImageTextToText
 
-        cls, run = AutoModelForImageTextToText, lambda: vlm._estimate.__wrapped__(
-            str(tiny_models_dir / "tiny" / "tiny-vlm"), torch.float16, "none")
+        cls, run = AutoModelForImageTextToText, lambda: transformers_footprint.__wrapped__(
+            str(tiny_models_dir / "tiny" / "tiny-vlm"))
     original = cls.from_config.__func__
 
     def held(klass, *args, **kwargs):

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from atelier.gallery.analyze.nsfw import NsfwDetector
-from atelier.gallery.analyze.stats import SMOOTHING, AnalysisStats
+from atelier.engine.speed import SMOOTHING, AnalysisStats
 from atelier.gallery.analyze.tags import parse_tags
 from conftest import png_data_url
 
@@ -20,7 +20,7 @@ def test_analyze_returns_caption_tags_nsfw_model_and_timings(client):
     for tag in body["tags"]:
         assert tag["name"] == tag["name"].strip().lower() and tag["name"]
     assert len({t["name"] for t in body["tags"]}) == len(body["tags"])
-    assert body["nsfw"]["label"] in ("sfw", "nsfw") and 0.0 <= body["nsfw"]["score"] <= 1.0
+    assert body["nsfw"]["label"] in ("safe", "nsfw") and 0.0 <= body["nsfw"]["score"] <= 1.0
     assert "objects" not in body
     for key in ("decode_ms", "load_ms", "caption_ms", "tags_ms", "nsfw_ms", "total_ms"):
         assert body["timings"][key] >= 0
@@ -57,7 +57,7 @@ def test_batch_analyzes_every_image_and_isolates_bad_ones(client):
     for good in (body["data"][i] for i in (0, 2, 3)):
         assert "error" not in good
         assert isinstance(good["caption"], str) and isinstance(good["tags"], list)
-        assert good["nsfw"]["label"] in ("sfw", "nsfw")
+        assert good["nsfw"]["label"] in ("safe", "nsfw")
     assert body["timings"]["total_ms"] > 0
 
 
@@ -130,9 +130,9 @@ def test_nsfw_detector_runs_on_real_pixels():
     draw.ellipse((100, 40, 220, 200), fill=(205, 160, 130))
     draw.rectangle((0, 200, 320, 240), fill=(40, 40, 60))
     out = NsfwDetector().classify(img)
-    assert out["label"] in ("sfw", "nsfw") and isinstance(out["score"], float)
+    assert out["label"] in ("safe", "nsfw") and isinstance(out["score"], float)
     assert 0.0 <= out["score"] <= 1.0
-    assert out["label"] == ("nsfw" if out["score"] >= 0.5 else "sfw")
+    assert out["label"] == ("nsfw" if out["score"] >= 0.5 else "safe")
 
 
 def test_nsfw_off_leaves_nsfw_out(tiny_settings):

@@ -164,3 +164,11 @@ def test_extract_json_finds_the_object_in_chatter():
 
     assert json.loads(extract_json('Sure! {"a": [1, {"b": 2}]} hope that helps')) == {"a": [1, {"b": 2}]}
     assert extract_json("no json here") == "no json here"
+
+
+def test_a_chat_that_names_no_model_gets_the_servers_default_vision_model(client):
+    """The default is decided once, on the server (ModelManager.resolve), and named in /v1/status."""
+    default = client.get("/v1/status").json()["default_models"]["vision"]
+    r = client.post("/v1/chat/completions", json={"max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == default == "tiny-vlm"

@@ -188,7 +188,7 @@ def test_tags_nsfw_objects_and_points_in_one_call(server):
     assert r.status_code == 200, r.text
     body = r.json()
     assert isinstance(body["tags"], list) and len(body["tags"]) <= 3
-    assert body["nsfw"]["label"] in ("sfw", "nsfw") and 0 <= body["nsfw"]["score"] <= 1
+    assert body["nsfw"]["label"] in ("safe", "nsfw") and 0 <= body["nsfw"]["score"] <= 1
     assert 0 < len(body["objects"]) <= 4 and {o["name"] for o in body["objects"]} <= {"square", "wall"}
     for o in body["objects"]:
         assert 0 <= o["x_min"] <= o["x_max"] <= 1 and 0 <= o["y_min"] <= o["y_max"] <= 1, o

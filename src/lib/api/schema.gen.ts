@@ -340,10 +340,11 @@ export interface paths {
          *     (`analysis`: moving-average ms per image, images and batches done) for clients sizing batches.
          *     A model not loaded has `planned`: how the planner would place it and its size, from its configs;
          *     null while a load runs (models are sized when none does, then remembered). A model not downloaded
-         *     has `download_bytes` (about what its download fetches: 16-bit weights, from its configs) and
-         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `loras`: the files
-         *     of ATELIER_LORAS_DIR as GET /v1/models describes them; a loaded model lists the adapters attached
-         *     to it (`loras` on its row: bytes, active, weight).
+         *     has `download_bytes` (about what its download fetches, counted from its configs) and
+         *     `download_hint` (how to fetch it, the words every "not downloaded" error uses). `default_models`:
+         *     the model a request of each kind gets when it names none. `loras`: the files of ATELIER_LORAS_DIR
+         *     as GET /v1/models describes them; a loaded model lists the adapters attached to it (`loras` on its
+         *     row: bytes, active, weight).
          */
         get: operations["get_status_v1_status_get"];
         put?: never;
@@ -419,6 +420,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AnalysisSpeed */
+        AnalysisSpeed: {
+            /** Batches */
+            batches: number;
+            /** Images */
+            images: number;
+            /** Last At */
+            last_at?: number | null;
+            /** Ms Per Image */
+            ms_per_image: number;
+        };
         /** AnalyzeBatchRequest */
         AnalyzeBatchRequest: {
             /**
@@ -548,6 +560,28 @@ export interface components {
             role?: "assistant";
         };
         /**
+         * AttachedLora
+         * @description A LoRA adapter kept on a loaded generation model (engine/families/lora.py `LoraAdapters`).
+         */
+        AttachedLora: {
+            /**
+             * Active
+             * @description Applied to the job that ran last.
+             */
+            active: boolean;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Key
+             * @description The adapter's name on the pipeline: its content hash.
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight?: number | null;
+        };
+        /**
          * BatchItem
          * @description One image of a batch: its analysis, or `error` (the OpenAI error object) and nothing else.
          */
@@ -610,7 +644,7 @@ export interface components {
              */
             min_tokens?: number;
             /** Model */
-            model: string;
+            model?: string | null;
             /**
              * N
              * @default 1
@@ -678,6 +712,21 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * DefaultModels
+         * @description The model a request of each kind gets when it names none, decided by the server
+         *     (ModelManager.resolve): the configured default if downloaded, else the first downloaded one.
+         */
+        DefaultModels: {
+            /** Embeddings */
+            embeddings?: string | null;
+            /** Generation */
+            generation?: string | null;
+            /** Upscaler */
+            upscaler?: string | null;
+            /** Vision */
+            vision?: string | null;
+        };
+        /**
          * DetectedObject
          * @description A box in normalised coordinates: 0 is the left / top edge of the image, 1 the right / bottom.
          */
@@ -704,6 +753,24 @@ export interface components {
             x: number;
             /** Y */
             y: number;
+        };
+        /** DeviceStatus */
+        DeviceStatus: {
+            /** Free Bytes */
+            free_bytes: number;
+            /** Name */
+            name: string;
+            /** Total Bytes */
+            total_bytes: number;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "cuda" | "cpu";
+            /** Used By Models Bytes */
+            used_by_models_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
         };
         /** DownloadErrorBody */
         DownloadErrorBody: {
@@ -920,13 +987,7 @@ export interface components {
              * @constant
              */
             object?: "generation";
-            /**
-             * Parameters
-             * @description Every parameter used, defaults filled in.
-             */
-            parameters: {
-                [key: string]: unknown;
-            };
+            parameters: components["schemas"]["GenerationParameters"];
             /**
              * Timings
              * @description queued_ms, load_ms, inference_ms, encode_ms, total_ms.
@@ -934,6 +995,58 @@ export interface components {
             timings: {
                 [key: string]: number;
             };
+        };
+        /**
+         * GenerationParameters
+         * @description Every parameter a generation used, the model's defaults filled in: what the browser saves with
+         *     each image (with that image's seed) and what the PNG's `parameters` chunk holds.
+         */
+        GenerationParameters: {
+            /** Guidance Scale */
+            guidance_scale: number;
+            /** Height */
+            height: number;
+            /**
+             * Loras
+             * @description The LoRAs applied: `loras` entries, then `<lora:name:weight>` tags of the prompt (taken out of the text the model saw).
+             */
+            loras?: components["schemas"]["LoraUsed"][];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "txt2img" | "img2img" | "inpaint";
+            /** Model */
+            model: string;
+            /** N */
+            n: number;
+            /** Negative Prompt */
+            negative_prompt: string;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /** Prompt */
+            prompt: string;
+            /** Scheduler */
+            scheduler: string;
+            /**
+             * Seed
+             * @description The first image's seed; image i has seed + i (each image's is in `data`).
+             */
+            seed: number;
+            /** Seeds */
+            seeds: number[];
+            /** Steps */
+            steps: number;
+            /**
+             * Strength
+             * @description img2img and inpaint: how far the result may move from the source; null for txt2img.
+             */
+            strength: number | null;
+            /** Width */
+            width: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1050,6 +1163,51 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * JobInfo
+         * @description A job as the worker reports it (`Job.summary()`): in /v1/status's queue and in JobSummary.
+         */
+        JobInfo: {
+            /**
+             * Cancel Requested
+             * @default false
+             */
+            cancel_requested?: boolean;
+            /** Created */
+            created: number;
+            /** Finished At */
+            finished_at?: number | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Event */
+            last_event?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Object
+             * @default job
+             * @constant
+             */
+            object?: "job";
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+            /** Priority */
+            priority: string;
+            /**
+             * Result Expired
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.
+             * @default false
+             */
+            result_expired?: boolean;
+            /** Started At */
+            started_at?: number | null;
+            /** Status */
+            status: string;
+        };
         /** JobSummary */
         JobSummary: {
             /**
@@ -1088,7 +1246,7 @@ export interface components {
             result?: components["schemas"]["GenerateResponse"] | components["schemas"]["UpscaleResponse"] | null;
             /**
              * Result Expired
-             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB.
+             * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.
              * @default false
              */
             result_expired?: boolean;
@@ -1145,6 +1303,48 @@ export interface components {
             triggers: string[];
         };
         /**
+         * LoraFile
+         * @description One file of ATELIER_LORAS_DIR, as GET /v1/models describes it (`lora`).
+         */
+        LoraFile: {
+            /** Addnet Hash */
+            addnet_hash?: string | null;
+            /** Alias */
+            alias?: string | null;
+            /** Base */
+            base: string;
+            /** Compatible */
+            compatible: boolean;
+            /** Error */
+            error?: string | null;
+            /** Format */
+            format: string;
+            /**
+             * Modified
+             * @default 0
+             */
+            modified?: number;
+            /** Name */
+            name: string;
+            /** Network Alpha */
+            network_alpha?: number | null;
+            /** Network Dim */
+            network_dim?: number | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /** Short Hash */
+            short_hash?: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "incompatible" | "unreadable" | "refused";
+            /** Triggers */
+            triggers: string[];
+        };
+        /**
          * LoraRequest
          * @description Atelier extension: one LoRA of ATELIER_LORAS_DIR and its weight.
          */
@@ -1161,12 +1361,28 @@ export interface components {
              */
             weight?: number;
         };
+        /**
+         * LoraUsed
+         * @description A LoRA a generation applied, as the infotext's `Lora hashes` names it.
+         */
+        LoraUsed: {
+            /**
+             * Hash
+             * @description A1111's short hash (the first 12 hex digits of the addnet hash).
+             */
+            hash: string | null;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight: number;
+        };
         /** Model */
         Model: {
             /** Aliases */
             aliases: string[];
             /** Created */
             created: number;
+            defaults?: components["schemas"]["ModelDefaults"];
             /** Description */
             description: string;
             /** Downloaded */
@@ -1191,9 +1407,30 @@ export interface components {
             size_bytes: number | null;
             /**
              * Type
+             * @description The model kind: a catalog model's family kind (generation, vision, upscaler, embeddings), or lora for a file of ATELIER_LORAS_DIR.
              * @enum {string}
              */
             type: "generation" | "vision" | "upscaler" | "embeddings" | "lora";
+        };
+        /**
+         * ModelDefaults
+         * @description What a request that leaves these out gets from this model (its family's `defaults(spec)`):
+         *     the fields a generation model states, and whatever another kind's family adds. Only the
+         *     fields the model states are sent.
+         */
+        ModelDefaults: {
+            /** Guidance Scale */
+            guidance_scale?: number | null;
+            /** Height */
+            height?: number | null;
+            /** Scheduler */
+            scheduler?: string | null;
+            /** Steps */
+            steps?: number | null;
+            /** Width */
+            width?: number | null;
+        } & {
+            [key: string]: unknown;
         };
         /** ModelList */
         ModelList: {
@@ -1206,6 +1443,60 @@ export interface components {
              */
             object?: "list";
         };
+        /** ModelStatus */
+        ModelStatus: {
+            /**
+             * Bytes
+             * @description Bytes resident per device.
+             */
+            bytes?: {
+                [key: string]: number;
+            };
+            /**
+             * Download Bytes
+             * @description A model not downloaded: about what its download fetches, counted from its configs.
+             */
+            download_bytes?: number | null;
+            /**
+             * Download Hint
+             * @description A model not downloaded: the one wording of it, naming the command.
+             */
+            download_hint?: string | null;
+            /** Dtype */
+            dtype?: string | null;
+            /** Expires At */
+            expires_at?: number | null;
+            /** Family */
+            family: string;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Used */
+            last_used?: number | null;
+            /** Load Ms */
+            load_ms?: number | null;
+            /**
+             * Loras
+             * @description A loaded generation model: the LoRA adapters attached to it.
+             */
+            loras?: components["schemas"]["AttachedLora"][] | null;
+            /** Offload */
+            offload?: string | null;
+            /** @description An interrupted download: the Download button resumes it. */
+            partial_download?: components["schemas"]["PartialDownload"] | null;
+            /** @description A model not loaded: its placement and size from configs; null while a load runs. */
+            planned?: components["schemas"]["PlannedPlacement"] | null;
+            /** Quantization */
+            quantization?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "not_downloaded" | "on_disk" | "in_ram" | "on_gpu" | "offloaded";
+            /** Vae Tiling */
+            vae_tiling?: boolean | null;
+        };
         /** ModeRequest */
         ModeRequest: {
             /**
@@ -1214,15 +1505,94 @@ export interface components {
              */
             mode: "auto" | "high" | "balanced" | "low";
         };
+        /** ModeStatus */
+        ModeStatus: {
+            /** Configured */
+            configured: string;
+            /** Effective */
+            effective: string;
+            /** Pending */
+            pending?: string | null;
+            /** Reason */
+            reason: string;
+        };
         /** Nsfw */
         Nsfw: {
             /**
              * Label
+             * @description The one NSFW label, as the library record keeps it: safe or nsfw.
              * @enum {string}
              */
-            label: "sfw" | "nsfw";
+            label: "safe" | "nsfw";
             /** Score */
             score: number;
+        };
+        /** PartialDownload */
+        PartialDownload: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Bytes Total */
+            bytes_total: number;
+        };
+        /** Placement */
+        Placement: {
+            /** Device */
+            device: string;
+            /** Dtype */
+            dtype: string;
+            /** Offload */
+            offload: string;
+            /** Quantization */
+            quantization: string;
+            /** Vae Slicing */
+            vae_slicing: boolean;
+            /** Vae Tiling */
+            vae_tiling: boolean;
+        };
+        /**
+         * PlannedPlacement
+         * @description How the planner would place a model that is not loaded, in the current mode.
+         */
+        PlannedPlacement: {
+            /** Device */
+            device: string;
+            /** Dtype */
+            dtype: string;
+            /** Fits */
+            fits: boolean;
+            /** Gpu Bytes */
+            gpu_bytes: number;
+            /** Offload */
+            offload: string;
+            /** Quantization */
+            quantization: string;
+            /** Ram Bytes */
+            ram_bytes: number;
+            /** Vae Slicing */
+            vae_slicing: boolean;
+            /** Vae Tiling */
+            vae_tiling: boolean;
+        };
+        /** QueueStatus */
+        QueueStatus: {
+            /** Completed */
+            completed: number;
+            /** Image Bytes */
+            image_bytes: number;
+            /** Max Image Bytes */
+            max_image_bytes?: number | null;
+            /** Max Queue */
+            max_queue: number;
+            /** Queued */
+            queued: components["schemas"]["JobInfo"][];
+            running?: components["schemas"]["JobInfo"] | null;
+        };
+        /** RamCacheStatus */
+        RamCacheStatus: {
+            /** Budget Bytes */
+            budget_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
         };
         /** ResponseFormat */
         ResponseFormat: {
@@ -1234,6 +1604,42 @@ export interface components {
             type?: "text" | "json_object" | "json_schema";
         } & {
             [key: string]: unknown;
+        };
+        /** StatusResponse */
+        StatusResponse: {
+            /**
+             * Analysis
+             * @description Per vision model: its measured speed.
+             */
+            analysis: {
+                [key: string]: components["schemas"]["AnalysisSpeed"];
+            };
+            default_models: components["schemas"]["DefaultModels"];
+            device: components["schemas"]["DeviceStatus"];
+            /** Last Plan */
+            last_plan: string[];
+            /**
+             * Loras
+             * @description The files of ATELIER_LORAS_DIR.
+             */
+            loras?: components["schemas"]["LoraFile"][];
+            mode: components["schemas"]["ModeStatus"];
+            /** Model Ttl */
+            model_ttl: number;
+            /** Models */
+            models: components["schemas"]["ModelStatus"][];
+            /** Models Catalog */
+            models_catalog: string;
+            /**
+             * Object
+             * @default status
+             * @constant
+             */
+            object?: "status";
+            queue: components["schemas"]["QueueStatus"];
+            ram_cache: components["schemas"]["RamCacheStatus"];
+            /** Version */
+            version: string;
         };
         /** StreamOptions */
         StreamOptions: {
@@ -1251,6 +1657,36 @@ export interface components {
              */
             model_id: string;
         };
+        /** SwitchResponse */
+        SwitchResponse: {
+            /** Load Ms */
+            load_ms: number;
+            /** Mode */
+            mode: string;
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default model.switch
+             * @constant
+             */
+            object?: "model.switch";
+            placement: components["schemas"]["Placement"];
+            /**
+             * Plan
+             * @description The planner's decisions, one line each.
+             */
+            plan: string[];
+            /** Queued Ms */
+            queued_ms: number;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "gpu" | "offloaded" | "ram_cache" | "disk";
+            /** Total Ms */
+            total_ms: number;
+        };
         /** Tag */
         Tag: {
             /** Name */
@@ -1265,6 +1701,17 @@ export interface components {
              * @description Unload this model; all models when absent.
              */
             model_id?: string | null;
+        };
+        /** UnloadResponse */
+        UnloadResponse: {
+            /**
+             * Object
+             * @default model.unload
+             * @constant
+             */
+            object?: "model.unload";
+            /** Unloaded */
+            unloaded: string[];
         };
         /** UpscaledImage */
         UpscaledImage: {
@@ -1407,6 +1854,21 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VramModeResponse */
+        VramModeResponse: {
+            /** Configured */
+            configured: string;
+            /** Effective */
+            effective: string;
+            /**
+             * Object
+             * @default vram.mode
+             * @constant
+             */
+            object?: "vram.mode";
+            /** Reason */
+            reason: string;
         };
     };
     responses: never;
@@ -1803,9 +2265,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SwitchResponse"];
                 };
             };
             /** @description Validation Error */
@@ -1838,9 +2298,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UnloadResponse"];
                 };
             };
             /** @description Validation Error */
@@ -1982,9 +2440,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StatusResponse"];
                 };
             };
         };
@@ -2074,9 +2530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VramModeResponse"];
                 };
             };
             /** @description Validation Error */

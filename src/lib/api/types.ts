@@ -24,6 +24,13 @@ export type AnalyzeResult = Schemas['BatchItem'];
 export type ChatCompletionResponse = Schemas['ChatCompletion'];
 export type VramModeRequest = Schemas['ModeRequest'];
 export type DownloadProgress = Schemas['DownloadProgress'];
+export type StatusResponse = Schemas['StatusResponse'];
+export type ModelStatus = Schemas['ModelStatus'];
+/** A file of ATELIER_LORAS_DIR on GET /v1/status (`loras`), as GET /v1/models describes it. */
+export type LoraStatus = Schemas['LoraFile'];
+export type SwitchResponse = Schemas['SwitchResponse'];
+export type UnloadResponse = Schemas['UnloadResponse'];
+export type VramModeResponse = Schemas['VramModeResponse'];
 
 /** The OpenAI error object inside an envelope, a batch item or an SSE error event. */
 export interface WireError {
@@ -42,7 +49,7 @@ export interface JobEventData {
   at?: number;
   position?: number;
   step?: number;
-  steps?: number;
+  /** on `step`: the number of denoising steps (`step` runs 0..total) */
   total?: number;
   model?: string;
   /** on `loading`: the model is in memory already (nothing is loaded from disk) */
@@ -58,59 +65,11 @@ export interface JobEventData {
 }
 
 /**
- * HAND-WRITTEN: GET /v1/status is declared as `dict[str, Any]` by the backend (its shape is the
- * model manager's status, see atelier/engine/manager.py `status()`), so the schema says nothing.
- */
-export interface ModelStatus {
-  id: string;
-  kind: string;
-  family?: string;
-  state: 'not_downloaded' | 'on_disk' | 'in_ram' | 'on_gpu' | 'offloaded' | string;
-  dtype?: string | null;
-  quantization?: string | null;
-  offload?: string | null;
-  bytes?: Record<string, number>;
-  last_used?: number | null;
-  expires_at?: number | null;
-  /** a model not downloaded: about what its download fetches (16-bit weights, from its configs) */
-  download_bytes?: number | null;
-  /** a model not downloaded: the backend's one wording of it (the Download button, `make models`) */
-  download_hint?: string;
-  /** a model not loaded: how the planner would place it now, and its size from configs */
-  planned?: { dtype: string; quantization: string; offload: string; gpu_bytes: number; ram_bytes: number; fits: boolean } | null;
-  /** a download that was interrupted (the backend stopped): Download resumes it */
-  partial_download?: { bytes_done: number; bytes_total: number } | null;
-}
-
-export interface StatusResponse {
-  version?: string;
-  models_catalog?: string;
-  device: { type?: string; name?: string; total_bytes?: number | null; free_bytes?: number | null; used_bytes?: number | null; used_by_models_bytes?: number | null };
-  mode?: { configured?: string; effective?: string; reason?: string; pending?: string | null } | string;
-  models: ModelStatus[];
-  queue?: { running?: JobSummary | null; queued?: JobSummary[]; max_queue?: number; completed?: number };
-  /** per vision model: its measured speed (moving average) and the work it has done */
-  analysis?: Record<string, { ms_per_image: number; images: number; batches: number; last_at?: number }>;
-  /** the files of ATELIER_LORAS_DIR, as GET /v1/models describes them (`lora`) */
-  loras?: LoraStatus[];
-}
-
-export interface LoraStatus {
-  name: string;
-  size_bytes: number;
-  status: 'ok' | 'incompatible' | 'unreadable' | 'refused';
-  base: string;
-  format: string;
-  network_dim?: number | null;
-  triggers: string[];
-  short_hash?: string | null;
-  error?: string | null;
-}
-
-/**
- * POST /v1/embeddings (OpenAI's wire format). Atelier's extensions: `model` may be left out (the
- * server's default embeddings model), and an input item may be an image data URL
- * (data:image/...;base64,...), embedded by the image tower into the same space as text.
+ * POST /v1/embeddings (OpenAI's wire format, generated). Atelier's extensions: `model` may be left
+ * out (the server's default embeddings model), and an input item may be an image data URL
+ * (data:image/...;base64,...), embedded by the image tower into the same space as text. The request
+ * is picked from the schema's fields: its open `[key: string]: unknown` (extra keys are accepted and
+ * ignored) would let a misspelt field through `satisfies`.
  */
 export type EmbeddingsRequest = Pick<Schemas['EmbeddingsRequest'], 'input' | 'model' | 'encoding_format' | 'dimensions'>;
 export type EmbeddingsResponse = Schemas['EmbeddingsResponse'];

@@ -46,7 +46,7 @@ import torch
 from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
-from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.base import DownloadRecipe, ExtraRepo, Family, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
 from atelier.engine.vision import (
@@ -327,7 +327,14 @@ def code_config(config_py: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-class MoondreamFamily:
+# What a download fetches: it runs its own pinned remote code (configs, the *.py files) and the
+# safetensors; of its tokenizer repo (the catalog's `extra_repos`, pinned), the tokenizer files.
+ALLOW = ("*.json", "*.py", "*.safetensors", "*.txt", "*.model")
+EXTRA_ALLOW = ("*.json", "*.txt", "*.model")
+FALLBACK_BYTES = 5 * 1024**3  # the disk check's size when the hub will not list file sizes
+
+
+class MoondreamFamily(Family):
     name = "moondream"
     requires_image = True
     detects = True
@@ -344,10 +351,12 @@ class MoondreamFamily:
         return (d is not None and (d / "config.json").is_file() and (d / CODE_ENTRY).is_file()
                 and any(d.glob("*.safetensors")))
 
-    def download_hint(self, spec: ModelSpec) -> str:
-        return f"make models MODELS={spec.id}"  # its tokenizer repo comes with it, at the pinned commit
+    def download_recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        # Its tokenizer repo comes with it, at the pinned commit.
+        return DownloadRecipe(ALLOW, extra_repos=tuple(ExtraRepo(r, rev, EXTRA_ALLOW) for r, rev in spec.extra_repos),
+                              fallback_bytes=FALLBACK_BYTES)
 
-    def footprint(self, spec: ModelSpec) -> Footprint:
+    def parts(self, spec: ModelSpec) -> Footprint:
         """Sizes from the cached code's config.py when the model is downloaded, else from the
         published dimensions shipped in engine/vram/configs/moondream2.json."""
         d = self._dir(spec)
@@ -358,9 +367,6 @@ class MoondreamFamily:
                 log.warning("sizing %s from the published dimensions: its config.py could not be read (%s)",
                             spec.id, exc)
         return moondream_footprint()
-
-    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
-        return self.footprint(spec).total_bytes(placement.dtype, placement.quant)
 
     def limits(self, spec: ModelSpec, device: DeviceInfo) -> ModelLimits:
         """bfloat16 (its code builds every layer in it) where the device computes it natively, else
@@ -400,7 +406,7 @@ class MoondreamFamily:
         try:
             hf = self._from_pretrained(spec, kwargs)
         except (OSError, ValueError) as exc:
-            raise ModelLoadFailed(f"could not load {spec.id}: {exc}; {self.download_hint(spec)}") from exc
+            raise ModelLoadFailed(f"could not load {spec.id}: {exc}; fetch it again with: {self.download_hint(spec)}") from exc
         hf.eval()
         if quant is not None:
             portable_4bit(hf)

@@ -13,7 +13,6 @@ memory features; `SDXLModel.generate()` runs txt2img, img2img or inpainting on t
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import random
@@ -28,18 +27,19 @@ import torch
 from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
-from atelier.engine.base import ModelSpec, Placement
+from atelier.engine.base import DownloadRecipe, Family, ModelSpec, Placement, RepoFile
 from atelier.engine.families.lora import LoraAdapters, LoraSet
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
+from atelier.engine.vram.footprint import Footprint, sdxl_footprint
 
 log = logging.getLogger("atelier.sdxl")
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "sdxl"
 COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
-# What NF4 quantises: the UNet and the big OpenCLIP encoder (CLIP-L is small; the VAE has no Linear weight to speak of).
-NF4_COMPONENTS = ("unet", "text_encoder_2")
-NF4_BLOCK = 64  # bitsandbytes' default blocksize: one float32 absmax per 64 weights
+# What NF4 quantises is engine/vram/footprint.py's SDXL_QUANTIZED: the UNet and the big OpenCLIP
+# encoder (CLIP-L is small; the VAE has no Linear weight to speak of).
+GiB = 1024**3
 # Repos whose cached tokenizers serve single-file checkpoints (the tokenizers are the same in all SDXL models).
 TOKENIZER_REPOS = (
     "stabilityai/stable-diffusion-xl-base-1.0",
@@ -148,52 +148,6 @@ def _config_dir(spec: ModelSpec, *, for_sizing: bool = False) -> Path:
     return CONFIGS if for_sizing else _standard_config_dir()
 
 
-# --------------------------------------------------------------------------- sizing
-
-@functools.lru_cache(maxsize=64)
-def _param_counts(config_dir: str, component: str) -> tuple[int, int, int]:
-    """(all parameters, Linear weights, buffers) of one component, counted on the meta device.
-
-    `torch.device("meta")` is a thread-local mode; accelerate's `init_empty_weights` (without
-    include_buffers) patches nn.Module for the whole process, so a model loading on the worker
-    meanwhile would get meta weights. Sizing runs on request threads."""
-    path = Path(config_dir) / component
-    with torch.device("meta"):
-        if component == "unet":
-            from diffusers import UNet2DConditionModel
-
-            model = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(path))
-        elif component == "vae":
-            from diffusers import AutoencoderKL
-
-            model = AutoencoderKL.from_config(AutoencoderKL.load_config(path))
-        else:
-            from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
-
-            cfg = CLIPTextConfig.from_pretrained(path)
-            cls = CLIPTextModelWithProjection if component == "text_encoder_2" else CLIPTextModel
-            model = cls(cfg)
-    total = sum(p.numel() for p in model.parameters())
-    linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-    buffers = sum(b.numel() for b in model.buffers())
-    return total, linear, buffers
-
-
-def component_bytes(spec: ModelSpec, placement: Placement) -> dict[str, int]:
-    """Bytes per component once loaded with `placement`, computed from the configs."""
-    cfg = str(_config_dir(spec, for_sizing=True))
-    elem = torch.empty((), dtype=placement.dtype).element_size()
-    out = {}
-    for comp in COMPONENTS:
-        total, linear, buffers = _param_counts(cfg, comp)
-        if placement.quant == "nf4" and comp in NF4_COMPONENTS and not (comp == "text_encoder_2" and _is_single_file(spec)):
-            # 4 bits per Linear weight plus one float32 absmax per block; the rest stays in `dtype`.
-            out[comp] = int(linear * 0.5 + linear / NF4_BLOCK * 4) + (total - linear + buffers) * elem
-        else:
-            out[comp] = (total + buffers) * elem
-    return out
-
-
 # --------------------------------------------------------------------------- NF4 on CPU
 
 @contextlib.contextmanager
@@ -233,7 +187,31 @@ def _bnb_quantizer_on_cpu(device: str, single_file: bool):
 
 # --------------------------------------------------------------------------- the family
 
-class SDXLFamily:
+# What a download fetches: the diffusers layout only (`unet/*.safetensors` etc.). A root-level
+# single-file checkpoint (many SDXL repos ship one beside the diffusers folders) would duplicate
+# ~7 GB, so root *.safetensors are not allowed unless the repo has nothing else (`_single_file_fallback`).
+ALLOW = (
+    "model_index.json",
+    "scheduler/*.json",
+    "unet/config.json", "unet/*.safetensors",
+    "vae/config.json", "vae/*.safetensors",
+    "text_encoder/config.json", "text_encoder/*.safetensors",
+    "text_encoder_2/config.json", "text_encoder_2/*.safetensors",
+    "tokenizer/*", "tokenizer_2/*",
+)
+# The disk check's size when the hub will not list file sizes: rounded up from the curated repos.
+FALLBACK_BYTES = 14 * GiB
+
+
+def _single_file_fallback(kept: list[RepoFile], listing: list[RepoFile]) -> list[RepoFile]:
+    """A repo with no diffusers layout: its largest root-level .safetensors (a single-file checkpoint)."""
+    if any(f.path == "model_index.json" for f in kept):
+        return kept
+    singles = [f for f in listing if "/" not in f.path and f.path.endswith(".safetensors")]
+    return [max(singles, key=lambda f: f.size)] if singles else []
+
+
+class SDXLFamily(Family):
     name = "sdxl"
 
     def is_downloaded(self, spec: ModelSpec) -> bool:
@@ -242,15 +220,21 @@ class SDXLFamily:
             return False
         return (src / "model_index.json").exists() if src.is_dir() else src.is_file()
 
-    def download_hint(self, spec: ModelSpec) -> str:
-        return f"make models MODELS={spec.id}"
+    def download_recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        # The app never runs SDXL in fp32 on a GPU and the fp32 copies double the download (~13 GB):
+        # keep the fp16 variant where a repo has both (the loader passes variant="fp16" then).
+        return DownloadRecipe(ALLOW, prefer_fp16=True, select=_single_file_fallback, fallback_bytes=FALLBACK_BYTES)
 
-    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
-        return sum(component_bytes(spec, placement).values())
+    def parts(self, spec: ModelSpec) -> Footprint:
+        """SDXL's four parts from the checkpoint's configs (SDXL base's before it is downloaded).
+        A single file keeps text_encoder_2 unquantised: the single-file CLIP loader takes no
+        quantization_config (TODO(issue 5))."""
+        single = _is_single_file(spec)
+        cfg = _config_dir(spec, for_sizing=True)
+        return sdxl_footprint(None if cfg == CONFIGS else str(cfg), quantize_text_encoder_2=not single)
 
     def load(self, spec: ModelSpec, placement: Placement) -> SDXLModel:
-        if not self.is_downloaded(spec):
-            raise ModelNotDownloaded.for_model(spec.id)
+        self.ensure_downloaded(spec)
         try:
             pipe = self._load_pipeline(spec, placement)
         except (ModelNotDownloaded, OutOfMemory):

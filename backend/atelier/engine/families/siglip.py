@@ -32,16 +32,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded
-from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
+from atelier.engine.base import DownloadRecipe, Family, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.vram.footprint import Footprint, footprint_from_modules
 from atelier.engine.vram.planner import MiB, DeviceInfo, ModelLimits
 
 log = logging.getLogger("atelier.siglip")
 
-# What the loader reads from a checkpoint repo (configs, safetensors, the tokenizer in any of its forms).
-ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.model", "*.txt"]
+# What a download fetches: what the loader reads of a checkpoint repo (configs, safetensors, the
+# tokenizer in any of its forms).
+ALLOW = ("*.json", "*.safetensors", "*.model", "*.txt")
+# The disk check's size when the hub will not list file sizes: siglip2-base's float32 safetensors
+# (both towers, ~375 M parameters, 1.5 GB) rounded up.
+FALLBACK_BYTES = 2 * 1024**3
 # SigLIP 2 base's config.json at the pinned revision: every other value is SiglipConfig's default
 # (ViT-B/16 at 224, text 12 x 768, 64 positions). Sizes the model before it is downloaded.
 SIGLIP2_BASE_CONFIG: dict[str, Any] = {"model_type": "siglip", "text_config": {"vocab_size": 256000},
@@ -177,32 +181,32 @@ def tokenize(tokenizer: Any, texts: list[str], max_tokens: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------- the family
-class SiglipFamily:
+class SiglipFamily(Family):
     name = "siglip"
-    kind = "embeddings"
 
-    # --- downloads (the Family contract of issue 17: download_recipe / ensure_downloaded / defaults)
-    def download_recipe(self, spec: ModelSpec) -> dict[str, Any]:
-        return {"allow_patterns": list(ALLOW_PATTERNS), "extra_repos": list(spec.extra_repos), "prefer_fp16": False}
-
-    def defaults(self, spec: ModelSpec) -> dict[str, Any]:
-        return dict(spec.defaults)
-
+    # --- on disk
     def is_downloaded(self, spec: ModelSpec) -> bool:
         d = model_dir(spec)
         return d is not None and any(d.glob("*.safetensors"))
 
-    def ensure_downloaded(self, spec: ModelSpec) -> Path:
-        d = model_dir(spec)
-        if d is None or not any(d.glob("*.safetensors")):
-            raise ModelNotDownloaded.for_model(spec.id)
-        return d
-
-    def download_hint(self, spec: ModelSpec) -> str:
-        rev = f" --revision {spec.revision}" if spec.revision else ""
-        return f"huggingface-cli download {spec.source}{rev}"
+    def download_recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        return DownloadRecipe(ALLOW, fallback_bytes=FALLBACK_BYTES)
 
     # --- sizes and placement
+    def parts(self, spec: ModelSpec) -> Footprint:
+        """The image tower's parts: what the planner places (the text tower stays in RAM), so the
+        footprint `/v1/models` and `/v1/status` quote is what the model costs the GPU."""
+        return _image_tower(*_sizing_key(spec))
+
+    def download_bytes(self, spec: ModelSpec) -> int | None:
+        """Both towers as the hub stores them (float32): the text tower, never placed, is still fetched."""
+        return _both_towers(*_sizing_key(spec)).total_bytes(torch.float32)
+
+    def limits(self, spec: ModelSpec, device: DeviceInfo) -> ModelLimits:
+        return ModelLimits(offloads=frozenset({"none"}), offload_reason="the image tower is small; the text tower is in RAM",
+                           reserve_per_image=RESERVE_PER_IMAGE)
+
+    # --- what the embeddings service asks before queueing
     def dimension(self, spec: ModelSpec) -> int:
         return _dims(_config(spec))[0]
 
@@ -214,25 +218,13 @@ class SiglipFamily:
         v = _config(spec).vision_config
         return (v.image_size // v.patch_size) ** 2
 
-    def footprint(self, spec: ModelSpec, placement: Placement | None = None) -> Footprint | int:
-        """The image tower's parts (what the planner places; the text tower stays in RAM); with a
-        placement, its bytes so placed."""
-        fp = _footprint(spec.source if not spec.local else str(model_dir(spec) or spec.source), spec.local)
-        return fp if placement is None else fp.total_bytes(placement.dtype, placement.quant)
-
-    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
-        return _full_bytes(spec.source if not spec.local else str(model_dir(spec) or spec.source),
-                           spec.local, placement.dtype)
-
-    def limits(self, spec: ModelSpec, device: DeviceInfo) -> ModelLimits:
-        return ModelLimits(offloads=frozenset({"none"}), offload_reason="the image tower is small; the text tower is in RAM",
-                           reserve_per_image=RESERVE_PER_IMAGE)
-
     # --- loading
     def load(self, spec: ModelSpec, placement: Placement) -> EmbeddingsModel:
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
-        d = self.ensure_downloaded(spec)
+        self.ensure_downloaded(spec)
+        d = model_dir(spec)
+        assert d is not None
         try:
             # float32 first: the text tower stays so, in RAM; the image tower is then cast and placed.
             model = AutoModel.from_pretrained(d, dtype=torch.float32, use_safetensors=True,
@@ -248,6 +240,10 @@ class SiglipFamily:
         return EmbeddingsModel(spec, placement, model, image_processor, tokenizer)
 
 
+def _sizing_key(spec: ModelSpec) -> tuple[str, bool]:
+    return (str(model_dir(spec) or spec.source) if spec.local else spec.source), spec.local
+
+
 @lru_cache(maxsize=16)
 def _meta_model(source: str, local: bool):
     from transformers import AutoModel
@@ -258,16 +254,15 @@ def _meta_model(source: str, local: bool):
 
 
 @lru_cache(maxsize=16)
-def _footprint(source: str, local: bool) -> Footprint:
+def _image_tower(source: str, local: bool) -> Footprint:
     m = _meta_model(source, local)
     return footprint_from_modules({"vision": m.vision_model}, (), source=f"{source} config (image tower)")
 
 
-@lru_cache(maxsize=64)
-def _full_bytes(source: str, local: bool, dtype: torch.dtype) -> int:
-    """Both towers at `dtype`: the weights' size as /v1/models reports it."""
+@lru_cache(maxsize=16)
+def _both_towers(source: str, local: bool) -> Footprint:
     m = _meta_model(source, local)
-    return footprint_from_modules({"model": m}, ()).total_bytes(dtype)
+    return footprint_from_modules({"vision": m.vision_model, "text": m.text_model}, (), source=f"{source} config")
 
 
 @lru_cache(maxsize=8)
@@ -279,9 +274,9 @@ def cached_tokenizer(path: str):
 
 
 def count_tokens_for(spec: ModelSpec, texts: list[str]) -> list[int]:
+    FAMILY.ensure_downloaded(spec)
     d = model_dir(spec)
-    if d is None:
-        raise ModelNotDownloaded.for_model(spec.id)
+    assert d is not None
     tok, lock = cached_tokenizer(str(d))
     with lock:
         return count_tokens(tok, texts)

@@ -1,6 +1,7 @@
 """Upscalers: Real-ESRGAN and the other permissively licensed architectures spandrel knows.
 
-One file holds everything about the family (finding, sizing, downloading, loading, running):
+One file holds everything about the family (finding, sizing, downloading, loading, running), as a
+`Family` (engine/base.py):
 
 - sources: a hub repo's single `.safetensors` (the catalog names the file in `defaults["file"]`), a
   `.safetensors` the user dropped into the models folder, or the tiny random ESRGAN built by
@@ -27,11 +28,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, ModelNotDownloaded, OutOfMemory
-from atelier.engine.base import ModelSpec, Placement
+from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed, OutOfMemory
+from atelier.engine.base import DownloadRecipe, Family, ModelSpec, Placement
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.tiles import Canvas, Tile, grid, to_array
 from atelier.engine.vram.footprint import Component, Footprint
+from atelier.engine.vram.planner import DeviceInfo, ModelLimits
 
 log = logging.getLogger("atelier.upscaler")
 
@@ -88,31 +90,20 @@ def _param_count(path: str, mtime: float) -> int:
 
 # --------------------------------------------------------------------------- the family
 
-class UpscalerFamily:
+class UpscalerFamily(Family):
     name = "upscaler"
 
-    # --- what the family knows about a catalog entry (issue 17's Family contract, by name)
-    def defaults(self, spec: ModelSpec) -> dict[str, Any]:
-        return {"scale": 4, "overlap": DEFAULT_OVERLAP, **spec.defaults}
-
-    def download_recipe(self, spec: ModelSpec) -> dict[str, Any]:
-        """What the downloader fetches of the repo: the one file the catalog names."""
-        return {"allow": [spec.defaults["file"]], "fallback_bytes": FALLBACK_DOWNLOAD_BYTES}
-
+    # --- on disk
     def is_downloaded(self, spec: ModelSpec) -> bool:
         src = _source(spec)
         return src is not None and src.is_file()
 
-    def ensure_downloaded(self, spec: ModelSpec) -> Path:
-        src = _source(spec)
-        if src is None or not src.is_file():
-            raise ModelNotDownloaded.for_model(spec.id)
-        return src
+    def download_recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        """The one file of the repo the catalog names; a conservative size where the hub lists none."""
+        return DownloadRecipe(allow=(spec.defaults["file"],), fallback_bytes=FALLBACK_DOWNLOAD_BYTES)
 
-    def download_hint(self, spec: ModelSpec) -> str:
-        return f"make models MODELS={spec.id}"
-
-    def footprint(self, spec: ModelSpec) -> Footprint:
+    # --- sizes
+    def parts(self, spec: ModelSpec) -> Footprint:
         """One part, nothing quantisable (convolutions): counted from the header, or the catalog's figure."""
         src = _source(spec)
         if src is not None and src.is_file():
@@ -121,17 +112,18 @@ class UpscalerFamily:
             params, source = int(spec.defaults.get("params", 16_700_000)), "catalog"
         return Footprint((Component("model", 0, 0, params, params, False),), source=source)
 
-    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
-        return self.footprint(spec).total_bytes(placement.dtype)
-
-    def limits(self, spec: ModelSpec, device) -> Any:  # noqa: ANN001 - vp.DeviceInfo
-        from atelier.engine.vram.planner import ModelLimits
-
+    def limits(self, spec: ModelSpec, device: DeviceInfo) -> ModelLimits:
         return ModelLimits(offloads=frozenset({"none"}),
                            offload_reason="an upscaler is tens of MB: its tiles shrink instead")
 
+    # --- requests
+    def defaults(self, spec: ModelSpec) -> dict[str, Any]:
+        return {"scale": 4, "overlap": DEFAULT_OVERLAP, **spec.defaults}
+
     def load(self, spec: ModelSpec, placement: Placement) -> UpscalerModel:
-        path = self.ensure_downloaded(spec)
+        self.ensure_downloaded(spec)  # the one "not downloaded" error
+        path = _source(spec)
+        assert path is not None
         if path.suffix.lower() != ".safetensors":
             raise InvalidParameter(f"upscalers load from .safetensors only, got {path.name}", param="model")
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,10 @@ import torch
 from PIL import Image
 
 from atelier.core.errors import Cancelled, InvalidParameter, ModelLoadFailed
-from atelier.engine.base import ModelSpec, Placement, module_bytes_by_device
+from atelier.engine.base import DownloadRecipe, Family, ModelSpec, Placement, module_bytes_by_device
 from atelier.engine.hub_cache import cached_snapshot
 from atelier.engine.quant import portable_4bit
+from atelier.engine.vram.footprint import Footprint, transformers_footprint
 from atelier.engine.vision import (
     CAPTION_PROMPTS,
     CAPTION_TOKENS,
@@ -68,21 +68,6 @@ def bnb_config(placement: Placement):
     if placement.quant == "int8":
         return BitsAndBytesConfig(load_in_8bit=True)
     return None
-
-
-def quantized_bytes(numel: int, quant: str, dtype_bytes: int) -> int:
-    """Bytes of one nn.Linear weight once bitsandbytes has quantised it."""
-    if quant == "nf4":
-        # 4 bits a weight, plus one int8 absmax per 64-weight block and a float32 per 256 blocks
-        # (double quantisation).
-        return numel // 2 + numel // 64 + (numel // (64 * 256)) * 4
-    if quant == "int8":
-        return numel + (numel // 4096 + 1) * 4  # int8 weights plus per-row float scales (approx.)
-    return numel * dtype_bytes
-
-
-def dtype_bytes(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype).element_size()
 
 
 # ---------------------------------------------------------------------------- the loaded model
@@ -315,7 +300,13 @@ class VLMModel:
 
 
 # ---------------------------------------------------------------------------- the family
-class VLMFamily:
+# What a download fetches of any transformers image-text-to-text repo: configs, processor,
+# tokenizer, chat template and the safetensors.
+ALLOW = ("*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken")
+FALLBACK_BYTES = 1024**3  # the disk check's size when the hub will not list file sizes
+
+
+class VLMFamily(Family):
     name = "vlm"
     requires_image = False
     detects = False  # no box output in the generic image-text-to-text API
@@ -324,22 +315,23 @@ class VLMFamily:
         d = model_dir(spec)
         return d is not None and has_safetensors(d)
 
-    def download_hint(self, spec: ModelSpec) -> str:
-        rev = f" --revision {spec.revision}" if spec.revision else ""
-        return f"huggingface-cli download {spec.source}{rev}"
+    def download_recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        return DownloadRecipe(ALLOW, fallback_bytes=FALLBACK_BYTES)
 
-    def estimate_bytes(self, spec: ModelSpec, placement: Placement) -> int:
+    def parts(self, spec: ModelSpec) -> Footprint:
+        """Built on the meta device from its config.json; NF4 as `bnb_config` loads it (double
+        quantisation). Unknown until the config is on disk."""
         d = model_dir(spec)
         if d is None:
-            raise FileNotFoundError(f"no config for {spec.id}: {self.download_hint(spec)}")
-        return _estimate(str(d), placement.dtype, placement.quant)
+            raise FileNotFoundError(f"no config for {spec.id} yet: {self.not_downloaded_message(spec)}")
+        return transformers_footprint(str(d), double_quant=True)
 
     def load(self, spec: ModelSpec, placement: Placement) -> VLMModel:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
+        self.ensure_downloaded(spec)
         d = model_dir(spec)
-        if d is None or not has_safetensors(d):
-            raise ModelLoadFailed(f"{spec.id}: no safetensors checkpoint found; {self.download_hint(spec)}")
+        assert d is not None
         kwargs: dict[str, Any] = {"use_safetensors": True, "dtype": placement.dtype, "local_files_only": True}
         quant = bnb_config(placement)
         if quant is not None:
@@ -363,33 +355,6 @@ class VLMFamily:
                 model.to(placement.device)
         log.info("loaded %s (%s, %s, quant=%s)", spec.id, placement.device, placement.dtype, placement.quant)
         return VLMModel(spec, placement, processor, model)
-
-
-@lru_cache(maxsize=64)
-def _estimate(model_path: str, dtype: torch.dtype, quant: str) -> int:
-    """Bytes once loaded, from the config alone: the model is built on the meta device (the
-    thread-local `torch.device("meta")` mode, never accelerate's process-wide init_empty_weights)."""
-    from transformers import AutoConfig, AutoModelForImageTextToText
-
-    config = AutoConfig.from_pretrained(model_path, local_files_only=True)
-    with torch.device("meta"):
-        model = AutoModelForImageTextToText.from_config(config)
-    width = dtype_bytes(dtype)
-    total = 0
-    seen: set[int] = set()
-    # bitsandbytes quantises nn.Linear layers except the output head (transformers keeps it).
-    for name, mod in model.named_modules():
-        for pname, p in mod.named_parameters(recurse=False):
-            if id(p) in seen:
-                continue
-            seen.add(id(p))
-            if isinstance(mod, torch.nn.Linear) and pname == "weight" and "lm_head" not in name:
-                total += quantized_bytes(p.numel(), quant, width)
-            else:
-                total += p.numel() * width
-    for b in model.buffers():
-        total += b.numel() * b.element_size()
-    return total
 
 
 FAMILY = VLMFamily()

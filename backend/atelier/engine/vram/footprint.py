@@ -7,8 +7,13 @@ has no transformers class, so its parameter count follows the layer shapes of it
 so a model can be sized before it is downloaded.
 
 Why split by layer type: bitsandbytes quantises `nn.Linear` weights only. NF4 stores 4 bits per
-weight plus one float32 absmax per block of 64; INT8 stores 1 byte per weight plus one float32
-scale per output row. Biases, norms, convolutions and embeddings stay in the compute dtype.
+weight plus one float32 absmax per block of 64 (`nf4_bytes`: the one NF4 formula; with double
+quantisation the absmax is int8 plus one float32 per 256 blocks); INT8 stores 1 byte per weight
+plus one float32 scale per output row. Biases, norms, convolutions and embeddings stay in the
+compute dtype.
+
+This module is arithmetic; which file a model's numbers come from is its family's business
+(`Family.parts` in engine/families/<family>.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,15 @@ CONFIGS = Path(__file__).parent / "configs"
 # SDXL base's published configs, shipped by the SDXL family (engine/families/sdxl.py) for offline loading.
 SDXL_CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "sdxl"
 NF4_BLOCK = 64  # bitsandbytes' default blocksize for 4-bit
+NF4_DOUBLE_BLOCK = 256  # double quantisation: one float32 per 256 int8 absmax values
+
+
+def nf4_bytes(weights: int, double_quant: bool = False) -> int:
+    """Bytes of `weights` nn.Linear weights in bitsandbytes NF4: 4 bits each plus the block absmax
+    (float32 per 64 weights; with double quantisation int8 per 64 and float32 per 256 blocks)."""
+    blocks = math.ceil(weights / NF4_BLOCK)
+    absmax = blocks + math.ceil(blocks / NF4_DOUBLE_BLOCK) * 4 if double_quant else blocks * 4
+    return weights // 2 + absmax
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Component:
     quantizable: bool  # the family quantises this part when a placement asks for nf4/int8
     fixed_bytes: int = 0  # buffers whose dtype is their own (boolean masks, float32 tables)
     buffers: int = 0  # elements allocated at load in the model's dtype (KV caches): sized, never downloaded
+    double_quant: bool = False  # the family loads NF4 with bnb_4bit_use_double_quant
 
     @property
     def params(self) -> int:
@@ -50,7 +65,7 @@ class Component:
         if quant == "none" or not self.quantizable:
             return (self.params + self.buffers) * elt + self.fixed_bytes
         if quant == "nf4":
-            q = self.linear_weights // 2 + math.ceil(self.linear_weights / NF4_BLOCK) * 4
+            q = nf4_bytes(self.linear_weights, self.double_quant)
         elif quant == "int8":
             q = self.linear_weights + self.linear_rows * 4
         else:
@@ -103,7 +118,7 @@ KEEP_DENSE = ("lm_head",)
 
 
 def component_from_module(name: str, module: torch.nn.Module, quantizable: bool,
-                          keep_dense: tuple[str, ...] = KEEP_DENSE) -> Component:
+                          keep_dense: tuple[str, ...] = KEEP_DENSE, double_quant: bool = False) -> Component:
     """Count a module's parameters by layer type. Works on meta, CPU, CUDA and bnb-quantised modules."""
     linear_weights = linear_rows = total = largest = 0
     seen: set[int] = set()
@@ -120,7 +135,8 @@ def component_from_module(name: str, module: torch.nn.Module, quantizable: bool,
             linear_weights += mod.in_features * mod.out_features
             linear_rows += mod.out_features
         largest = max(largest, own)
-    return Component(name, linear_weights, linear_rows, total - linear_weights, largest, quantizable)
+    return Component(name, linear_weights, linear_rows, total - linear_weights, largest, quantizable,
+                     double_quant=double_quant)
 
 
 def _logical_numel(t: torch.Tensor) -> int:
@@ -132,9 +148,10 @@ def _logical_numel(t: torch.Tensor) -> int:
 
 
 def footprint_from_modules(modules: Mapping[str, torch.nn.Module | None], quantizable: Iterable[str] = (),
-                           source: str = "modules") -> Footprint:
+                           source: str = "modules", double_quant: bool = False) -> Footprint:
     q = set(quantizable)
-    comps = tuple(component_from_module(n, m, n in q) for n, m in modules.items() if isinstance(m, torch.nn.Module))
+    comps = tuple(component_from_module(n, m, n in q, double_quant=double_quant)
+                  for n, m in modules.items() if isinstance(m, torch.nn.Module))
     return Footprint(comps, source)
 
 
@@ -237,11 +254,13 @@ def moondream_footprint(config_json: str | None = None) -> Footprint:
 
 
 @lru_cache(maxsize=16)
-def transformers_footprint(config_dir: str) -> Footprint:
-    """A native transformers VLM (SmolVLM, Llava...) built on the meta device from its config.json."""
+def transformers_footprint(config_dir: str, double_quant: bool = False) -> Footprint:
+    """A native transformers VLM (SmolVLM, Llava...) built on the meta device from its config.json
+    (the thread-local `torch.device("meta")` mode, never accelerate's process-wide init_empty_weights)."""
     from transformers import AutoConfig, AutoModelForImageTextToText
 
-    cfg = AutoConfig.from_pretrained(config_dir)
+    cfg = AutoConfig.from_pretrained(config_dir, local_files_only=True)
     with torch.device("meta"):
         model = AutoModelForImageTextToText.from_config(cfg)
-    return footprint_from_modules({"model": model}, ("model",), source=f"config in {config_dir}")
+    return footprint_from_modules({"model": model}, ("model",), source=f"config in {config_dir}",
+                                  double_quant=double_quant)

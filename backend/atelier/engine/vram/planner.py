@@ -243,7 +243,7 @@ def plan(*, model_id: str, kind: str, footprint: Footprint, task: Task, device: 
     # The mode's rungs and, below them, the lower modes' rungs, less those the model cannot run as.
     ladder: list[tuple[Effective, Rung]] = []
     for m in ORDER[start:]:
-        for rung in LADDERS[m][kind]:
+        for rung in LADDERS[m].get(kind, LADDERS[m]["vision"]):  # a new kind places like a vision model
             if rung.offload not in limits.offloads:
                 log.append(f"{model_id} is never offloaded (skipping {m}'s {rung.offload}-offload rung):"
                            f" {limits.offload_reason}")

@@ -36,12 +36,12 @@ class NsfwDetector:
         return self._detector
 
     def classify(self, img: Image.Image) -> dict[str, Any]:
-        """{"label": "nsfw" | "sfw", "score": the strongest explicit detection in [0, 1]}."""
+        """{"label": "nsfw" | "safe", "score": the strongest explicit detection in [0, 1]}."""
         # NudeNet converts RGBA to BGR itself, so it must be given four channels.
         arr = np.ascontiguousarray(np.asarray(img.convert("RGBA")))
         detections = self._get().detect(arr)
         score = max((float(d["score"]) for d in detections if d["class"] in EXPLICIT), default=0.0)
-        label: Literal["nsfw", "sfw"] = "nsfw" if score >= self.threshold else "sfw"
+        label: Literal["nsfw", "safe"] = "nsfw" if score >= self.threshold else "safe"
         return {"label": label, "score": round(score, 4)}
 
 

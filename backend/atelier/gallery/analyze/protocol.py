@@ -42,7 +42,7 @@ class Tag(BaseModel):
 
 
 class Nsfw(BaseModel):
-    label: Literal["sfw", "nsfw"]
+    label: Literal["safe", "nsfw"] = Field(description="The one NSFW label, as the library record keeps it: safe or nsfw.")
     score: float
 
 

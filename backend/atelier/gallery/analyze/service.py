@@ -20,7 +20,7 @@ from PIL import Image
 
 from atelier.api.deps import Services
 from atelier.api.disconnect import await_job
-from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, ModelNotDownloaded, error_body
+from atelier.core.errors import AtelierError, Cancelled, InvalidParameter, error_body
 from atelier.core.images import WORK_SIDE, PendingImage, decoding_cost
 from atelier.core.remote_images import load_image
 from atelier.core.text import xml_safe
@@ -68,15 +68,14 @@ def plan(services: Services, opts: AnalyzeOptions) -> Plan:
     tasks = set(opts.tasks)
     spec = None
     if tasks & MODEL_TASKS:
-        spec = services.catalog.resolve(opts.model or services.manager.default_model("vision"), kind="vision")
+        spec = services.manager.resolve(opts.model, "vision")
         family = services.manager.families.get(spec.family)
         if tasks & LOCATE_TASKS and not getattr(family, "detects", False):
             raise InvalidParameter(
                 f"{spec.id} cannot locate objects: use a model with detection (moondream-2) "
                 f"or leave {' and '.join(sorted(repr(t) for t in tasks & LOCATE_TASKS))} out of tasks",
                 param="tasks")
-        if family is not None and not family.is_downloaded(spec):
-            raise ModelNotDownloaded.for_model(spec.id)
+        services.manager.ensure_downloaded(spec)
     nsfw = "nsfw" in tasks and services.settings.nsfw_detector != "off"
     return Plan(spec, opts, nsfw)
 

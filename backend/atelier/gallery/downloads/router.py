@@ -25,7 +25,8 @@ def get_download_service(request: Request) -> DownloadService:
     with _init_lock:
         svc = getattr(state, "downloads", None)
         if svc is None:
-            svc = state.downloads = DownloadService(Downloader(state.services.catalog))
+            services = state.services
+            svc = state.downloads = DownloadService(Downloader(services.catalog, families=services.manager.families))
     return svc
 
 

@@ -7,7 +7,8 @@ resolved through the catalog, so a request can never name an arbitrary repo or p
 Steps for one model:
 1. plan: list the repo's files (HfApi.model_info with files_metadata, short timeout), keep only
    what the loader needs (safetensors, configs, tokenizers, the pinned remote code) through the
-   family's allow/ignore patterns, and add the extra repos a family needs (Moondream's tokenizer).
+   family's download recipe (`Family.download_recipe`: allow patterns, fp16 preference, extra
+   repos such as Moondream's tokenizer, a fallback size), never fetching IGNORE_ALWAYS.
 2. check: enough free disk for what is not cached yet, plus a margin.
 3. download: huggingface_hub.snapshot_download (resumes partial files, skips complete ones),
    between two install records (engine/hub_cache.py): `partial` before the first byte, `complete`
@@ -25,7 +26,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,99 +33,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from atelier.core.errors import AtelierError, InvalidParameter
-from atelier.engine.base import ModelSpec
 from atelier.engine import hub_cache
+from atelier.engine.base import DownloadRecipe, Family, ModelSpec, RepoFile
 from atelier.engine.catalog import Catalog
+from atelier.gallery.downloads.errors import (  # noqa: F401 - re-exported: the errors of this service
+    DownloadError,
+    DownloadInProgress,
+    HubUnreachable,
+    NotDownloadable,
+    NotEnoughDisk,
+)
+from atelier.gallery.downloads.hub import (  # noqa: F401 - re-exported
+    HubClient,
+    default_cache_dir,
+    endpoint,
+    fmt_bytes,
+    free_bytes,
+    hub_offline_reason,
+    is_connection_error,
+)
 
 log = logging.getLogger("atelier.downloads")
 
 GiB = 1024**3
 
-# Never fetched, whatever a family allows: pickle formats (the app refuses them) and exports the
-# app does not load (ONNX, OpenVINO, GGUF, Flax, TF) that many repos carry beside the safetensors.
+# Never fetched, whatever a family's recipe allows: pickle formats (the app refuses them) and exports
+# the app does not load (ONNX, OpenVINO, GGUF, Flax, TF) that many repos carry beside the safetensors.
 IGNORE_ALWAYS = [
     "*.bin", "*.ckpt", "*.pt", "*.pth", "*.pkl", "*.pickle",
     "*.onnx", "*.onnx_data", "*.gguf", "*.msgpack", "*.h5", "*.ot", "*.tflite", "*.mlmodel",
     "onnx/*", "*/onnx/*", "openvino/*", "*/openvino/*", "coreml/*", "flax_model*", "tf_model*",
     "*.md", "*.png", "*.jpg", "*.jpeg", "*.webp", "*.gif", ".gitattributes",
 ]
-
-# What each family's loader reads. Patterns are fnmatch-style, matched against the path inside the
-# repo, where `*` also matches `/`.
-ALLOW_PATTERNS: dict[str, list[str]] = {
-    # diffusers layout only: `unet/*.safetensors` etc. A root-level single-file checkpoint (many SDXL
-    # repos ship one beside the diffusers folders) would duplicate ~7 GB, so root *.safetensors
-    # are not allowed; see `_sdxl_single_file_fallback` for repos that have nothing else.
-    "sdxl": [
-        "model_index.json",
-        "scheduler/*.json",
-        "unet/config.json", "unet/*.safetensors",
-        "vae/config.json", "vae/*.safetensors",
-        "text_encoder/config.json", "text_encoder/*.safetensors",
-        "text_encoder_2/config.json", "text_encoder_2/*.safetensors",
-        "tokenizer/*", "tokenizer_2/*",
-    ],
-    # Moondream runs its own pinned remote code: configs, the *.py files and the safetensors.
-    "moondream": ["*.json", "*.py", "*.safetensors", "*.txt", "*.model"],
-    # Any transformers image-text-to-text model: configs, processor, tokenizer, chat template.
-    "vlm": ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"],
-    # SigLIP embeddings: what engine/families/siglip.py reads (its ALLOW_PATTERNS).
-    "siglip": ["*.json", "*.safetensors", "*.model", "*.txt"],
-}
-
-# What to fetch of the extra repos a catalog entry names (`ModelSpec.extra_repos`, each at its
-# pinned revision) besides the model's own: Moondream 2's code loads its tokenizer repo itself.
-EXTRA_ALLOW_PATTERNS = ["*.json", "*.txt", "*.model"]
-
-# Conservative download sizes (bytes) used when the hub answers but will not list file sizes.
-# Rounded up from the repos' safetensors at the pinned revisions; disk is checked against these.
-FALLBACK_BYTES: dict[str, int] = {"sdxl": 14 * GiB, "moondream": 5 * GiB, "vlm": 1 * GiB, "siglip": 2 * GiB}
+EXTRA_REPO_FALLBACK_BYTES = 50 * 1024**2  # an extra repo (a tokenizer) the hub will not list
 
 DISK_MARGIN_BYTES = 1 * GiB  # left free after the download: the cache, logs and the OS need room
-CONNECT_TIMEOUT_S = 5.0  # a home server with no route to the hub must not hang
-READ_TIMEOUT_S = 30.0
 
 State = Literal["idle", "running", "done", "error", "partial"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 
 
-# ---------------------------------------------------------------------------- errors
-class DownloadError(AtelierError):
-    status = 400
-    code = "download_failed"
-
-
-class HubUnreachable(DownloadError):
-    status = 503
-    type = "server_error"
-    code = "hub_unreachable"
-
-
-class NotEnoughDisk(DownloadError):
-    status = 507
-    type = "server_error"
-    code = "insufficient_storage"
-
-
-class NotDownloadable(InvalidParameter):
-    code = "not_downloadable"
-
-
-class DownloadInProgress(DownloadError):
-    status = 409
-    code = "download_in_progress"
-
-
 # ---------------------------------------------------------------------------- the plan
-@dataclass(frozen=True)
-class RepoFile:
-    path: str
-    size: int
-    blob: str | None = None  # the cache's blob name (sha256 for LFS files, git blob id otherwise)
-
-
 @dataclass
 class RepoPlan:
     repo_id: str
@@ -133,7 +82,7 @@ class RepoPlan:
     allow_patterns: list[str]
     ignore_patterns: list[str]
     files: list[RepoFile] = field(default_factory=list)
-    estimated: bool = False  # sizes come from FALLBACK_BYTES, not the hub's listing
+    estimated: bool = False  # sizes come from the recipe's fallback_bytes, not the hub's listing
 
     @property
     def total_bytes(self) -> int:
@@ -174,55 +123,28 @@ class DownloadPlan:
 repo_cache_dir = hub_cache.repo_dir
 
 
-def repos_of(spec: ModelSpec) -> list[tuple[str, str | None]]:
-    """(repo, revision) of every repo a catalog model is fetched from: its own and the extra ones."""
-    return [(spec.source, spec.revision), *spec.extra_repos]
+def repos_of(spec: ModelSpec, recipe: DownloadRecipe) -> list[tuple[str, str | None]]:
+    """(repo, revision) of every repo a catalog model is fetched from: its own and its recipe's extra ones."""
+    return [(spec.source, spec.revision), *((e.repo, e.revision) for e in recipe.extra_repos)]
 
 
-def _family_recipe(spec: ModelSpec) -> dict | None:
-    """A family that owns its download recipe (`download_recipe(spec)`, issue 17's contract) answers
-    for itself; the others use the tables above."""
-    import importlib
-
-    try:
-        fam = importlib.import_module(f"atelier.engine.families.{spec.family}").FAMILY
-    except (ImportError, AttributeError):
-        return None
-    return fam.download_recipe(spec) if hasattr(fam, "download_recipe") else None
-
-
-def patterns_for(spec: ModelSpec) -> tuple[list[str], list[str]]:
-    """(allow, ignore) patterns for a catalog model's own repo."""
-    recipe = _family_recipe(spec)
-    if recipe is not None:
-        return list(recipe["allow"]), list(IGNORE_ALWAYS)
-    try:
-        allow = ALLOW_PATTERNS[spec.family]
-    except KeyError:
-        raise NotDownloadable(f"model {spec.id!r} (family {spec.family!r}) has no download recipe",
-                              param="model") from None
-    return list(allow), list(IGNORE_ALWAYS)
-
-
-def select_files(family: str, files: Iterable[RepoFile], allow: list[str], ignore: list[str]) -> list[RepoFile]:
-    """The files a loader of `family` needs, from a repo listing."""
+def select_files(recipe: DownloadRecipe, files: Iterable[RepoFile], allow: Iterable[str] | None = None,
+                 ignore: Iterable[str] = IGNORE_ALWAYS) -> list[RepoFile]:
+    """The files of a model's own repo its loader needs (the recipe's patterns and preferences)."""
     from huggingface_hub.utils import filter_repo_objects
 
     files = list(files)
-    kept = list(filter_repo_objects(files, allow_patterns=allow, ignore_patterns=ignore, key=lambda f: f.path))
-    if family == "sdxl":
-        if not any(f.path == "model_index.json" for f in kept):
-            kept = _sdxl_single_file_fallback(files)
-        else:
-            kept = _prefer_fp16_variant(kept)
+    kept = list(filter_repo_objects(files, allow_patterns=list(allow or recipe.allow), ignore_patterns=list(ignore),
+                                    key=lambda f: f.path))
+    if recipe.prefer_fp16:
+        kept = prefer_fp16_variant(kept)
+    if recipe.select is not None:
+        kept = recipe.select(kept, files)
     return kept
 
 
-def _prefer_fp16_variant(files: list[RepoFile]) -> list[RepoFile]:
-    """Where a component ships both `x.safetensors` and `x.fp16.safetensors`, keep the fp16 one.
-
-    The app never runs SDXL in fp32 on a GPU, and the fp32 copies double the download (~13 GB).
-    The sdxl loader passes `variant="fp16"` when the snapshot holds fp16 files."""
+def prefer_fp16_variant(files: list[RepoFile]) -> list[RepoFile]:
+    """Where a file ships both as `x.safetensors` and `x.fp16.safetensors`, keep the fp16 one."""
     paths = {f.path for f in files}
     out = []
     for f in files:
@@ -234,92 +156,15 @@ def _prefer_fp16_variant(files: list[RepoFile]) -> list[RepoFile]:
     return out
 
 
-def _sdxl_single_file_fallback(files: list[RepoFile]) -> list[RepoFile]:
-    """A repo with no diffusers layout: its largest root-level .safetensors (a single-file checkpoint)."""
-    singles = [f for f in files if "/" not in f.path and f.path.endswith(".safetensors")]
-    return [max(singles, key=lambda f: f.size)] if singles else []
-
-
-# ---------------------------------------------------------------------------- hub access
-def hub_offline_reason() -> str | None:
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
-            return f"{var} is set: downloads are disabled. Unset it to download models"
-    return None
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    import requests
-    from huggingface_hub.errors import OfflineModeIsEnabled
-
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, OfflineModeIsEnabled, TimeoutError,
-                        ConnectionError)):
-        return True
-    try:
-        import httpx
-
-        return isinstance(exc, (httpx.ConnectError, httpx.TimeoutException))
-    except ImportError:  # pragma: no cover
-        return False
-
-
-def _endpoint() -> str:
-    from huggingface_hub import constants
-
-    return os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
-
-
-class HubClient:
-    """The two hub calls the downloader makes; tests replace it."""
-
-    def list_files(self, repo_id: str, revision: str | None, token: str | None) -> list[RepoFile]:
-        from huggingface_hub import HfApi
-
-        info = HfApi().model_info(repo_id, revision=revision, files_metadata=True, token=token,
-                                  timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))  # type: ignore[arg-type]
-        out = []
-        for s in info.siblings or []:
-            blob = s.lfs.sha256 if s.lfs else s.blob_id
-            out.append(RepoFile(s.rfilename, int(s.size or (s.lfs.size if s.lfs else 0) or 0), blob))
-        return out
-
-    def snapshot(self, repo: RepoPlan, cache_dir: Path, token: str | None,
-                 tqdm_class: type | None = None) -> str:
-        from huggingface_hub import snapshot_download
-
-        return snapshot_download(
-            repo.repo_id, revision=repo.revision, cache_dir=cache_dir, token=token,
-            allow_patterns=[f.path for f in repo.files] if repo.files and not repo.estimated
-            else repo.allow_patterns,
-            ignore_patterns=repo.ignore_patterns, etag_timeout=CONNECT_TIMEOUT_S * 2,
-            tqdm_class=tqdm_class,
-        )
-
-
-default_cache_dir = hub_cache.default_cache_dir
-
-
-def free_bytes(path: Path) -> int:
-    """Free bytes on the filesystem that will hold `path` (its nearest existing parent)."""
-    p = path
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    return shutil.disk_usage(p).free
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
 # ---------------------------------------------------------------------------- the downloader
 class Downloader:
     def __init__(self, catalog: Catalog, *, cache_dir: Path | None = None, hub: HubClient | None = None,
-                 token: str | None = None, free_bytes_fn: Callable[[Path], int] = free_bytes):
+                 token: str | None = None, free_bytes_fn: Callable[[Path], int] = free_bytes,
+                 families: dict[str, Family] | None = None):
+        from atelier.engine.families import load_families
+
         self.catalog = catalog
+        self.families = families if families is not None else load_families()
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.hub = hub or HubClient()
         self.token = token or os.environ.get("HF_TOKEN") or None
@@ -333,21 +178,30 @@ class Downloader:
                 f"model {spec.id!r} is a local model from the models folder; there is nothing to download",
                 param="model",
             )
-        patterns_for(spec)  # raises for families without a recipe
+        self.recipe(spec)  # raises for families without a recipe
         return spec
+
+    def recipe(self, spec: ModelSpec) -> DownloadRecipe:
+        """The model family's download recipe (engine/families/<family>.py owns it)."""
+        fam = self.families.get(spec.family)
+        recipe = fam.download_recipe(spec) if fam is not None else None
+        if recipe is None:
+            raise NotDownloadable(f"model {spec.id!r} (family {spec.family!r}) has no download recipe",
+                                  param="model")
+        return recipe
 
     def plan(self, spec: ModelSpec) -> DownloadPlan:
         reason = hub_offline_reason()
         if reason:
             raise HubUnreachable(f"cannot download {spec.id}: {reason}.")
-        allow, ignore = patterns_for(spec)
-        repos = [RepoPlan(spec.source, spec.revision, allow, ignore)]
-        repos += [RepoPlan(r, rev, list(EXTRA_ALLOW_PATTERNS), list(IGNORE_ALWAYS)) for r, rev in spec.extra_repos]
+        recipe = self.recipe(spec)
+        repos = [RepoPlan(spec.source, spec.revision, list(recipe.allow), list(IGNORE_ALWAYS))]
+        repos += [RepoPlan(e.repo, e.revision, list(e.allow), list(IGNORE_ALWAYS)) for e in recipe.extra_repos]
         for repo in repos:
-            self._list(spec, repo)
+            self._list(spec, recipe, repo)
         return DownloadPlan(spec.id, repos, self.cache_dir)
 
-    def _list(self, spec: ModelSpec, repo: RepoPlan) -> None:
+    def _list(self, spec: ModelSpec, recipe: DownloadRecipe, repo: RepoPlan) -> None:
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
         where = f"{repo.repo_id}" + (f"@{repo.revision}" if repo.revision else "")
@@ -362,9 +216,9 @@ class Downloader:
             raise DownloadError(f"{where}: repository not found (or private: pass a token with --token "
                                 f"or HF_TOKEN)") from exc
         except Exception as exc:
-            if _is_connection_error(exc):
+            if is_connection_error(exc):
                 raise HubUnreachable(
-                    f"cannot download {spec.id}: the Hugging Face hub ({_endpoint()}) is unreachable "
+                    f"cannot download {spec.id}: the Hugging Face hub ({endpoint()}) is unreachable "
                     f"({type(exc).__name__}). Check the network (or a proxy via HTTPS_PROXY); on an "
                     f"offline machine copy an existing Hugging Face cache into HF_HOME instead."
                 ) from exc
@@ -372,13 +226,16 @@ class Downloader:
             # conservative size so the disk check still protects the user.
             log.warning("could not list %s (%s); using a conservative size estimate", where, exc)
             repo.estimated = True
-            recipe = _family_recipe(spec) or {}
-            fallback = recipe.get("fallback_bytes") or FALLBACK_BYTES.get(spec.family, 15 * GiB)
-            size = fallback if repo.repo_id == spec.source else 50 * 1024**2
+            size = recipe.fallback_bytes if repo.repo_id == spec.source else EXTRA_REPO_FALLBACK_BYTES
             repo.files = [RepoFile("<estimate>", size)]
             return
-        repo.files = select_files(spec.family if repo.repo_id == spec.source else "extra", listing,
-                                  repo.allow_patterns, repo.ignore_patterns)
+        if repo.repo_id == spec.source:
+            repo.files = select_files(recipe, listing, repo.allow_patterns, repo.ignore_patterns)
+        else:  # an extra repo: its patterns only
+            from huggingface_hub.utils import filter_repo_objects
+
+            repo.files = list(filter_repo_objects(listing, allow_patterns=repo.allow_patterns,
+                                                  ignore_patterns=repo.ignore_patterns, key=lambda f: f.path))
         if repo.repo_id == spec.source and not any(f.path.endswith(".safetensors") for f in repo.files):
             raise DownloadError(f"{where} has no .safetensors weights the app can load; refusing to "
                                 f"download pickle formats (.bin/.ckpt)")
@@ -408,7 +265,7 @@ class Downloader:
             try:
                 snap = Path(self.hub.snapshot(repo, plan.cache_dir, self.token, tqdm_class))
             except Exception as exc:
-                if _is_connection_error(exc):
+                if is_connection_error(exc):
                     raise HubUnreachable(
                         f"download of {plan.model_id} interrupted: lost the connection to the hub "
                         f"({type(exc).__name__}). Run it again: finished files are kept and partial "
@@ -521,7 +378,7 @@ class DownloadService:
 
     def _from_records(self, spec: ModelSpec) -> Progress:
         cache = self.downloader.cache_dir
-        repos = repos_of(spec)
+        repos = repos_of(spec, self.downloader.recipe(spec))
         states = [hub_cache.repo_state(r, rev, cache) for r, rev in repos]
         if "partial" in states:
             parts = [hub_cache.partial_progress(r, rev, cache) or {} for r, rev in repos]

@@ -51,13 +51,44 @@ class GeneratedImage(BaseModel):
     seed: int
 
 
+class LoraUsed(BaseModel):
+    """A LoRA a generation applied, as the infotext's `Lora hashes` names it."""
+
+    name: str
+    weight: float
+    hash: str | None = Field(description="A1111's short hash (the first 12 hex digits of the addnet hash).")
+
+
+class GenerationParameters(BaseModel):
+    """Every parameter a generation used, the model's defaults filled in: what the browser saves with
+    each image (with that image's seed) and what the PNG's `parameters` chunk holds."""
+
+    mode: Literal["txt2img", "img2img", "inpaint"]
+    model: str
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    scheduler: str
+    seed: int = Field(description="The first image's seed; image i has seed + i (each image's is in `data`).")
+    seeds: list[int]
+    n: int
+    strength: float | None = Field(description="img2img and inpaint: how far the result may move from the source; "
+                                               "null for txt2img.")
+    output_format: Literal["png", "jpeg", "webp"]
+    loras: list[LoraUsed] = Field(default_factory=list, description="The LoRAs applied: `loras` entries, then "
+                                  "`<lora:name:weight>` tags of the prompt (taken out of the text the model saw).")
+
+
 class GenerateResponse(BaseModel):
     id: str
     object: Literal["generation"] = "generation"
     created: int
     model: str
     data: list[GeneratedImage]
-    parameters: dict[str, Any] = Field(description="Every parameter used, defaults filled in.")
+    parameters: GenerationParameters
     timings: dict[str, float] = Field(description="queued_ms, load_ms, inference_ms, encode_ms, total_ms.")
 
 
@@ -75,21 +106,26 @@ class JobError(BaseModel):
     code: str | None = None
 
 
-class JobSummary(BaseModel):
+class JobInfo(BaseModel):
+    """A job as the worker reports it (`Job.summary()`): in /v1/status's queue and in JobSummary."""
+
     id: str
     object: Literal["job"] = "job"
     kind: str
     status: str
     priority: str
-    position: int
     created: float
     started_at: float | None = None
     finished_at: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     last_event: dict[str, Any] | None = None
     cancel_requested: bool = False
-    result: GenerateResponse | UpscaleResponse | None = None
     result_expired: bool = Field(
         default=False, description="The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds "
-                                   "within ATELIER_JOB_RESULTS_MB.")
+                                   "within ATELIER_JOB_RESULTS_MB, and not at all once delivered in a response.")
+
+
+class JobSummary(JobInfo):
+    position: int
+    result: GenerateResponse | UpscaleResponse | None = None
     error: JobError | None = None

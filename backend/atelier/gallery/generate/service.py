@@ -89,8 +89,8 @@ def _mask(pending: PendingImage, size: tuple[int, int]) -> Image.Image:
 
 
 def resolve_model(services: Services, name: str | None) -> ModelSpec:
-    """The catalog entry for `name`; without one, the manager's `default_model`."""
-    return services.catalog.resolve(name or services.manager.default_model("generation"), kind="generation")
+    """The catalog entry for `name`; without one, the default generation model (ModelManager.resolve)."""
+    return services.manager.resolve(name, "generation")
 
 
 def prepare(services: Services, req: GenerateRequest) -> Prepared:

@@ -91,7 +91,9 @@ def _bounded(name: str, value: float, lo: float, hi: float, hint: str = "") -> f
 
 
 def resolve_upscaler(services: Services, name: str | None) -> ModelSpec:
-    return services.catalog.resolve(name or services.manager.default_model("upscaler"), kind="upscaler")
+    """The catalog entry for `name`; without one, the default upscaler (ModelManager.resolve: with none
+    configured, the first downloaded upscaler)."""
+    return services.manager.resolve(name, "upscaler")
 
 
 def embedded_parameters(data: bytes) -> str | None:

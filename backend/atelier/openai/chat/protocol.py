@@ -61,7 +61,9 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     messages: list[ChatMessage] = Field(min_length=1)
-    model: str
+    # Atelier extension: optional (OpenAI requires it); omitted or empty, the server's default
+    # vision model answers (ModelManager.resolve), and the response names it.
+    model: str | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
     logprobs: bool | None = None

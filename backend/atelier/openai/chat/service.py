@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atelier.api.deps import Services
-from atelier.core.errors import Cancelled, InvalidParameter, ModelNotDownloaded, error_body
+from atelier.core.errors import Cancelled, InvalidParameter, error_body
 from atelier.core.images import WORK_SIDE, PendingImage, decoding_cost
 from atelier.core.remote_images import load_image
 from atelier.engine.base import ModelSpec
@@ -71,7 +71,7 @@ class ChatResult:
 async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedChat:
     """Validate everything that can be checked before queueing, so those errors are plain 4xx."""
     settings = services.settings
-    spec = services.catalog.resolve(req.model, kind="vision")
+    spec = services.manager.resolve(req.model, "vision")
     family = services.manager.families.get(spec.family)
     if req.n != 1:
         raise InvalidParameter(f"n must be 1 (one completion per request), got {req.n}", param="n")
@@ -141,8 +141,7 @@ async def prepare(services: Services, req: ChatCompletionRequest) -> PreparedCha
         raise InvalidParameter(
             f"{spec.id} answers questions about an image: add an image_url content part "
             "(data:image/png;base64,...) to a user message", param="messages")
-    if family is not None and not family.is_downloaded(spec):
-        raise ModelNotDownloaded.for_model(spec.id)
+    services.manager.ensure_downloaded(spec)
     return PreparedChat(spec, conv, params, json_mode)
 
 

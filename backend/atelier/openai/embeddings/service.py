@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from atelier.api.deps import Services
 from atelier.api.disconnect import await_job
-from atelier.core.errors import InvalidImage, InvalidParameter, ModelNotDownloaded
+from atelier.core.errors import InvalidImage, InvalidParameter, ModelNotFound
 from atelier.core.images import PendingImage, decoding_cost, pending_image
 from atelier.engine.base import ModelSpec
 from atelier.engine.families.siglip import DECODE_SIDE, EmbeddingsModel, Gone, check_token_limit, count_tokens_for
@@ -81,13 +81,18 @@ def _items(value: object, max_inputs: int, max_chars: int) -> list[str]:
 
 
 def _resolve(services: Services, name: str | None) -> ModelSpec:
-    name = name or services.manager.default_model("embeddings")
-    spec = services.catalog.resolve(name)  # unknown: 404 model_not_found, as OpenAI answers
-    if spec.kind != "embeddings":
+    """The model asked for, or the server's default embeddings model (ModelManager.resolve). A model
+    of another kind is a 400 naming the embeddings models (OpenAI refuses a chat model here so);
+    an unknown one a 404 `model_not_found`."""
+    try:
+        return services.manager.resolve(name, "embeddings")
+    except ModelNotFound:
+        if name is None:
+            raise
+        spec = services.catalog.resolve(name)  # unknown: this raises the 404
         ours = ", ".join(s.id for s in services.catalog.all() if s.kind == "embeddings") or "none in this catalog"
         raise InvalidParameter(f"model {spec.id!r} is a {spec.kind} model, not an embeddings model; "
-                               f"embeddings models: {ours}", param="model")
-    return spec
+                               f"embeddings models: {ours}", param="model") from None
 
 
 def prepare(services: Services, req: EmbeddingsRequest) -> PreparedEmbeddings:
@@ -96,9 +101,8 @@ def prepare(services: Services, req: EmbeddingsRequest) -> PreparedEmbeddings:
     values = _items(req.input, settings.max_embedding_inputs, settings.max_prompt_chars)
     single = isinstance(req.input, str)
     spec = _resolve(services, req.model)
+    services.manager.ensure_downloaded(spec)
     family = services.manager.family(spec)
-    if not family.is_downloaded(spec):
-        raise ModelNotDownloaded.for_model(spec.id)
     dim = family.dimension(spec)
     if req.dimensions is not None and req.dimensions != dim:
         raise InvalidParameter(f"dimensions must be {dim} for {spec.id} (or left out): SigLIP vectors cannot be "

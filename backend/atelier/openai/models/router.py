@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-import torch
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from atelier.api.deps import Services, ServicesDep
 from atelier.core.errors import ModelNotFound
-from atelier.engine.base import ModelSpec, Placement
+from atelier.engine.base import ModelSpec
 from atelier.engine.families.lora import LoraInfo
+from atelier.engine.status import size_bytes
 from atelier.openai.models.protocol import LoraDetails, Model, ModelList
 
 router = APIRouter(tags=["openai"])
@@ -20,18 +21,9 @@ log = logging.getLogger("atelier.models")
 LOADED_STATES = {"in_ram", "on_gpu", "offloaded"}
 
 
-def _size(services: Services, spec: ModelSpec) -> int | None:
-    family = services.manager.families.get(spec.family)
-    if family is None:
-        return None
-    try:
-        # Sized only while no model loads (see ModelManager.while_no_load); unknown meanwhile.
-        n = services.manager.while_no_load(
-            lambda: family.estimate_bytes(spec, Placement(device="cpu", dtype=torch.float16)))
-        return None if n is None else int(n)
-    except Exception as exc:  # no config on disk yet: unknown, not an error
-        log.debug("no size for %s: %s", spec.id, exc)
-        return None
+def _defaults(services: Services, spec: ModelSpec) -> dict[str, Any]:
+    fam = services.manager.families.get(spec.family)
+    return fam.defaults(spec) if fam is not None else dict(spec.defaults)
 
 
 def _models(services: Services, only: ModelSpec | None = None) -> list[Model]:
@@ -43,7 +35,8 @@ def _models(services: Services, only: ModelSpec | None = None) -> list[Model]:
             type=s.kind, family=s.family, description=s.description, aliases=list(s.aliases),
             downloaded=states.get(s.id, "not_downloaded") != "not_downloaded",
             loaded=states.get(s.id) in LOADED_STATES,
-            size_bytes=_size(services, s),
+            size_bytes=size_bytes(services.manager, s),
+            defaults=_defaults(services, s),
         )
         for s in specs
     ]

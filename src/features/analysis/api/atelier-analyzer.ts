@@ -8,13 +8,12 @@ import { encodeForAnalysis } from '@/lib/api';
 export type ImageSource = (recordId: string) => Promise<Blob | undefined>;
 
 export function toAnalysisResult(r: AnalyzeResult, fallbackModel: string, ms?: number): AnalysisResult {
-  const label = r.nsfw?.label === 'nsfw' ? 'nsfw' : 'safe';
   const out: AnalysisResult = {
     caption: (r.caption ?? '').trim(),
     tags: (r.tags ?? []).map((t) => (t.score == null ? { name: t.name } : { name: t.name, score: t.score })),
     model: fallbackModel,
   };
-  if (r.nsfw) out.nsfw = { label, score: r.nsfw.score };
+  if (r.nsfw) out.nsfw = { label: r.nsfw.label, score: r.nsfw.score }; // one label end to end: safe | nsfw
   if (ms !== undefined) out.ms = ms;
   return out;
 }
@@ -71,9 +70,9 @@ export function atelierAnalyzer(opts: { images: ImageSource; model?: () => strin
     async speed(signal) {
       const status = await getStatus(signal);
       const stats = Object.entries(status.analysis ?? {});
-      const model = opts.model?.();
-      // Without a chosen model the backend uses its default: the one it used last.
-      const hit = model ? stats.find(([id]) => id === model) : stats.sort((a, b) => (b[1].last_at ?? 0) - (a[1].last_at ?? 0))[0];
+      // Without a chosen model the backend uses its default, which it names in the status.
+      const model = opts.model?.() || status.default_models.vision;
+      const hit = model ? stats.find(([id]) => id === model) : undefined;
       const ms = hit?.[1].ms_per_image;
       return { ...(typeof ms === 'number' && ms > 0 ? { msPerImage: ms } : {}), ...(status.queue?.queued ? { queued: status.queue.queued.length } : {}) };
     },

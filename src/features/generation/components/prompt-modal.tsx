@@ -30,12 +30,8 @@ export interface PromptModalProps {
 
 const NATIVE_FALLBACK = { width: 1024, height: 1024 };
 
-// TODO(issue 3): /v1/models does not list each checkpoint's recommended defaults yet. Until it
-// does, unset fields (size, steps, guidance) are left to the backend, which fills them per model.
-type WithDefaults = ModelCard & { defaults?: { steps?: number; guidance_scale?: number; width?: number; height?: number } | null };
-
 function nativeOf(m: ModelCard | undefined): { width: number; height: number } | undefined {
-  const d = (m as WithDefaults | undefined)?.defaults;
+  const d = m?.defaults;
   return d?.width && d.height ? { width: d.width, height: d.height } : undefined;
 }
 
@@ -127,12 +123,14 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const { upscalers, error: upscalersError } = useUpscalers(upscaling);
   const upscaler = pickUpscaler(upscalers, upscale.model);
 
-  // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
-  const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
-  const native = nativeOf(model);
   // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
   const readiness = useModelReadiness();
-  const blocked = provider || !readiness.known || upscaling ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
+  // The model chosen here or in Settings; without a choice the request names none and the backend
+  // uses its default (`default_models` of /v1/status), whose card is shown for it.
+  const defaultId = readiness.generation.default;
+  const model = form.model ? models.find((m) => m.id === form.model) : models.find((m) => m.id === defaultId);
+  const native = nativeOf(model);
+  const blocked = provider || !readiness.known || upscaling ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : form.model ? undefined : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -171,28 +169,31 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
     };
   }, [sourceId]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // A model's recommended steps/guidance/size when it is chosen (Lightning: few steps, low guidance).
+  // A chosen model's recommended steps and guidance (Lightning: few steps, low guidance). Without a
+  // choice the fields stay unset and the backend fills them for its default; the sliders show them.
   useEffect(() => {
-    if (!model) return;
-    const d = (model as WithDefaults).defaults ?? {};
+    if (!form.model || !model) return;
+    const d = model.defaults ?? {};
     // Only a model that states its defaults overrides the fields (reused parameters stay otherwise).
-    setForm((f) => ({ ...f, model: model.id, ...(d.steps !== undefined ? { steps: d.steps } : {}), ...(d.guidance_scale !== undefined ? { guidance: d.guidance_scale } : {}) }));
-  }, [model?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    setForm((f) => ({ ...f, ...(d.steps != null ? { steps: d.steps } : {}), ...(d.guidance_scale != null ? { guidance: d.guidance_scale } : {}) }));
+  }, [form.model, model?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Width/height follow the source's shape for img2img, the presets otherwise.
   const followsSource = !!source && (form.mode === 'enhance' || form.mode === 'remix' || form.mode === 'variations');
-  // Without the model's native size, img2img and "Model default" leave the size to the backend
-  // (it fits the source's shape into the model's area).
+  // "Model default", and img2img without a chosen model, leave the size to the backend (it fits the
+  // source's shape into its model's area): the browser does not guess the default's size.
+  const sizedBy = form.model ? native : undefined;
   useEffect(() => {
+    const unset = { width: undefined, height: undefined };
     const dims: { width: number | undefined; height: number | undefined } = followsSource
-      ? native
-        ? dimensionsLike(source.record, native)
-        : { width: undefined, height: undefined }
+      ? sizedBy
+        ? dimensionsLike(source.record, sizedBy)
+        : unset
       : size === 'auto'
-        ? native ?? { width: undefined, height: undefined }
+        ? unset
         : dimensionsFor(aspect, size, native ?? NATIVE_FALLBACK);
     setForm((f) => (f.width === dims.width && f.height === dims.height ? f : { ...f, ...dims }));
-  }, [followsSource, source, aspect, size, native?.width, native?.height]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [followsSource, source, aspect, size, native?.width, native?.height, sizedBy?.width, sizedBy?.height]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const sketchDims = form.width && form.height ? { width: form.width, height: form.height } : dimensionsFor(aspect, 'S', { width: 683, height: 683 });
 
@@ -230,7 +231,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!upscaling && ((!provider && !model) || !!blocked))} title={blocked} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!upscaling && ((!provider && models.length === 0) || !!blocked))} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>
@@ -326,8 +327,8 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                   {provider.name} · {provider.model}
                 </div>
               ) : (
-                <select className={input} value={model?.id ?? ''} onChange={(e) => set({ model: e.target.value })} data-testid="model-select" disabled={loading || models.length === 0}>
-                  {loading && <option>Loading…</option>}
+                <select className={input} value={form.model} onChange={(e) => set({ model: e.target.value })} data-testid="model-select" disabled={loading || models.length === 0}>
+                  {loading ? <option value="">Loading…</option> : <option value="">{defaultId ? `Default · ${defaultId}` : 'Default'}</option>}
                   {models.map((m) => (
                     <option key={m.id} value={m.id}>
                       {m.id}
@@ -350,15 +351,15 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                 </div>
                 <div className="flex flex-col gap-1">
                   <span className={label}>
-                    Size · {form.width ? `${form.width}×${form.height}` : 'model default'}
+                    Size · {form.width ? `${form.width}×${form.height}` : native ? `model default (${native.width}×${native.height})` : 'model default'}
                   </span>
                   <Segmented value={size} onChange={store.setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
                 </div>
               </>
             )}
 
-            <Slider name="Steps" value={form.steps} fallback={6} min={1} max={60} step={1} onChange={(steps) => set({ steps })} onReset={() => set({ steps: undefined })} testId="steps" />
-            <Slider name="Guidance" value={form.guidance} fallback={5} min={0} max={15} step={0.5} onChange={(guidance) => set({ guidance })} onReset={() => set({ guidance: undefined })} />
+            <Slider name="Steps" value={form.steps} fallback={model?.defaults?.steps ?? 6} min={1} max={60} step={1} onChange={(steps) => set({ steps })} onReset={() => set({ steps: undefined })} testId="steps" />
+            <Slider name="Guidance" value={form.guidance} fallback={model?.defaults?.guidance_scale ?? 5} min={0} max={15} step={0.5} onChange={(guidance) => set({ guidance })} onReset={() => set({ guidance: undefined })} />
             {img2img && <Slider name="Strength" value={form.strength} min={0.05} max={1} step={0.05} onChange={(strength) => set({ strength })} testId="strength" hint="How far the result may move away from the source" />}
 
             <div className="grid grid-cols-2 gap-2">

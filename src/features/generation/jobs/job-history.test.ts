@@ -4,7 +4,7 @@ import { JobRunner, type GenerationJob, type JobDeps } from './job-runner';
 import { createJobHistory, summarizeJobs } from './job-history';
 
 const PNG_B64 = btoa('png-bytes');
-const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }], parameters: {}, timings: {} };
+const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }], parameters: { mode: 'txt2img', model: 'tiny-sdxl', prompt: 'x', negative_prompt: '', width: 64, height: 64, steps: 2, guidance_scale: 5, scheduler: 'euler', seed: 7, seeds: [7], n: 1, strength: null, output_format: 'png' }, timings: {} };
 
 function memoryStorage() {
   const m = new Map<string, string>();
@@ -32,7 +32,7 @@ describe('job history', () => {
   it('records every job that ends, newest first, and keeps it across a reload', async () => {
     const storage = memoryStorage();
     const history = createJobHistory(storage);
-    const r = runner([{ type: 'step', step: 1, steps: 2 }, { type: 'done', result }]);
+    const r = runner([{ type: 'step', step: 1, total: 2 }, { type: 'done', result }]);
     const stop = history.follow(r);
     await r.submit({ prompt: 'a fox' }, 'generate');
     await r.submit({ prompt: 'a cat', image: 'data:x', strength: 0.4 }, 'remix', 'src1');

@@ -4,7 +4,9 @@ import { JobRunner, type JobDeps } from './job-runner';
 import { progressOf } from './progress';
 
 const PNG_B64 = btoa('png-bytes');
-const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters: { steps: 2, guidance_scale: 5, width: 64, height: 64, scheduler: 'euler' }, timings: {} };
+// What the backend used: its defaults filled in where the request left a field out.
+const parameters: GenerateResponse['parameters'] = { mode: 'img2img', model: 'tiny-sdxl', prompt: 'fox', negative_prompt: 'blur', width: 64, height: 64, steps: 2, guidance_scale: 5, scheduler: 'euler', seed: 7, seeds: [7, 8], n: 2, strength: 0.3, output_format: 'png' };
+const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters, timings: {} };
 
 function deps(events: JobEventData[], opts: Partial<JobDeps> = {}) {
   const saved: { params: unknown; lineage: unknown; type: string }[] = [];
@@ -31,8 +33,8 @@ describe('JobRunner', () => {
     const { d, saved } = deps([
       { type: 'queued', position: 1 },
       { type: 'loading' },
-      { type: 'step', step: 1, steps: 2 },
-      { type: 'step', step: 2, steps: 2 },
+      { type: 'step', step: 1, total: 2 },
+      { type: 'step', step: 2, total: 2 },
       { type: 'decoding' },
       { type: 'done', result },
     ]);
@@ -42,7 +44,8 @@ describe('JobRunner', () => {
       const j = runner.getSnapshot()[0]!;
       seen.push(j.phase === 'running' ? `step ${j.step}/${j.steps}` : j.phase);
     });
-    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', image: 'data:x', strength: 0.3 }, 'enhance', 'src1');
+    // the request leaves steps, guidance, size and strength to the backend: the image keeps what it used
+    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', image: 'data:x' }, 'enhance', 'src1');
     expect(job.phase).toBe('done');
     expect(job.savedIds).toEqual(['rec1', 'rec2']);
     expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'loading', 'step 1/2', 'step 2/2', 'decoding', 'saving', 'done']);
@@ -71,7 +74,7 @@ describe('JobRunner', () => {
   it('falls back to polling when the event stream breaks', async () => {
     const { d, saved } = deps([], {
       jobEvents: async function* () {
-        yield { type: 'step', step: 1, steps: 4 };
+        yield { type: 'step', step: 1, total: 4 };
         throw new ApiError('network', { offline: true, retryable: true });
       },
     });
@@ -90,10 +93,10 @@ describe('JobRunner', () => {
         return { id: 'job_1', status: 'running', cancel_requested: true } as JobSummary;
       },
       jobEvents: async function* () {
-        yield { type: 'step', step: 1, steps: 50 };
+        yield { type: 'step', step: 1, total: 50 };
         await confirmed;
         yield { type: 'cancelling' };
-        yield { type: 'step', step: 2, steps: 50 }; // the step in flight ends: still cancelling
+        yield { type: 'step', step: 2, total: 50 }; // the step in flight ends: still cancelling
         yield { type: 'cancelled' };
       },
     });
@@ -140,7 +143,7 @@ describe('JobRunner', () => {
         throw new ApiError('backend unreachable', { offline: true, retryable: true });
       },
       jobEvents: async function* () {
-        yield { type: 'step', step: 4, steps: 50 };
+        yield { type: 'step', step: 4, total: 50 };
         await later;
         yield { type: 'done', result };
       },

@@ -85,26 +85,19 @@ export function upscaleParamsOf(res: UpscaleResponse, sourcePrompt: string | und
   return p;
 }
 
-/** The parameters stored on a generated image: what was asked, and the seed actually used. */
-export function paramsOf(req: GenerateRequest, res: GenerateResponse, seed: number): Omit<GenerationParams, 'source'> {
-  const used = res.parameters as Partial<Record<string, unknown>>;
-  const num = (k: string, fallback: number | null | undefined) => (typeof used[k] === 'number' ? (used[k] as number) : fallback ?? undefined);
-  const p: Omit<GenerationParams, 'source'> = { prompt: req.prompt, seed, model: res.model };
-  const neg = req.negative_prompt ?? (typeof used.negative_prompt === 'string' ? used.negative_prompt : undefined);
-  if (neg) p.negativePrompt = neg;
-  const steps = num('steps', req.steps);
-  if (steps !== undefined) p.steps = steps;
-  const guidance = num('guidance_scale', req.guidance_scale);
-  if (guidance !== undefined) p.guidance = guidance;
-  const width = num('width', req.width);
-  if (width !== undefined) p.width = width;
-  const height = num('height', req.height);
-  if (height !== undefined) p.height = height;
-  const sampler = typeof used.scheduler === 'string' ? used.scheduler : req.scheduler ?? undefined;
-  if (sampler) p.sampler = sampler;
-  if (req.image && req.strength != null) p.strength = req.strength;
+/**
+ * The parameters stored on a generated image: the ones the backend used (its typed `parameters`,
+ * every default filled in), with that image's seed. Nothing is rebuilt from the request.
+ */
+export function paramsOf(res: GenerateResponse, seed: number): Omit<GenerationParams, 'source'> {
+  const used = res.parameters;
+  const p: Omit<GenerationParams, 'source'> = { prompt: used.prompt, seed, model: used.model, steps: used.steps, guidance: used.guidance_scale, width: used.width, height: used.height, sampler: used.scheduler };
+  if (used.negative_prompt) p.negativePrompt = used.negative_prompt;
+  if (used.strength != null) p.strength = used.strength;
   return p;
 }
+
+const MIME = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /** A job on our backend: how to create it, and how to save what it returns. */
 interface BackendJob {
@@ -151,7 +144,7 @@ export class JobRunner {
         const res = result as GenerateResponse;
         const savedIds: string[] = [];
         for (const img of res.data) {
-          savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), paramsOf(request, res, img.seed), lineage));
+          savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, MIME[res.parameters.output_format]), paramsOf(res, img.seed), lineage));
         }
         return savedIds;
       },
@@ -279,7 +272,7 @@ export class JobRunner {
         if (ev.resident !== true) this.patch(localId, phase('loading'));
         return undefined;
       case 'step': {
-        const steps = ev.steps ?? ev.total;
+        const steps = ev.total;
         this.patch(localId, { ...phase('running'), ...(ev.step !== undefined ? { step: ev.step } : {}), ...(steps !== undefined ? { steps } : {}) });
         return undefined;
       }

@@ -42,6 +42,15 @@ describe('the prompt form', () => {
     expect(calls).toEqual([{ req: { prompt: 'a fox', steps: 4, n: 1, seed: -1 }, action: 'generate', sourceId: undefined, via: undefined }]);
   });
 
+  it('sends the model the user chose, and none once they go back to the default (the backend decides it)', async () => {
+    const { store, calls } = setup(form('generate', { model: 'sdxl-lightning' }));
+    await store.submit(ctx());
+    store.set({ model: '' });
+    await store.submit(ctx());
+    expect(calls.map((c) => c.req.model)).toEqual(['sdxl-lightning', undefined]);
+    expect('model' in calls[1]!.req).toBe(false);
+  });
+
   it('sends an Enhance with the source encoded at the size asked for, and its lineage', async () => {
     const { store, calls } = setup(form('enhance', { width: 768, height: 512 }));
     await store.submit(ctx({ source }));

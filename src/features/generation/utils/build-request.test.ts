@@ -86,15 +86,18 @@ describe('form helpers', () => {
 });
 
 describe('dimensions', () => {
-  it('keeps the native area and snaps to 64 for SDXL, 8 for tiny models', () => {
+  it('keeps the native area and snaps to 64 for SDXL, 8 for tiny models, never below the backend\'s 64', () => {
     expect(dimensionsFor('1:1', 'M', { width: 1024, height: 1024 })).toEqual({ width: 1024, height: 1024 });
     expect(dimensionsFor('16:9', 'M', { width: 1024, height: 1024 })).toEqual({ width: 1344, height: 768 });
-    expect(dimensionsFor('3:4', 'M', { width: 64, height: 64 })).toEqual({ width: 56, height: 72 });
+    expect(dimensionsFor('3:4', 'M', { width: 64, height: 64 })).toEqual({ width: 64, height: 72 });
+    expect(dimensionsFor('16:9', 'L', { width: 64, height: 64 })).toEqual({ width: 104, height: 64 });
   });
 
   it("img2img follows the source's shape instead of forcing a square", () => {
     expect(dimensionsLike({ width: 4000, height: 3000 }, { width: 1024, height: 1024 })).toEqual({ width: 1152, height: 896 });
     expect(nearestAspect(1152, 896)).toBe('4:3');
+    // a tiny model's 64x64 area: a 4:3 source's short side would be 56, which the backend refuses
+    expect(dimensionsLike({ width: 4000, height: 3000 }, { width: 64, height: 64 })).toEqual({ width: 72, height: 64 });
   });
 });
 

@@ -20,10 +20,13 @@ export const SIZES = [
 ] as const;
 export type SizeId = (typeof SIZES)[number]['id'];
 
-/** The backend wants multiples of 8; SDXL prefers 64 at its native sizes. */
+/** The smallest side the backend accepts (400 below it). */
+const MIN_SIDE = 64;
+
+/** The backend wants multiples of 8, at least 64; SDXL prefers 64 at its native sizes. */
 function snap(v: number, base: number): number {
   const unit = base >= 512 ? 64 : 8;
-  return Math.max(unit, Math.round(v / unit) * unit);
+  return Math.max(MIN_SIDE, Math.round(v / unit) * unit);
 }
 
 /** Width and height for an aspect and size, keeping the model's native pixel area. */

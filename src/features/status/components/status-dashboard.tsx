@@ -72,9 +72,9 @@ function MemoryBar({ status }: { status: StatusResponse }) {
   );
 }
 
-function jobLine(j: JobSummary): string {
+function jobLine(j: Pick<JobSummary, 'last_event' | 'status'>): string {
   const ev = j.last_event as JobEventData | null | undefined;
-  if (ev?.type === 'step' && ev.step !== undefined) return `step ${ev.step} of ${ev.steps ?? ev.total ?? '?'}`;
+  if (ev?.type === 'step' && ev.step !== undefined) return `step ${ev.step} of ${ev.total ?? '?'}`;
   return ev?.type ?? j.status;
 }
 

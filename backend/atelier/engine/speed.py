@@ -1,4 +1,4 @@
-"""How fast each vision model analyses, measured on the work it has done.
+"""How fast each vision model analyses, measured on the work it has done (`/v1/status` `analysis`).
 
 Clients size their batches from it before they have timed a call of their own (a reload, a new
 tab, a second client): a slow CPU-only model gets small batches, so the first captions still come
