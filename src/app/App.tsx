@@ -11,7 +11,7 @@
  *       so it shows at the top of the grid (default sort: date added, newest first).
  *   onImported(ids => ...) -> unsubscribe      (new imports; the analysis queue's cue)
  *   onRecordsChanged(() => ...) -> unsubscribe
- *   getRecord(id), getOriginal(id), saveRecords(records)
+ *   getRecord(id), getOriginal(id), editRecords(ids, fn)  (field-wise, on the records as stored)
  * Slots, in ./extensions.tsx (lazy, via import.meta.glob, so the shell builds without them):
  *   nav "Status" / "Settings" views -> StatusSlot / SettingsSlot
  *   "New image" button, loupe / selection "Enhance" -> PromptModalSlot({ onClose, sourceId, initialMode, onOpenImage })
@@ -185,7 +185,7 @@ export function App() {
     }
   };
 
-  const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.saveRecord(fn(focusRec));
+  const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.editRecord(focusRec.id, fn);
   const infoPanel = infoOpen && (
     <InfoPanel
       rec={focusRec}

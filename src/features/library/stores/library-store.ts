@@ -2,7 +2,7 @@ import { useSyncExternalStore } from 'react';
 import { getMany } from 'idb-keyval';
 import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
-import { saveRecords } from '@/lib/db/library-api';
+import { editRecords } from '@/lib/db/library-api';
 import { deleteImages, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
 import { blobWrites } from '@/lib/db/sweep-marker';
 import { idleTask } from '@/lib/idle';
@@ -336,17 +336,22 @@ export function createLibraryStore() {
       if (!changed.length) return;
       merge(changed); // optimistic: the grid updates before the disk write lands
       try {
-        await saveRecords(changed);
+        // applied to each record as stored now, field-wise (lib/db/fields.ts): a tag edit or an
+        // analysis result that lands meanwhile survives
+        await editRecords(changed.map((r) => r.id), (r) => applyCull([r], action)[0] ?? r);
       } catch (err) {
         merge(recs);
         set({ notice: { kind: 'error', text: (err as Error).message } });
       }
     },
-    async saveRecord(rec: ImageRecord) {
-      merge([rec]);
+    /** Edits one record (tags, caption): `fn` is applied to the record as stored now. */
+    async editRecord(id: string, fn: (rec: ImageRecord) => ImageRecord) {
+      const rec = state.byId.get(id);
+      if (rec) merge([fn(rec)]);
       try {
-        await saveRecords([rec]);
+        await editRecords([id], fn);
       } catch (err) {
+        if (rec) merge([rec]);
         set({ notice: { kind: 'error', text: (err as Error).message } });
       }
     },
