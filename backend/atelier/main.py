@@ -51,6 +51,9 @@ def _routers() -> list:
     from atelier.openai.images import router as images_router
 
     routers += [generate_router.router, images_router.router]
+    from atelier.library import router as library_router
+
+    routers.append(library_router.router)
     return routers
 
 
@@ -65,7 +68,10 @@ def build_services(settings: Settings) -> Services:
     worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired,
                        max_image_bytes=int(settings.image_memory_mb * MiB),
                        results_budget=int(settings.job_results_mb * MiB), results_ttl=settings.job_results_ttl)
-    return Services(settings=settings, catalog=catalog, manager=manager, worker=worker)
+    from atelier.library.service import LibraryService
+
+    library = LibraryService.open(settings.data_dir, settings.database_url, int(settings.library_max_blob_mb * MiB))
+    return Services(settings=settings, catalog=catalog, manager=manager, worker=worker, library=library)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             services.worker.stop()
             services.manager.unload()
+            services.library.close()
 
     app = FastAPI(
         title="Atelier",

@@ -12,6 +12,7 @@ from atelier.engine.catalog import Catalog
 from atelier.engine.manager import ModelManager
 from atelier.engine.worker import GPUWorker
 from atelier.gallery.analyze.stats import AnalysisStats
+from atelier.library.service import LibraryService
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Services:
     catalog: Catalog
     manager: ModelManager
     worker: GPUWorker
+    # the library on the server (None only in tests that build Services by hand)
+    library: LibraryService = None  # type: ignore[assignment]
     analysis: AnalysisStats = field(default_factory=AnalysisStats)
 
 
