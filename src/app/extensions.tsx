@@ -8,9 +8,10 @@ import { lazy, type ComponentType, type ReactNode } from 'react';
 //               JobsIndicator({ onOpenImage, onNewImage }), JobHistory({ onOpenImage, exists })
 //   status:     StatusView (or StatusDashboard), FirstRunPanel({ onOpenStatus? })
 //   settings:   SettingsView (or SettingsPanel)
-const modules = import.meta.glob<Record<string, unknown>>(['../features/analysis/index.ts', '../features/generation/index.ts', '../features/status/index.ts', '../features/settings/index.ts']);
+//   sync:       startSync(): () => void, SyncIndicator, SyncSettings
+const modules = import.meta.glob<Record<string, unknown>>(['../features/analysis/index.ts', '../features/generation/index.ts', '../features/status/index.ts', '../features/settings/index.ts', '../features/sync/index.ts']);
 
-type Feature = 'analysis' | 'generation' | 'status' | 'settings';
+type Feature = 'analysis' | 'generation' | 'status' | 'settings' | 'sync';
 
 export function loadFeature(name: Feature): Promise<Record<string, unknown> | null> {
   const load = modules[`../features/${name}/index.ts`];
@@ -49,17 +50,22 @@ export const JobsIndicatorSlot = slot<{ onOpenImage: (id: string) => void; onNew
 export const JobHistorySlot = slot<{ onOpenImage: (id: string) => void; exists: (id: string) => boolean }>('generation', ['JobHistory'], null);
 export const PromptModalSlot = slot<{ onClose: () => void; sourceId?: string; initialMode?: string; onOpenImage?: (id: string) => void }>('generation', ['PromptModal'], 'Generation');
 
-/** Starts the analysis queue (it listens to onImported itself). Returns a stop function. */
+export const SyncIndicatorSlot = slot<object>('sync', ['SyncIndicator'], null);
+export const SyncSettingsSlot = slot<object>('sync', ['SyncSettings'], null);
+
+/** Starts the analysis queue (it listens to onImported itself) and library sync. Returns a stop function. */
 export function startFeatures(): () => void {
-  let stop: (() => void) | undefined;
+  const stops: (() => void)[] = [];
   let cancelled = false;
-  void loadFeature('analysis').then((m) => {
-    const start = m?.['startAnalysis'];
-    if (!cancelled && typeof start === 'function') stop = (start as () => () => void)();
-  });
+  for (const [feature, name] of [['analysis', 'startAnalysis'], ['sync', 'startSync']] as const) {
+    void loadFeature(feature).then((m) => {
+      const start = m?.[name];
+      if (!cancelled && typeof start === 'function') stops.push((start as () => () => void)());
+    });
+  }
   return () => {
     cancelled = true;
-    stop?.();
+    stops.forEach((stop) => stop());
   };
 }
 

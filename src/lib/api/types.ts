@@ -104,3 +104,11 @@ export interface EmbeddingsResponse {
   model: string;
   usage: { prompt_tokens: number; total_tokens: number };
 }
+
+// The library on the server (sync, issue 18)
+export type LibraryChange = Schemas['Change'];
+export type LibraryPushRequest = Schemas['PushRequest'];
+export type LibraryPushResponse = Schemas['PushResponse'];
+export type LibraryChangeOut = Schemas['ChangeOut'];
+export type LibraryChangesPage = Schemas['ChangesPage'];
+export type LibraryBlobStored = Schemas['BlobStored'];

@@ -71,6 +71,8 @@ export interface ImageRecord {
   analysis?: Analysis;
   params?: GenerationParams;
   lineage?: Lineage;
+  /** SHA-256 of the thumbnail's bytes: its name on the server (set by sync when it uploads it) */
+  thumbHash?: string;
   /** thumbnail dimensions (the blob itself lives in the `thumbs` store) */
   thumbW: number;
   thumbH: number;

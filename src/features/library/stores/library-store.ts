@@ -1,14 +1,12 @@
 import { useSyncExternalStore } from 'react';
-import { getMany } from 'idb-keyval';
 import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
 import { editRecords } from '@/lib/db/library-api';
-import { deleteImages, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
+import { deleteImages, getOriginals, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
 import { blobWrites } from '@/lib/db/sweep-marker';
 import { idleTask } from '@/lib/idle';
 import { loadHead, saveHead } from '@/lib/db/head-cache';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
-import { defaultStores } from '@/lib/db/stores';
 import { requestPersistence, storageInfo, type StorageInfo } from '@/lib/db/storage';
 import { nsfwToggle, type NsfwMark } from '@/lib/db/nsfw';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -440,7 +438,7 @@ export function createLibraryStore() {
 
     /** Zips originals + XMP sidecars of the selection; returns the zip (the caller downloads it). */
     async exportZip(ids: string[]): Promise<Blob> {
-      const blobs = await getMany<Blob | undefined>(ids, defaultStores().originals);
+      const blobs = await getOriginals(ids); // from the server when only it has them (sync)
       const items = await Promise.all(
         ids.map(async (id, i) => {
           const record = state.byId.get(id);
