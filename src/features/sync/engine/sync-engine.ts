@@ -24,6 +24,7 @@ import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { hashBytes } from '@/lib/workers/hash';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
 import { getBlob } from '../api/get-blob';
+import { getLibrary } from '../api/get-library';
 import { headBlob } from '../api/head-blob';
 import { pullChanges } from '../api/pull-changes';
 import { pushChanges } from '../api/push-changes';
@@ -40,6 +41,7 @@ const PIECE = 8 * 1024 * 1024;
 const PARALLEL = 6;
 export const CURSOR_KEY = 'atelier.sync.cursor';
 export const SEEDED_KEY = 'atelier.sync.seeded';
+export const EPOCH_KEY = 'atelier.sync.epoch';
 
 const ls = {
   get: (k: string) => {
@@ -266,6 +268,14 @@ export function createSyncEngine(state: StateStore, clientId: string) {
     try {
       do {
         again = false;
+        // Is there a library to sync with, and is it the one this device knows? A new epoch
+        // means a new (reset or replaced) database: resync from nothing and push everything.
+        const { epoch } = await getLibrary();
+        if (ls.get(EPOCH_KEY) !== epoch) {
+          ls.set(CURSOR_KEY, null);
+          ls.set(SEEDED_KEY, null);
+          ls.set(EPOCH_KEY, epoch);
+        }
         state.set({ phase: 'syncing', pending: await pendingCount() });
         await push();
         await pull();
