@@ -80,6 +80,16 @@ def targets_queue(d: dict) -> list[dict]:
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
+def targets_library(d: dict) -> list[dict]:
+    up, pull = d.get("upload", {}), d.get("pull", {})
+    t = d.get("targets", {})
+    return [_t("library upload (HEAD + 8 MB pieces, verified) / raw PUT, loopback", up.get("ratio"), ">= 0.8",
+               t.get("upload_ratio_ge_0_8")),
+            _t(f"server RSS growth pulling {pull.get('records')} records (MB)", pull.get("rss_growth_mb"), "<= 50",
+               t.get("pull_rss_growth_le_50mb")),
+            _t("50k-record pull, whole feed (s)", pull.get("seconds"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -87,6 +97,7 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
 ]
 
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from atelier.api.deps import ServicesDep
-from atelier.core.errors import InvalidParameter, UnsupportedMediaType
+from atelier.core.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from atelier.library.blobs import check_sha256
 from atelier.library.exceptions import BlobNotFound
 from atelier.library.schemas import (BlobStored, ChangesPage, LibrarySummary, PushRequest, PushResponse)
@@ -31,7 +31,10 @@ router = APIRouter(prefix="/library", tags=["library"])
 BLOB_TYPES = ("application/octet-stream", "image/png", "image/jpeg", "image/webp", "image/gif", "image/avif",
               "image/heic", "image/heif", "image/tiff", "image/bmp", "image/jxl", "image/x-adobe-dng")
 CONTENT_RANGE = re.compile(r"^bytes (\d{1,15})-(\d{1,15})/(\d{1,15})$")
+# bytes handed to the writer thread at a time, and how many may wait: memory per upload stays
+# under (QUEUED + 2) x WRITE_CHUNK
 WRITE_CHUNK = 1 << 20
+QUEUED = 4
 
 
 def get_library(services: ServicesDep) -> LibraryService:
@@ -94,21 +97,44 @@ async def put_blob(sha256: Sha256, request: Request, library: LibraryDep) -> JSO
     blobs.check_size(total)
     async with library.upload_lock(sha256):
         writer = await anyio.to_thread.run_sync(blobs.open_part, sha256, start, total)
-        buf = bytearray()
+        # Receiving, writing and hashing overlap: the event loop reads the next megabytes off the
+        # socket while one thread writes the previous ones and another hashes them (both release
+        # the GIL); at most QUEUED pieces wait.
+        send, receive = anyio.create_memory_object_stream[bytearray](max_buffer_size=QUEUED)
+        problem: Exception | None = None
+
+        async def write_all() -> None:
+            async with receive:
+                async for data in receive:
+                    async with anyio.create_task_group() as pair:
+                        pair.start_soon(anyio.to_thread.run_sync, writer.write_bytes, data)
+                        pair.start_soon(anyio.to_thread.run_sync, writer.hash, data)
+
         try:
-            async for chunk in request.stream():
-                buf += chunk
-                if end is not None and writer.offset + len(buf) > end:
-                    raise InvalidParameter("the body is longer than its Content-Range / Content-Length", param="body")
-                if total is None and writer.offset + len(buf) > blobs.max_bytes:
-                    blobs.check_size(writer.offset + len(buf))
-                if len(buf) >= WRITE_CHUNK:
-                    await anyio.to_thread.run_sync(writer.write, bytes(buf))
-                    buf.clear()
-            if buf:
-                await anyio.to_thread.run_sync(writer.write, bytes(buf))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(write_all)
+                async with send:
+                    buf, seen = bytearray(), writer.offset
+                    async for chunk in request.stream():
+                        buf += chunk
+                        seen += len(chunk)
+                        if end is not None and seen > end:
+                            problem = InvalidParameter("the body is longer than its Content-Range / Content-Length",
+                                                       param="body")
+                            break
+                        if total is None and seen > blobs.max_bytes:
+                            problem = PayloadTooLarge(f"the blob is more than {blobs.max_bytes:,} bytes, the library's "
+                                                      "limit (ATELIER_LIBRARY_MAX_BLOB_MB)", param="body")
+                            break
+                        if len(buf) >= WRITE_CHUNK:
+                            data, buf = buf, bytearray()  # handed over, not copied
+                            await send.send(data)
+                    if buf and problem is None:
+                        await send.send(buf)
         finally:
             await anyio.to_thread.run_sync(writer.close)
+        if problem is not None:
+            raise problem
         if end is not None and writer.offset != end:
             raise InvalidParameter(f"the body ended at byte {writer.offset} of the range, before byte {end}",
                                    param="body")
