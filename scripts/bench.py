@@ -90,6 +90,13 @@ def targets_library(d: dict) -> list[dict]:
             _t("50k-record pull, whole feed (s)", pull.get("seconds"), "(reported)", None)]
 
 
+def targets_sync(d: dict) -> list[dict]:
+    t = d.get("targets", {})
+    return [_t(f"fresh browser, {d.get('images')} images: first painted thumbnail (ms)", d.get("firstThumbMs"), "<= 2000",
+               t.get("firstThumb_le_2000ms")),
+            _t("fresh browser: all metadata and thumbnails (ms)", d.get("allMetadataAndThumbsMs"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -98,6 +105,7 @@ BENCHES = [
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
     ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
+    ("fresh browser sync (issue 18)", ["node", "scripts/bench_sync.mjs"], 1200, targets_sync),
 ]
 
 
