@@ -61,6 +61,8 @@ try {
   await page.waitForFunction(() => window.__firstThumb !== undefined, null, { timeout: 120_000, polling: 50 });
   const firstThumbMs = await page.evaluate(() => window.__firstThumb);
   log(`first thumbnail at ${Math.round(firstThumbMs)} ms`);
+  const timeline = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/')).slice(0, 8).map((e) => `${e.name.replace(location.origin, '').slice(0, 50)} ${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`));
+  log(timeline.join('\n'));
   await page.waitForFunction((n) => window.__atelier?.library.getState().byId.size === n, N, { timeout: 600_000, polling: 200 });
   const allRecordsMs = await page.evaluate(() => performance.now());
   // all thumbnails are in IndexedDB once every record is (a record is committed after its thumbnail)

@@ -5,6 +5,7 @@
 - `PUT /blobs/{sha256}`: the bytes, whole or as a `Content-Range: bytes a-b/total` piece; idempotent
   (a stored blob answers 200 at once), verified (wrong hash: 400, nothing kept), limited (413, 415).
 - `GET /blobs/{sha256}`: the bytes (immutable: they are their own name).
+- `POST /blobs/batch`: up to 200 small blobs in one response, each as '<sha256> <size>\n' + bytes.
 - `POST /changes`: a batch of record changes with the client id and per-field HLC stamps.
 - `GET /changes?since=&limit=`: the feed after a cursor, paged and streamed.
 - `GET /`: epoch, counters, which database.
@@ -23,7 +24,8 @@ from atelier.api.deps import ServicesDep
 from atelier.core.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from atelier.library.blobs import check_sha256
 from atelier.library.exceptions import BlobNotFound
-from atelier.library.schemas import (BlobStored, ChangesPage, LibrarySummary, PushRequest, PushResponse)
+from atelier.library.schemas import (BlobBatchRequest, BlobStored, ChangesPage, LibrarySummary, PushRequest,
+                                     PushResponse)
 from atelier.library.service import MAX_PAGE, LibraryService
 
 router = APIRouter(prefix="/library", tags=["library"])
@@ -144,6 +146,29 @@ async def put_blob(sha256: Sha256, request: Request, library: LibraryDep) -> JSO
                                 status_code=202, headers={"Upload-Offset": str(writer.offset)})
         await anyio.to_thread.run_sync(blobs.finish, sha256, writer, done)
     return JSONResponse(BlobStored(sha256=sha256, size=done, complete=True, offset=done).model_dump(), status_code=201)
+
+
+BATCH_MAX_BYTES = 1 << 20  # a blob larger than this is left out of a batch (fetch it alone)
+
+
+@router.post("/blobs/batch", summary="Several small blobs (thumbnails) in one response",
+             response_class=Response, responses={200: {"content": {"application/octet-stream": {}},
+                                                       "description": "for each hash asked: a line "
+                                                       "'<sha256> <size>\\n' and then its bytes; size -1: not stored "
+                                                       "(or larger than 1 MiB: GET it alone)"}})
+def get_blob_batch(body: BlobBatchRequest, library: LibraryDep) -> StreamingResponse:
+    blobs = library.blobs
+
+    def frames():
+        for sha in body.sha256:
+            size = blobs.size(sha)
+            if size is None or size > BATCH_MAX_BYTES:
+                yield f"{sha} -1\n".encode()
+                continue
+            data = blobs.path(sha).read_bytes()
+            yield f"{sha} {len(data)}\n".encode() + data
+
+    return StreamingResponse(frames(), media_type="application/octet-stream")
 
 
 @router.post("/changes", summary="Push record changes (merged per field, last writer wins)",

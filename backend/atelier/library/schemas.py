@@ -79,3 +79,12 @@ class BlobStored(BaseModel):
     size: int
     complete: bool
     offset: int = Field(description="bytes received so far (== size when complete)")
+
+
+MAX_BATCH_BLOBS = 200
+
+
+class BlobBatchRequest(_Strict):
+    """Several small blobs (thumbnails) in one response: a fresh browser's grid fills at once."""
+
+    sha256: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(min_length=1, max_length=MAX_BATCH_BLOBS)

@@ -87,3 +87,23 @@ def test_wrong_hash_oversize_and_wrong_type_are_refused_and_nothing_is_kept(lib_
     bad_range = lib_client.put(f"/v1/library/blobs/{sha(data)}", content=data, headers={"Content-Type": "image/png", "Content-Range": "bytes 5-1/10"})
     assert bad_range.status_code == 400 and bad_range.json()["error"]["param"] == "Content-Range"
     assert stored_files(data_dir) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_small_blobs_come_in_one_batch_framed_by_hash_and_size(lib_client):
+    blobs = [os.urandom(n) for n in (10, 0, 3000)]
+    for b in blobs:
+        assert put(lib_client, b).status_code in (200, 201)
+    missing = "f" * 64
+    r = lib_client.post("/v1/library/blobs/batch", json={"sha256": [sha(b) for b in blobs] + [missing]})
+    assert r.status_code == 200
+    body, got = r.content, {}
+    while body:
+        head, _, body = body.partition(b"\n")
+        h, size = head.decode().split(" ")
+        got[h] = None if int(size) < 0 else body[: int(size)]
+        body = body[max(0, int(size)):]
+    assert got == {**{sha(b): b for b in blobs}, missing: None}
+    too_many = lib_client.post("/v1/library/blobs/batch", json={"sha256": ["a" * 64] * 201})
+    assert too_many.status_code == 400 and too_many.json()["error"]["param"].startswith("sha256")
+    assert lib_client.post("/v1/library/blobs/batch", json={"sha256": ["nope"]}).status_code == 400

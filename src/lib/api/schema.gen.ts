@@ -224,6 +224,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/library/blobs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Several small blobs (thumbnails) in one response */
+        post: operations["get_blob_batch_v1_library_blobs_batch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/library/changes": {
         parameters: {
             query?: never;
@@ -547,6 +564,14 @@ export interface components {
             points?: components["schemas"]["DetectedPoint"][] | null;
             /** Tags */
             tags?: components["schemas"]["Tag"][] | null;
+        };
+        /**
+         * BlobBatchRequest
+         * @description Several small blobs (thumbnails) in one response: a fresh browser's grid fills at once.
+         */
+        BlobBatchRequest: {
+            /** Sha256 */
+            sha256: string[];
         };
         /** BlobStored */
         BlobStored: {
@@ -1715,6 +1740,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_blob_batch_v1_library_blobs_batch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BlobBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description for each hash asked: a line '<sha256> <size>\n' and then its bytes; size -1: not stored (or larger than 1 MiB: GET it alone) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
                 };
             };
             /** @description Validation Error */

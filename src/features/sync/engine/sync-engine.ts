@@ -23,7 +23,7 @@ import { defaultStores } from '@/lib/db/stores';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { hashBytes } from '@/lib/workers/hash';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
-import { getBlob } from '../api/get-blob';
+import { getBlobBatch } from '../api/get-blob-batch';
 import { getLibrary } from '../api/get-library';
 import { headBlob } from '../api/head-blob';
 import { pullChanges } from '../api/pull-changes';
@@ -35,10 +35,11 @@ import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
 import type { StateStore } from './sync-state';
 
 const PUSH_BATCH = 200;
-const FIRST_PAGE = 100; // the first page is small: a fresh browser paints thumbnails sooner
+const FIRST_PAGE = 60; // the first page is small (about a screen): a fresh browser paints sooner
 const PAGE = 500;
 const PIECE = 8 * 1024 * 1024;
 const PARALLEL = 6;
+const THUMB_BATCH = 100;
 export const CURSOR_KEY = 'atelier.sync.cursor';
 export const SEEDED_KEY = 'atelier.sync.seeded';
 export const EPOCH_KEY = 'atelier.sync.epoch';
@@ -178,11 +179,18 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       if (changed.length) await quietly(() => emit('updated', changed));
     }
     if (fresh.length) {
-      const entries: { record: ImageRecord; thumb: Blob | undefined }[] = fresh.map((record) => ({ record, thumb: undefined }));
-      await pool(entries, PARALLEL, async (e) => {
-        if (e.record.thumbHash) e.thumb = await getBlob(e.record.thumbHash, 'image/webp').catch(() => undefined);
+      // thumbnails in batches of 100, a few in flight: one request per hundred, not per image
+      const hashes = [...new Set(fresh.map((r) => r.thumbHash).filter((h): h is string => !!h))];
+      const batches: string[][] = [];
+      for (let i = 0; i < hashes.length; i += THUMB_BATCH) batches.push(hashes.slice(i, i + THUMB_BATCH));
+      const thumbs = new Map<string, Blob>();
+      await pool(batches, 3, async (b) => {
+        for (const [sha, blob] of await getBlobBatch(b, 'image/webp')) thumbs.set(sha, blob);
       });
-      await putReplicas(entries.map((e) => ({ record: e.record, ...(e.thumb ? { thumb: e.thumb } : {}) })), stores);
+      await putReplicas(fresh.map((record) => {
+        const thumb = record.thumbHash ? thumbs.get(record.thumbHash) : undefined;
+        return { record, ...(thumb ? { thumb } : {}) };
+      }), stores);
       await quietly(() => emit('added', fresh));
     }
   }
