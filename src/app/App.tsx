@@ -231,10 +231,9 @@ export function App() {
   else if (s.view === 'settings')
     main = (
       <Suspense fallback={null}>
-        <SettingsSlot />
-        <div className="mx-auto max-w-2xl px-6 pb-8">
+        <SettingsSlot>
           <SyncSettingsSlot />
-        </div>
+        </SettingsSlot>
       </Suspense>
     );
   else if (s.status === 'loading') main = <div className="flex h-full items-center justify-center text-sm text-neutral-500">Opening library…</div>;

@@ -43,7 +43,7 @@ export const FirstRunSlot = lazy(async () => {
   const found = (await loadFeature('status'))?.['FirstRunPanel'];
   return { default: (typeof found === 'function' ? found : () => null) as ComponentType<{ onOpenStatus?: () => void }> };
 });
-export const SettingsSlot = slot<object>('settings', ['SettingsView', 'SettingsPanel'], 'Settings');
+export const SettingsSlot = slot<{ children?: ReactNode }>('settings', ['SettingsView', 'SettingsPanel'], 'Settings');
 export const AnalysisPanelSlot = slot<object>('analysis', ['AnalysisPanel'], 'Analysis');
 export const AnalysisIndicatorSlot = slot<{ onClick?: () => void }>('analysis', ['AnalysisIndicator'], 'Analysis');
 export const JobsIndicatorSlot = slot<{ onOpenImage: (id: string) => void; onNewImage: () => void }>('generation', ['JobsIndicator'], null);

@@ -100,6 +100,17 @@ test('two browsers share one library through the server, and a cleared browser g
   // originals: the newest ones come down in the background (the default "recent")
   await expect.poll(() => count(a, 'atelier-originals', 'originals'), { timeout: 45_000 }).toBe(2);
   await a.screenshot({ path: 'test-results/sync-restored.png' });
+  // the indicator and the settings, on a desktop and a phone
+  await b.evaluate(() => (window as unknown as { __atelier: { library: { setView(v: string): void } } }).__atelier.library.setView('settings'));
+  await expect(b.getByTestId('sync-settings')).toBeVisible();
+  await b.getByTestId('sync-settings').scrollIntoViewIfNeeded();
+  await b.screenshot({ path: 'test-results/sync-settings-1440.png' });
+  await b.setViewportSize({ width: 390, height: 844 });
+  await b.getByTestId('sync-settings').scrollIntoViewIfNeeded();
+  await b.screenshot({ path: 'test-results/sync-settings-390.png' });
+  await b.evaluate(() => (window as unknown as { __atelier: { library: { setView(v: string): void } } }).__atelier.library.setView('grid'));
+  await expect(b.getByTestId('sync-indicator')).toBeVisible();
+  await b.screenshot({ path: 'test-results/sync-grid-390.png' });
   await ctxA.close();
   await ctxB.close();
 });
