@@ -203,8 +203,11 @@ export async function putReplicas(entries: { record: ImageRecord; thumb?: Blob }
 /** Where an original that is not on this device comes from (sync installs it: the server). */
 type OriginalSource = (rec: ImageRecord) => Promise<Blob | undefined>;
 let originalSource: OriginalSource | undefined;
-export function setOriginalSource(fn: OriginalSource | undefined): void {
+let onOriginalRead: ((id: string) => void) | undefined;
+/** `onRead`: told of every original read (sync keeps the cache's least recently used order). */
+export function setOriginalSource(fn: OriginalSource | undefined, onRead?: (id: string) => void): void {
   originalSource = fn;
+  onOriginalRead = onRead;
 }
 
 /** Whether the original's bytes are on this device (not only on the server). */
@@ -224,11 +227,17 @@ export async function putOriginal(id: string, blob: Blob, stores: Stores = defau
 /** The original: on this device, or else from the original source (kept here afterwards). */
 export async function getOriginal(id: string, stores: Stores = defaultStores()): Promise<Blob | undefined> {
   const local = await get<Blob>(id, stores.originals);
-  if (local || !originalSource) return local;
+  if (local || !originalSource) {
+    if (local) onOriginalRead?.(id);
+    return local;
+  }
   const rec = await get<ImageRecord>(id, stores.meta);
   if (!rec) return undefined;
   const blob = await originalSource(rec);
-  if (blob) await putOriginal(id, blob, stores).catch(() => undefined); // no room: still shown once
+  if (blob) {
+    await putOriginal(id, blob, stores).catch(() => undefined); // no room: still shown once
+    onOriginalRead?.(id);
+  }
   return blob;
 }
 

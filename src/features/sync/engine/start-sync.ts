@@ -6,6 +6,7 @@
 import { clientId } from '@/lib/db/hlc';
 import { setOriginalSource } from '@/lib/db/records';
 import { getBlob } from '../api/get-blob';
+import { touchOriginal } from './original-cache';
 import { watchLibrary } from './outbox';
 import { createSyncEngine } from './sync-engine';
 import { syncSettings } from './sync-settings';
@@ -32,7 +33,7 @@ export function startSync(): () => void {
   const post = (m: Message) => channel?.postMessage(m);
 
   // a record only on the server comes down when something opens it (loupe, export, remix)
-  setOriginalSource(async (rec) => (await getBlob(rec.hash, rec.mime).catch(() => undefined)));
+  setOriginalSource(async (rec) => (await getBlob(rec.hash, rec.mime).catch(() => undefined)), touchOriginal);
 
   nudgeLeader = () => (leader ? engine.nudge() : post({ kind: 'nudge' }));
   retry = nudgeLeader;

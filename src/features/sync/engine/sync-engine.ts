@@ -11,7 +11,9 @@
 //      thumbnail, tombstones delete. A cursor the server no longer knows (410: its database
 //      was reset) starts over from nothing and pushes everything again.
 //   3. originals: uploads in the background (resumable, 8 MB pieces, progress), then the
-//      originals this device keeps by the settings (all / recent / on demand) come down.
+//      originals this device keeps by the settings (all / recent / on demand) come down, and
+//      past 80% of the storage quota the least recently opened uploaded ones go
+//      (original-cache.ts).
 import { del, entries as idbEntries, getMany, keys, set as idbSet } from 'idb-keyval';
 import { ApiError } from '@/lib/api/errors';
 import { emit } from '@/lib/db/events';
@@ -30,6 +32,7 @@ import { pullChanges } from '../api/pull-changes';
 import { pushChanges } from '../api/push-changes';
 import { putBlobPiece } from '../api/put-blob';
 import { deletion, fromChange, stampsOf, toChange } from './changes';
+import { evictOriginals } from './original-cache';
 import { markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
 import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
 import type { StateStore } from './sync-state';
@@ -290,6 +293,7 @@ export function createSyncEngine(state: StateStore, clientId: string) {
         state.set({ phase: (await pendingCount()) ? 'pending' : 'synced', error: null, lastSynced: Date.now() });
         await uploadOriginals();
         await fetchOriginals();
+        await evictOriginals(stores);
       } while (again && !stopped);
       failures = 0;
       state.set({ phase: (await pendingCount()) ? 'pending' : 'synced', pending: await pendingCount(), error: null });
