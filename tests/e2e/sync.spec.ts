@@ -5,10 +5,11 @@
 //
 // Needs no vite preview: run with E2E_NO_SERVER=1. E2E_SYNC_PORT moves the backend.
 import { expect, test, type Page } from '@playwright/test';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePng } from './fixtures';
+import { png } from '../../scripts/lib/fixtures.mjs';
 import { tinyBackend } from './tiny-backend';
 
 // no models needed: an empty models folder keeps the start fast
@@ -50,6 +51,9 @@ function count(page: Page, db: string, store: string): Promise<number> {
     [db, store] as const,
   );
 }
+
+/** A PNG of noise: it does not compress, so its size is about width x height x 3. */
+const noisePng = (w: number, h: number, seed: number): Buffer => png(w, h, seed, {}, { smooth: false });
 
 const byName = (recs: Rec[], name: string) => recs.find((r) => r.name === name)!;
 
@@ -113,4 +117,42 @@ test('two browsers share one library through the server, and a cleared browser g
   await b.screenshot({ path: 'test-results/sync-grid-390.png' });
   await ctxA.close();
   await ctxB.close();
+});
+
+// FIXME(issue 18): after the restart this page does not reach "synced" within 2 minutes (the
+// Playwright calls on the page stall); not diagnosed yet. The same fault is covered at the protocol
+// level by backend/tests/library/test_library_faults.py (a client speaking the engine's protocol).
+test.fixme('the server killed mid-upload and restarted: the sync completes, every original verifies, nothing doubles', async ({ browser }) => {
+  const N = 40;
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(BASE);
+  await ready(page);
+  const before = (await (await fetch(`${BASE}/v1/library`)).json()) as { records: number };
+  // noise does not compress: ~2.6 MB originals, ~100 MB in all, so the kill lands mid-upload
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-e2e-noise-'));
+  const files = Array.from({ length: N }, (_, i) => {
+    const path = join(dir, `noise-${i}.png`);
+    writeFileSync(path, noisePng(1600, 1200, 100 + i));
+    return path;
+  });
+  await page.locator('[data-testid="file-input"]').first().setInputFiles(files);
+  await expect(page.locator('[data-testid="sync-indicator"]')).toContainText('Uploading', { timeout: 60_000 });
+  await server.kill(); // SIGKILL, an upload in flight
+  await expect(page.locator('[data-testid="sync-indicator"]')).toHaveAttribute('data-phase', /offline|error/, { timeout: 60_000 });
+  await server.start();
+  await page.getByTestId('sync-retry').click().catch(() => undefined);
+  await expect(page.locator('[data-testid="sync-indicator"]')).toHaveAttribute('data-phase', 'synced', { timeout: 120_000 });
+
+  const summary = (await (await fetch(`${BASE}/v1/library`)).json()) as { records: number };
+  expect(summary.records).toBe(before.records + N);
+  const recs = await page.evaluate(() => [...(window as unknown as { __atelier: { library: { getState(): { byId: Map<string, { name: string; hash: string }> } } } }).__atelier.library.getState().byId.values()].filter((r) => r.name.startsWith('noise-')).map((r) => r.hash));
+  expect(new Set(recs).size).toBe(N);
+  const { createHash } = await import('node:crypto');
+  for (const hash of recs) {
+    const r = await fetch(`${BASE}/v1/library/blobs/${hash}`);
+    expect(r.status).toBe(200);
+    expect(createHash('sha256').update(Buffer.from(await r.arrayBuffer())).digest('hex')).toBe(hash);
+  }
+  await ctx.close();
 });
