@@ -83,7 +83,7 @@ models: $(VENV)/.installed ## download catalog models: make models MODELS="sdxl-
 	$(PY) -m atelier.download $(MODELS)
 
 lock: ## re-pin every transitive Python dependency into backend/constraints.txt
-	$(PIP) freeze | grep -v '^-e' | sed 's/^torch==\(.*\)+cpu/torch==\1/' > backend/constraints.txt.new
+	$(PIP) freeze | grep -v '^-e' | sed -E 's/^(torch|torchvision)==([^+]*)\+.*/\1==\2/' > backend/constraints.txt.new
 	mv backend/constraints.txt.new backend/constraints.txt
 
 clean: ## remove build outputs (keeps models and data)

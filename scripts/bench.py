@@ -74,6 +74,13 @@ def targets_search(d: dict) -> list[dict]:
     ]
 
 
+def targets_upscale(d: dict) -> list[dict]:
+    t = d.get("targets", {})
+    return [_t("upscale seams: gradient across tile borders / interior", d.get("seam_gradient_ratio"), "<= 1.1",
+               t.get("seam_le_1_1")),
+            _t("upscale: tiled / whole-image CPU time", d.get("time_ratio"), "<= 1.15", t.get("time_ratio_le_1_15"))]
+
+
 def targets_queue(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio", d.get("ratio"))
     return [_t("UI queue time / direct batch calls (median of paired rounds)", ratio, "<= 1.1",
@@ -97,6 +104,13 @@ def targets_sync(d: dict) -> list[dict]:
             _t("fresh browser: all metadata and thumbnails (ms)", d.get("allMetadataAndThumbsMs"), "(reported)", None)]
 
 
+def targets_embed(d: dict) -> list[dict]:
+    ratio = d.get("overhead_ratio")
+    return [_t("embedding throughput, indexing lane / direct /v1/embeddings batches (median of paired rounds)",
+               ratio, "<= 1.1", ratio <= 1.1 if isinstance(ratio, (int, float)) else None),
+            _t("images embedded per second through the lane (tiny SigLIP)", d.get("ui_images_per_s"), "(reported)", None)]
+
+
 BENCHES = [
     ("generation overhead (issue 3)", [PY, "scripts/bench_generate.py"], 900, targets_generate),
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
@@ -106,6 +120,8 @@ BENCHES = [
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
     ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
     ("fresh browser sync (issue 18)", ["node", "scripts/bench_sync.mjs"], 1200, targets_sync),
+    ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
+    ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
 ]
 
 

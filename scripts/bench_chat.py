@@ -27,6 +27,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+import atelier  # noqa: E402,F401 - before anything imports torchvision (atelier/core/torchvision_compat.py)
 
 
 def _image():

@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
+import atelier  # noqa: E402,F401 - before anything imports torchvision (atelier/core/torchvision_compat.py)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -525,6 +526,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: v for k, v in r.items() if k not in ("plan", "traceback")}), flush=True)
             results.append(r)
 
+    upscaler_path = build_upscaler(scratch / f"esrgan-random-{sizes}.safetensors", sizes)
+    upscale_side = 1024 if sizes == "full" else 64
+    upscales = [run_upscale(card, int(c), upscaler_path, upscale_side) for c in args.cards.split(",")]
+    for u in upscales:
+        print(json.dumps({k: v for k, v in u.items() if k != "traceback"}), flush=True)
+
     from atelier.engine.vram.footprint import moondream_footprint
 
     vision_fp = VisionStandInFamily(vision_dir).footprint(None)
@@ -539,14 +546,79 @@ def main(argv: list[str] | None = None) -> int:
         "vision_stand_in_fp16_gib": _gib(vision_fp.total_bytes(torch.float16)),
         "moondream2_fp16_gib": _gib(moondream_footprint().total_bytes(torch.float16)),
         "cases": results,
+        "upscale": upscales,
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out_path}")
     failed = [f"{r['card_gib']} GiB {r['mode']}: {'; '.join(problems(r))}" for r in results if problems(r)]
+    for u in upscales:
+        if "error" in u or not u.get("size_ok"):
+            failed.append(f"upscale on {u['card_size_gib']} GiB: {u.get('error', 'wrong output size')}")
+        elif u.get("peak_gib") is not None and u["peak_gib"] > UPSCALE_TARGET_GIB:
+            failed.append(f"upscale on {u['card_size_gib']} GiB: peak {u['peak_gib']} GiB > {UPSCALE_TARGET_GIB} GiB")
     for line in failed:
         print(f"FAILED {line}", file=sys.stderr)
     return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- upscale 1024 -> 4096 (issue 21)
+UPSCALE_TARGET_GIB = 10.0
+
+
+def build_upscaler(out: Path, sizes: str) -> Path:
+    """A random-weight ESRGAN of Real-ESRGAN x4plus's shape (64 filters, 23 blocks; tiny: 8 and 1),
+    as a .safetensors that the production family loads through spandrel."""
+    if out.exists():
+        return out
+    import atelier  # noqa: F401 - torchvision compatibility before spandrel
+    from safetensors.torch import save_file
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    torch.manual_seed(0)
+    model = ESRGAN(num_filters=64, num_blocks=23, scale=4) if sizes == "full" else ESRGAN(num_filters=8, num_blocks=1)
+    tmp = out.with_name(out.name + ".partial")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(out)
+    return out
+
+
+def run_upscale(card: CudaCard, card_gib: int, path: Path, side: int) -> dict:
+    """One side x side image to 4x through the upscaler family, the tile from the planner for what a
+    card of `card_gib` has left beside the weights: seconds and peak memory."""
+    from PIL import Image
+
+    from atelier.engine.base import ModelSpec, Placement
+    from atelier.engine.families.upscaler import FAMILY
+    from atelier.engine.vram import planner as vp
+
+    out: dict = {"card_size_gib": card_gib, "input": f"{side}x{side}", "output": f"{side * 4}x{side * 4}"}
+    spec = ModelSpec(id="esrgan-random", kind="upscaler", family="upscaler", source=str(path), local=True)
+    try:
+        card.cap(card_gib * GiB)
+        card.free_all()
+        device = "cpu" if card.smoke else "cuda"
+        model = FAMILY.load(spec, Placement(device=device, dtype=torch.float16 if not card.smoke else torch.float32))
+        weights = sum(p.numel() * p.element_size() for p in model.descriptor.model.parameters())
+        room = card_gib * GiB - weights
+        tile = vp.upscale_tile(room, 4, 2 if not card.smoke else 4)
+        img = Image.radial_gradient("L").resize((side, side)).convert("RGB")
+        model.upscale(img.resize((64, 64)), tile=64)  # warm-up: kernels, cuDNN autotune
+        card.sync()
+        card.reset_peak()
+        t0 = time.perf_counter()
+        r = model.upscale(img, tile=tile)
+        card.sync()
+        out.update(tile=tile, tiles=r.tiles, seconds=round(time.perf_counter() - t0, 2), peak_gib=card.peak_gib(),
+                   weights_mib=round(weights / 2**20, 1), planned_tile_reserve_gib=_gib(vp.upscale_reserve(tile, tile, 4, 2)),
+                   size_ok=r.image.size == (side * 4, side * 4))
+        model.close()
+    except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        out.update(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    finally:
+        card.uncap()
+        card.free_all()
+    return out
 
 
 WEIGHTS_RATIO = (0.85, 1.15)  # loaded / estimated bytes; NF4 reads ~0.93 at full size (absmax not counted)

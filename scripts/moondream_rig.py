@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(HF_HOME=str(out), HF_HUB_CACHE=str(out / "hub"), HF_HUB_OFFLINE="1")
     os.environ.pop("HF_MODULES_CACHE", None)
     sys.path.insert(0, str(BACKEND))
+    import atelier  # noqa: F401 - before transformers imports torchvision (atelier/core/torchvision_compat.py)
     info = build(args.code.resolve(), args.commit, out, args.seed)
     print(json.dumps(info, indent=2))
     return 0

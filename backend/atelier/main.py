@@ -51,6 +51,14 @@ def _routers() -> list:
     from atelier.openai.images import router as images_router
 
     routers += [generate_router.router, images_router.router]
+    from atelier.gallery.upscale import router as upscale_router
+
+    routers.append(upscale_router.router)
+
+    from atelier.openai.embeddings import router as embeddings_router
+
+    routers.append(embeddings_router.router)
+
     from atelier.library import router as library_router
 
     routers.append(library_router.router)

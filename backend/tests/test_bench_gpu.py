@@ -164,3 +164,13 @@ def test_without_cuda_the_real_run_refuses_and_points_to_smoke(monkeypatch, caps
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert bench.main([]) == 2
     assert "--smoke" in capsys.readouterr().err
+
+
+def test_the_report_has_an_upscale_per_card_through_the_upscaler_family(smoke):
+    report, _ = smoke
+    ups = report["upscale"]
+    assert [u["card_size_gib"] for u in ups] == list(CARDS)
+    for u in ups:
+        assert "error" not in u, u.get("error")
+        assert u["size_ok"] and u["tiles"] >= 1 and u["input"] == "64x64" and u["output"] == "256x256"
+        assert vp.UPSCALE_TILE_MIN <= u["tile"] <= vp.UPSCALE_TILE_MAX

@@ -3,8 +3,8 @@
  *
  * Extension points for the AI features (issue 7) ---------------------------------------------
  * Library API, in src/lib/db/library-api.ts (all writes go through it so grid and search update):
- *   applyAnalysis(id, result: AnalysisResult) -> Promise<ImageRecord | undefined>
- *       caption / NSFW / model written; AI tags replaced, user tags kept; idempotent;
+ *   applyAnalysis(id, result: AnalysisResult, key?) -> Promise<ImageRecord | undefined>
+ *       caption / NSFW / model written; AI tags replaced, user tags kept; once per key;
  *       resolves undefined when the image was deleted meanwhile.
  *   addGenerated(blob, params, lineage?, name?) -> Promise<ImageRecord>
  *       thumbnails + hash in the worker, stored with origin 'generated' and addedAt = now,
@@ -12,7 +12,7 @@
  *   onImported(ids => ...) -> unsubscribe      (new imports; the analysis queue's cue)
  *   onRecordsChanged(() => ...) -> unsubscribe
  *   getRecord(id), getOriginal(id), editRecords(ids, fn)  (field-wise, on the records as stored)
- * Slots, in ./extensions.tsx (lazy, via import.meta.glob, so the shell builds without them):
+ * Slots, in ./extensions.tsx (typed lazy imports: the features load after the first paint):
  *   nav "Status" / "Settings" views -> StatusSlot / SettingsSlot
  *   "New image" button, loupe / selection "Enhance" -> PromptModalSlot({ onClose, sourceId, initialMode, onOpenImage })
  *   status bar -> AnalysisIndicatorSlot({ onClick }) opening AnalysisPanelSlot, JobsIndicatorSlot
@@ -40,9 +40,10 @@ import { HelpOverlay } from './help-overlay';
 import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
-import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, SyncIndicatorSlot, SyncSettingsSlot, analyzeSelection, hasFeature, startFeatures } from './extensions';
+import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, SyncIndicatorSlot, SyncSettingsSlot, analyzeSelection, startFeatures } from './extensions';
 import { FindSimilarButton, SearchStrip, StackSection, stacks } from '@/features/search';
 import { connectSearch } from './search-wiring';
+import type { Mode } from '@/features/generation';
 import { vectorIndex } from '@/lib/vectors/client';
 
 /** Phones: thumbnails no bigger than this, so the grid shows three columns across. */
@@ -51,7 +52,7 @@ const COMPACT_THUMB = 120;
 // A handle for the benchmark (scripts/bench_grid.mjs) and for debugging from the console.
 Object.assign(globalThis, { __atelier: { library, imagePool, liveThumbUrls, stacks, vectorIndex } });
 
-type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: string } | { kind: 'analysis' };
+type Overlay = null | { kind: 'help' } | { kind: 'delete'; ids: string[] } | { kind: 'prompt'; sourceId?: string; mode?: Mode } | { kind: 'analysis' };
 
 export function App() {
   const s = useLibrary((st) => st);
@@ -208,8 +209,9 @@ export function App() {
       actions={
         focusRec ? (
           <>
-            {hasFeature('generation') && <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>}
-            {hasFeature('generation') && focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
+            <Button icon={<SparklesIcon size={14} />} onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'enhance' })} data-testid="info-enhance">Enhance / remix</Button>
+            <Button onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'upscale' })} data-testid="info-upscale">Upscale</Button>
+            {focusRec.params && <Button variant="ghost" onClick={() => setOverlay({ kind: 'prompt', sourceId: focusRec.id, mode: 'generate' })}>Reuse parameters</Button>}
             <FindSimilarButton ids={[focusRec.id]} label={focusRec.name} />
             <StackSection rec={focusRec} byId={s.byId} onFocus={(id) => library.focus(id)} />
           </>
@@ -289,7 +291,7 @@ export function App() {
               <SelectionActions
                 compact={compact}
                 onExport={() => void exportSelection()}
-                onAnalyse={hasFeature('analysis') ? () => void analyzeSelection([...s.selection.ids]) : undefined}
+                onAnalyse={() => void analyzeSelection([...s.selection.ids])}
                 analyseBlocked={ready.vision.ready ? undefined : ready.vision.reason ?? 'no vision model'}
                 onDelete={() => run({ type: 'delete' })}
               />
@@ -362,7 +364,7 @@ export function App() {
 }
 
 /** Export, analyse and delete the selection: buttons, or on phones one "more" menu. */
-function SelectionActions({ compact, onExport, onAnalyse, analyseBlocked, onDelete }: { compact: boolean; onExport: () => void; onAnalyse: (() => void) | undefined; analyseBlocked?: string; onDelete: () => void }) {
+function SelectionActions({ compact, onExport, onAnalyse, analyseBlocked, onDelete }: { compact: boolean; onExport: () => void; onAnalyse: () => void; analyseBlocked?: string; onDelete: () => void }) {
   const [open, setOpen] = useState(false);
   const anchor = useRef<HTMLButtonElement>(null);
   const close = useCallback(() => setOpen(false), []);
@@ -370,7 +372,7 @@ function SelectionActions({ compact, onExport, onAnalyse, analyseBlocked, onDele
     return (
       <>
         <Button variant="ghost" icon={<DownloadIcon size={14} />} onClick={onExport} data-testid="export-selection" className="pointer-coarse:h-11">Export</Button>
-        {onAnalyse && <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={onAnalyse} disabled={!!analyseBlocked} title={analyseBlocked} data-testid="analyze-selection" className="pointer-coarse:h-11">Analyse</Button>}
+        <Button variant="ghost" icon={<SparklesIcon size={14} />} onClick={onAnalyse} disabled={!!analyseBlocked} title={analyseBlocked} data-testid="analyze-selection" className="pointer-coarse:h-11">Analyse</Button>
         <Button variant="ghost" icon={<TrashIcon size={14} />} onClick={onDelete} data-testid="delete-selection" className="hover:text-red-300 pointer-coarse:h-11">Delete</Button>
       </>
     );
@@ -386,7 +388,7 @@ function SelectionActions({ compact, onExport, onAnalyse, analyseBlocked, onDele
       {open && (
         <Popover anchor={anchor} onClose={close} placement="above" className="w-48" label="Selection">
           <MenuItem icon={<DownloadIcon />} onClick={then(onExport)} testId="export-selection">Export</MenuItem>
-          {onAnalyse && <MenuItem icon={<SparklesIcon />} onClick={then(onAnalyse)} disabled={analyseBlocked} testId="analyze-selection">Analyse</MenuItem>}
+          <MenuItem icon={<SparklesIcon />} onClick={then(onAnalyse)} disabled={analyseBlocked} testId="analyze-selection">Analyse</MenuItem>
           <MenuItem icon={<TrashIcon />} onClick={then(onDelete)} testId="delete-selection">Delete…</MenuItem>
         </Popover>
       )}

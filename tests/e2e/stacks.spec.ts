@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 // Near-duplicate stacks, search by meaning and find similar, in Chromium.
 //
-// Phase 1 of issue 19: the backend has no embeddings model yet, so the second test routes
-// GET /v1/models and POST /v1/embeddings to answers made here and PLANTS the image vectors in the
-// browser's IndexedDB (the layout the indexing lane writes, lib/vectors/store.ts). Everything after
+// To know which image must rank first, the second test routes GET /v1/models and POST
+// /v1/embeddings to answers made here and PLANTS the image vectors in the browser's IndexedDB
+// (embeddings.spec.ts runs the same path against the real backend's tiny SigLIP) (the layout the indexing lane writes, lib/vectors/store.ts). Everything after
 // that is the app's own code: the search worker, its WebAssembly kernel, the stacks, the UI.
 import { expect, test, type Page } from '@playwright/test';
 import { scenePng } from '../../scripts/lib/fixtures.mjs';

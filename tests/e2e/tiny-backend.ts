@@ -26,7 +26,7 @@ export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiD
       const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
       const child = spawn(python, ['-m', 'atelier'], {
         cwd: ROOT,
-        env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ...(uiDir ? { ATELIER_UI_DIR: uiDir } : {}), ATELIER_PORT: String(port), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_LOG_LEVEL: 'warning', ...env },
+        env: { ...process.env, PYTHONPATH: [join(ROOT, 'backend'), process.env.PYTHONPATH].filter(Boolean).join(':'), ATELIER_MODELS: 'tiny', ...(uiDir ? { ATELIER_UI_DIR: uiDir } : {}), ATELIER_PORT: String(port), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_LOG_LEVEL: 'warning', ...env },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       proc = child;
@@ -44,7 +44,7 @@ export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiD
     },
     async kill() {
       const child = proc;
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return; // gone already (a kill sets signalCode, not exitCode)
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = REPO_ROOT / "data"
     default_generation_model: str = "sdxl-realism"
     default_vision_model: str = "moondream-2"
+    default_embeddings_model: str = "siglip2-base"
     nsfw_detector: Literal["nudenet", "off"] = "nudenet"
 
     # --- device and memory
@@ -62,6 +63,8 @@ class Settings(BaseSettings):
     max_batch: int = 16
     max_side: int = 2048
     max_steps: int = 150
+    upscale_max_pixels: int = 33_554_432  # 32 Mi px: 8192x4096, or 4096x4096 from 1024 px at 4x with room
+    max_embedding_inputs: int = 256
 
     # --- the library on the server (sync)
     # SQLAlchemy URL of the metadata database; unset: SQLite (WAL) at <data_dir>/library/library.db.

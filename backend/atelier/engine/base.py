@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import torch
 
-Kind = Literal["generation", "vision"]
+Kind = Literal["generation", "vision", "upscaler", "embeddings"]
 Quant = Literal["none", "nf4", "int8"]
 
 
@@ -23,7 +23,7 @@ class ModelSpec:
 
     id: str
     kind: Kind
-    family: str  # "sdxl" | "moondream" | "vlm"
+    family: str  # "sdxl" | "moondream" | "vlm" | "siglip"
     source: str  # a Hugging Face repo id, or a local path (directory or .safetensors file)
     revision: str | None = None
     aliases: tuple[str, ...] = ()

@@ -62,6 +62,24 @@ REAL_MODELS: tuple[ModelSpec, ...] = (
         description="SmolVLM 256M Instruct: a tiny native-transformers VLM, multi-turn chat.",
         created=1737072000,
     ),
+    # --- upscalers (issue 21): Real-ESRGAN x4plus (BSD-3-Clause) as safetensors, one file of the repo.
+    # TODO(issue 21): pin a commit once one can be read from the hub; the file's sha256 is
+    # 37f9a931c215f040aa6d50f711f2cb115f713c46df1d0d6469a8bd7bfe9a60bb (the downloader verifies LFS files).
+    ModelSpec(
+        id="realesrgan-x4plus", kind="upscaler", family="upscaler",
+        source="Comfy-Org/Real-ESRGAN_repackaged",
+        aliases=("real-esrgan-x4plus", "RealESRGAN_x4plus"),
+        description="Real-ESRGAN x4plus: photos and renders, 4x (2x by downscaling its output).",
+        defaults={"file": "RealESRGAN_x4plus.safetensors", "params": 16_697_987, "scale": 4},
+        created=1628812800,
+    ),
+    ModelSpec(
+        id="siglip2-base", kind="embeddings", family="siglip",
+        source="google/siglip2-base-patch16-224", revision="75de2d55ec2d0b4efc50b3e9ad70dba96a7b2fa2",
+        aliases=("siglip2", "google/siglip2-base-patch16-224"),
+        description="SigLIP 2 base (Apache-2.0): image and text embeddings for search by meaning.",
+        created=1740009600,
+    ),
 )
 
 
@@ -76,6 +94,14 @@ def tiny_models(models_dir: Path) -> tuple[ModelSpec, ...]:
         ModelSpec(
             id="tiny-vlm", kind="vision", family="vlm", source=str(root / "tiny-vlm"),
             local=True, description="Random-weight Llava for offline tests (garbage text out).",
+        ),
+        ModelSpec(
+            id="tiny-upscaler", kind="upscaler", family="upscaler", source=str(root / "tiny-upscaler.safetensors"),
+            local=True, description="Random-weight ESRGAN x4 for offline tests (noise out).", defaults={"scale": 4},
+        ),
+        ModelSpec(
+            id="tiny-embed", kind="embeddings", family="siglip", source=str(root / "tiny-embed"),
+            local=True, description="Random-weight SigLIP for offline tests (meaningless vectors).",
         ),
     )
 
@@ -98,6 +124,15 @@ def _is_sdxl_single_file(path: Path) -> bool:
         return False
     return any(k.startswith("conditioner.embedders.1.") for k in keys) and any(
         k.startswith("model.diffusion_model.") for k in keys)
+
+
+def _upscaler_arch(path: Path) -> str | None:
+    """The upscaler architecture spandrel detects in the file's header (engine/families/upscaler.py)."""
+    try:
+        from atelier.engine.families.upscaler import detect
+    except ImportError:  # spandrel not installed: no upscalers
+        return None
+    return detect(path)
 
 
 def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, str]]:
@@ -151,8 +186,13 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
             elif p.suffix.lower() == ".safetensors":
                 if _is_sdxl_single_file(real):
                     specs.append(_user_spec(model_id, str(real), (rel.as_posix(), p.name), created))
+                elif (arch := _upscaler_arch(real)) is not None:
+                    specs.append(ModelSpec(
+                        id=model_id, kind="upscaler", family="upscaler", source=str(real), local=True,
+                        aliases=(rel.as_posix(), p.name), created=created,
+                        description=f"{arch} upscaler from the models folder ({p.name})."))
                 else:
-                    log.info("ignoring %s: not an SDXL single-file checkpoint", p)
+                    log.info("ignoring %s: neither an SDXL single-file checkpoint nor an upscaler", p)
             elif p.suffix.lower() in PICKLE_SUFFIXES:
                 refused[model_id.lower()] = rel.as_posix()
                 refused[rel.as_posix().lower()] = rel.as_posix()
@@ -240,7 +280,8 @@ class Catalog:
             known = ", ".join(s.id for s in self._specs.values() if kind is None or s.kind == kind)
             raise ModelNotFound(f"unknown model {name!r}; available: {known}", param="model")
         if kind is not None and spec.kind != kind:
-            raise ModelNotFound(f"model {spec.id!r} is a {spec.kind} model, not a {kind} model", param="model")
+            a = lambda word: ("an " if word[0] in "aeiou" else "a ") + word  # noqa: E731
+            raise ModelNotFound(f"model {spec.id!r} is {a(spec.kind)} model, not {a(kind)} model", param="model")
         return spec
 
 

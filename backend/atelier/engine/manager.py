@@ -304,8 +304,9 @@ class ModelManager:
         catalog serves it and it is downloaded; else the first downloaded model of the kind (a user
         who fetched another model first is served by it, not told to fetch the default); else the
         default, or the first of the kind (ATELIER_MODELS=tiny), whose error says how to fetch it."""
-        configured = (self.settings.default_generation_model if kind == "generation"
-                      else self.settings.default_vision_model)
+        configured = {"generation": self.settings.default_generation_model,
+                      "vision": self.settings.default_vision_model,
+                      "embeddings": self.settings.default_embeddings_model}.get(kind)
         specs = [s for s in self.catalog.all() if s.kind == kind]
 
         def downloaded(spec: ModelSpec) -> bool:
@@ -318,6 +319,16 @@ class ModelManager:
         served = [s for s in specs if s.id == configured] + [s for s in specs if s.id != configured]
         ready = next((s.id for s in served if downloaded(s)), None)
         return ready or (served[0].id if served else configured)
+
+    def loaded(self, model_id: str) -> LoadedModel | None:
+        """The model if it is loaded (any tier), its idle clock reset; None otherwise. For work that
+        may run beside the GPU worker on parts that never leave the CPU (SigLIP's text tower): the
+        model's own lock, not the manager's, guards that use against close()."""
+        e = self._entries.get(model_id)
+        if e is None:
+            return None
+        e.last_used = self._clock()
+        return e.model
 
     def is_loaded(self, model_id: str) -> bool:
         return model_id in self._entries
@@ -577,8 +588,11 @@ def _sdxl_footprint(spec: ModelSpec) -> Footprint:
 
 
 def default_task(spec: ModelSpec) -> vp.Task:
-    if spec.kind == "vision":
+    if spec.kind in ("vision", "embeddings"):
         return vp.Task(kind="vision")
+    if spec.kind == "upscaler":
+        tile = vp.UPSCALE_TILE_MAX
+        return vp.Task(kind="upscaler", width=tile, height=tile, scale=int(spec.defaults.get("scale", 4)))
     d = spec.defaults
     return vp.Task(kind="generation", width=int(d.get("width", 1024)), height=int(d.get("height", 1024)))
 

@@ -28,10 +28,22 @@ def ensure_tiny_models(models_dir: Path) -> Path:
             from atelier.engine import tiny_vlm
         except ModuleNotFoundError:
             tiny_vlm = None  # type: ignore[assignment]
+        try:
+            from atelier.engine import tiny_embed
+        except ModuleNotFoundError:
+            tiny_embed = None  # type: ignore[assignment]
+        if tiny_embed is not None and not (root / "tiny-embed" / "config.json").exists():
+            log.info("building tiny-embed in %s", root)
+            tiny_embed.build(root / "tiny-embed")
         if tiny_sdxl is not None and not (root / "tiny-sdxl" / "model_index.json").exists():
             log.info("building tiny-sdxl in %s", root)
             tiny_sdxl.build(root / "tiny-sdxl")
         if tiny_vlm is not None and not (root / "tiny-vlm" / "config.json").exists():
             log.info("building tiny-vlm in %s", root)
             tiny_vlm.build(root / "tiny-vlm")
+        from atelier.engine import tiny_upscaler
+
+        if not (root / tiny_upscaler.FILE).exists():
+            log.info("building tiny-upscaler in %s", root)
+            tiny_upscaler.build(root / tiny_upscaler.FILE)
     return root

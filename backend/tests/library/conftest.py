@@ -114,10 +114,6 @@ def lib_client(library_settings):
         yield c
 
 
-def stamp(ms: int, counter: int = 0, client: str = "c1") -> str:
-    return f"{ms:015d}-{counter:06d}-{client}"
-
-
 @pytest.fixture
 def data_dir(library_settings) -> Path:
     return library_settings.data_dir

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import stamp  # the library conftest (tests/library is first on the path here)
+from library.stamps import stamp
 
 NOW = int(time.time() * 1000)
 

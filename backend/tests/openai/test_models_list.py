@@ -12,7 +12,7 @@ def test_models_list_has_every_catalog_model_in_openai_shape(client):
     assert ids == {s.id for s in client.app.state.services.catalog.all()}
     for m in body["data"]:
         assert m["object"] == "model" and isinstance(m["created"], int) and isinstance(m["owned_by"], str)
-        assert m["type"] in ("vision", "generation")
+        assert m["type"] in ("vision", "generation", "upscaler", "embeddings")
         assert isinstance(m["downloaded"], bool) and isinstance(m["loaded"], bool)
         assert m["size_bytes"] is None or m["size_bytes"] > 0
     vlm = next(m for m in body["data"] if m["id"] == "tiny-vlm")
@@ -31,14 +31,14 @@ def test_unknown_model_is_a_404_envelope(client):
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
 
 
-def test_real_catalog_lists_vision_and_generation_models(tmp_path):
+def test_real_catalog_lists_vision_generation_upscaler_and_embeddings_models(tmp_path):
     from atelier.core.config import Settings
     from atelier.engine.catalog import build_catalog
 
     catalog = build_catalog(Settings(models="real", models_dir=tmp_path))
     kinds = {s.kind for s in catalog.all()}
-    assert kinds == {"vision", "generation"}
-    assert {"moondream-2", "smolvlm-256m"} <= {s.id for s in catalog.all()}
+    assert kinds == {"vision", "generation", "upscaler", "embeddings"}
+    assert {"moondream-2", "smolvlm-256m", "realesrgan-x4plus", "siglip2-base"} <= {s.id for s in catalog.all()}
 
 
 def test_models_are_never_sized_beside_a_load_and_never_wait_for_one(client):

@@ -4,13 +4,14 @@
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
 import { browserStorage } from '@/lib/browser-storage';
-import { applyAnalyses, getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
+import { getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
 import { chatAnalyzer } from './api/chat-analyzer';
 import { startEmbedLane } from './queue/embed-lane-service';
 import { idbPersistence } from './queue/idb-persistence';
+import { librarySink } from './queue/library-sink';
 import { pickElection, type LockManagerLike, type PageEventsLike } from './queue/leader';
 import { AnalysisQueue } from './queue/scheduler';
 import { broadcastChannel, CHANNEL_NAME, SharedQueue } from './queue/shared-queue';
@@ -53,12 +54,7 @@ export function analysisQueue(): SharedQueue {
       (local = new AnalysisQueue({
         persistence: (persistence ??= idbPersistence()),
         analyzer: currentAnalyzer,
-        sink: async (entries) => {
-          const gone = await applyAnalyses(entries.map((e) => ({ id: e.recordId, result: e.result })));
-          const left = new Set(gone);
-          for (const e of entries) if (!left.has(e.recordId)) queue?.announceApplied(e.recordId);
-          return { gone };
-        },
+        sink: librarySink((ids) => ids.forEach((id) => queue?.announceApplied(id))),
         // Imports are queued as they commit (durably: a reload loses none), but analysed once the
         // import ends: decoding the originals again meanwhile slowed the import by a fifth.
         holdAuto: () => importing,

@@ -7,6 +7,7 @@ export * from './sse';
 export type * from './types';
 export { listModels } from './endpoints/list-models';
 export { createJob } from './endpoints/create-job';
+export { createUpscaleJob } from './endpoints/create-upscale-job';
 export { getJob } from './endpoints/get-job';
 export { cancelJob } from './endpoints/cancel-job';
 export { jobEvents } from './endpoints/job-events';

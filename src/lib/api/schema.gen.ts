@@ -64,6 +64,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Embeddings
+         * @description Text (a string or a list of strings) or, as an extension, image data URLs
+         *     (`data:image/png;base64,...`), into one vector space: unit-length float32 vectors in the order
+         *     given, as JSON floats or base64 (`encoding_format`). Text is read lowercased and may be at most
+         *     the model's token limit (64 for SigLIP 2, its training length): a longer one is refused (400
+         *     naming `input.<i>`), never truncated. `usage` counts text tokens (with the end token) and, per
+         *     image, the image tower's patches. Image batches run on the GPU worker at background priority;
+         *     text runs beside it on the CPU (text tower) once the model is loaded, so a search query never
+         *     waits behind a generation; loading it is a job at interactive priority. Unknown model: 404
+         *     `model_not_found`; a model of another kind: 400; not downloaded: 409 `model_not_downloaded`.
+         */
+        post: operations["create_embeddings_v1_embeddings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/generate": {
         parameters: {
             query?: never;
@@ -386,6 +414,47 @@ export interface paths {
         get: operations["get_status_v1_status_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/upscale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upscale
+         * @description Upscales (and optionally enhances) and answers when the image is ready. Disconnecting cancels the job.
+         */
+        post: operations["upscale_v1_upscale_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/upscale/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Upscale Job
+         * @description Queues an upscale and answers at once; follow it with GET /v1/jobs/{id}/events (`tile` events: stage,
+         *     tile i of n), cancel it with DELETE /v1/jobs/{id} (honoured between tiles and inside them).
+         */
+        post: operations["create_upscale_job_v1_upscale_jobs_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -828,6 +897,72 @@ export interface components {
              */
             state: "idle" | "running" | "done" | "error" | "partial";
         };
+        /** Embedding */
+        Embedding: {
+            /** Embedding */
+            embedding: number[] | string;
+            /** Index */
+            index: number;
+            /**
+             * Object
+             * @default embedding
+             * @constant
+             */
+            object?: "embedding";
+        };
+        /** EmbeddingsRequest */
+        EmbeddingsRequest: {
+            /**
+             * Dimensions
+             * @description Only the model's own width (768 for siglip2-base): SigLIP vectors cannot be shortened.
+             */
+            dimensions?: number | null;
+            /**
+             * Encoding Format
+             * @description base64: the little-endian float32 bytes of each vector.
+             * @default float
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /**
+             * Input
+             * @description Text, or a list of up to ATELIER_MAX_EMBEDDING_INPUTS items; an item may be an image data URL (extension; at most ATELIER_MAX_BATCH images). Token-id arrays: 400.
+             */
+            input: string | string[];
+            /**
+             * Model
+             * @description An embeddings model (GET /v1/models, type `embeddings`); default: ATELIER_DEFAULT_EMBEDDINGS_MODEL, else the first downloaded.
+             */
+            model?: string | null;
+            /**
+             * User
+             * @description Accepted and ignored.
+             */
+            user?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** EmbeddingsResponse */
+        EmbeddingsResponse: {
+            /** Data */
+            data: components["schemas"]["Embedding"][];
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+            usage: components["schemas"]["EmbeddingsUsage"];
+        };
+        /** EmbeddingsUsage */
+        EmbeddingsUsage: {
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
+        };
         /** GeneratedImage */
         GeneratedImage: {
             /** B64 Json */
@@ -1091,7 +1226,8 @@ export interface components {
             position: number;
             /** Priority */
             priority: string;
-            result?: components["schemas"]["GenerateResponse"] | null;
+            /** Result */
+            result?: components["schemas"]["GenerateResponse"] | components["schemas"]["UpscaleResponse"] | null;
             /**
              * Result Expired
              * @description The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds within ATELIER_JOB_RESULTS_MB.
@@ -1155,7 +1291,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "generation" | "vision";
+            type: "generation" | "vision" | "upscaler" | "embeddings";
         };
         /** ModelList */
         ModelList: {
@@ -1258,6 +1394,126 @@ export interface components {
              * @description Unload this model; all models when absent.
              */
             model_id?: string | null;
+        };
+        /** UpscaledImage */
+        UpscaledImage: {
+            /** B64 Json */
+            b64_json: string;
+            /** Height */
+            height: number;
+            /** Width */
+            width: number;
+        };
+        /** UpscaleRequest */
+        UpscaleRequest: {
+            /**
+             * Enhance
+             * @description Then redraw details with SDXL img2img, 1024 px tile by tile.
+             * @default false
+             */
+            enhance?: boolean;
+            /**
+             * Enhance Model
+             * @description The SDXL model for enhance; ATELIER_DEFAULT_GENERATION_MODEL if omitted.
+             */
+            enhance_model?: string | null;
+            /**
+             * Guidance Scale
+             * @description Enhance: the model's default if omitted.
+             */
+            guidance_scale?: number | null;
+            /**
+             * Image
+             * @description Base64 or data URL: the image to upscale.
+             */
+            image: string;
+            /**
+             * Model
+             * @description An upscaler id or alias; the first downloaded upscaler if omitted.
+             */
+            model?: string | null;
+            /** Negative Prompt */
+            negative_prompt?: string | null;
+            /**
+             * Output Format
+             * @default png
+             * @enum {string}
+             */
+            output_format?: "png" | "jpeg" | "webp";
+            /**
+             * Overlap
+             * @description Enhance: px shared by neighbouring 1024 px tiles, 128-256 (default 192).
+             */
+            overlap?: number | null;
+            /**
+             * Priority
+             * @description Queue priority.
+             * @default interactive
+             * @enum {string}
+             */
+            priority?: "interactive" | "background";
+            /**
+             * Prompt
+             * @description Enhance: what the image shows; the image's own embedded prompt if omitted.
+             */
+            prompt?: string | null;
+            /**
+             * Scale
+             * @description 2 or 4: output px per input px, per side.
+             * @default 4
+             */
+            scale?: number;
+            /**
+             * Seed
+             * @description Enhance: -1 or absent: random; every tile uses it.
+             */
+            seed?: number | null;
+            /**
+             * Steps
+             * @description Enhance: the model's default if omitted; raised so at least one step runs.
+             */
+            steps?: number | null;
+            /**
+             * Strength
+             * @description Enhance: how far each tile may move, 0-0.6 (default 0.3).
+             */
+            strength?: number | null;
+            /**
+             * Tile Size
+             * @description Upscaler tile side in input px, 32-512; the planner's (what the free memory allows) if omitted, and never more than that.
+             */
+            tile_size?: number | null;
+        };
+        /** UpscaleResponse */
+        UpscaleResponse: {
+            /** Created */
+            created: number;
+            /** Data */
+            data: components["schemas"]["UpscaledImage"][];
+            /** Id */
+            id: string;
+            /** Model */
+            model: string;
+            /**
+             * Object
+             * @default upscale
+             * @constant
+             */
+            object?: "upscale";
+            /**
+             * Parameters
+             * @description Every parameter used, defaults and the planner's tile size filled in.
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /**
+             * Timings
+             * @description queued_ms, upscale_ms, enhance_ms, encode_ms, total_ms.
+             */
+            timings: {
+                [key: string]: number;
+            };
         };
         /** Usage */
         Usage: {
@@ -1377,6 +1633,39 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChatCompletion"];
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_embeddings_v1_embeddings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmbeddingsResponse"];
                 };
             };
             /** @description Validation Error */
@@ -2053,6 +2342,72 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    upscale_v1_upscale_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpscaleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpscaleResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_upscale_job_v1_upscale_jobs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpscaleRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -14,6 +14,8 @@ export type GenerateRequest = Schemas['GenerateRequest'];
 export type GeneratedImage = Schemas['GeneratedImage'];
 export type GenerateResponse = Schemas['GenerateResponse'];
 export type JobCreated = Schemas['JobCreated'];
+export type UpscaleRequest = Schemas['UpscaleRequest'];
+export type UpscaleResponse = Schemas['UpscaleResponse'];
 export type JobSummary = Schemas['JobSummary'];
 export type AnalyzeBatchRequest = Schemas['AnalyzeBatchRequest'];
 export type AnalyzeBatchResponse = Schemas['AnalyzeBatchResult'];
@@ -47,7 +49,11 @@ export interface JobEventData {
   resident?: boolean;
   message?: string;
   error?: WireError;
-  result?: GenerateResponse;
+  result?: GenerateResponse | UpscaleResponse;
+  /** on `tile` (upscale jobs): which stage, and tile i of n (i = n when the stage is over) */
+  stage?: 'upscale' | 'enhance' | string;
+  tile?: number;
+  tiles?: number;
   [key: string]: unknown;
 }
 
@@ -88,22 +94,12 @@ export interface StatusResponse {
 }
 
 /**
- * HAND-WRITTEN until the backend serves POST /v1/embeddings (issue 19, phase 2; then generated like
- * the rest): OpenAI's embeddings wire format. Atelier's extension: an input item may be an image
- * data URL (data:image/...;base64,...), embedded by the image tower.
+ * POST /v1/embeddings (OpenAI's wire format). Atelier's extensions: `model` may be left out (the
+ * server's default embeddings model), and an input item may be an image data URL
+ * (data:image/...;base64,...), embedded by the image tower into the same space as text.
  */
-export interface EmbeddingsRequest {
-  model: string;
-  input: string | string[];
-  encoding_format?: 'float' | 'base64';
-}
-
-export interface EmbeddingsResponse {
-  object: 'list';
-  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
-  model: string;
-  usage: { prompt_tokens: number; total_tokens: number };
-}
+export type EmbeddingsRequest = Pick<Schemas['EmbeddingsRequest'], 'input' | 'model' | 'encoding_format' | 'dimensions'>;
+export type EmbeddingsResponse = Schemas['EmbeddingsResponse'];
 
 // The library on the server (sync, issue 18)
 export type LibraryChange = Schemas['Change'];

@@ -9,6 +9,8 @@
 // (last writer wins), and receiving a stamp from the server moves this clock past it, so an edit
 // made after seeing another device's edit always wins over it, whatever the two wall clocks say.
 
+import { browserStorage } from '@/lib/browser-storage';
+
 const MS_WIDTH = 15;
 const COUNTER_WIDTH = 6;
 const STAMP = /^(\d{15})-(\d{6})-([A-Za-z0-9_-]{1,64})$/;
@@ -63,7 +65,7 @@ const CLIENT_KEY = 'atelier.clientId';
 export function clientId(): string {
   const make = () => Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
   try {
-    const ls = globalThis.localStorage;
+    const ls = browserStorage();
     const have = ls?.getItem(CLIENT_KEY);
     if (have && /^[0-9a-f]{16}$/.test(have)) return have;
     const id = make();

@@ -1,7 +1,7 @@
 // The library's public API for other features (the analysis queue, the prompt modal).
 // Every write goes through here so the in-memory library (grid, search) hears about it.
 import { imagePool } from '@/lib/workers/image-pool';
-import { mergeAnalysis } from './analysis';
+import { alreadyApplied, mergeAnalysis } from './analysis';
 import { stampChanges } from './fields';
 import { hlc } from './hlc';
 import { emit, on } from './events';
@@ -12,28 +12,48 @@ import type { AnalysisResult, GenerationParams, ImageRecord, Lineage } from './s
 export { getOriginal, getRecord };
 export type { AnalysisResult };
 
+interface AnalysisEntry {
+  id: string;
+  result: AnalysisResult;
+  /** the analysis queue's idempotency key: a result whose key the record already holds is not written again */
+  key?: string;
+}
+
 /**
  * Writes analysis results onto their records, in one transaction and one 'updated' event:
- * caption, NSFW, AI tags replaced, user tags kept. Idempotent: writing the same result twice
- * leaves the same record. Resolves to the new records, undefined where the image was deleted
- * meanwhile (the queue should then drop the job).
+ * caption, NSFW, AI tags replaced, user tags kept. Exactly once per key: the key is stored with
+ * the result in the same put, and an entry whose key the record already holds (a replay after a
+ * crash) writes nothing, so neither `analysis.at` nor the user's later edits move. Resolves to
+ * the records as they are now, undefined where the image was deleted meanwhile (the queue should
+ * then drop the job).
  */
-async function writeAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<(ImageRecord | undefined)[]> {
+async function writeAnalyses(entries: readonly AnalysisEntry[]): Promise<(ImageRecord | undefined)[]> {
   const at = Date.now();
   const stamp = hlc().now();
-  const recs = await updateRecords(entries.map((e) => e.id), (r, i) => stampChanges(r, mergeAnalysis(r, entries[i]!.result, at), stamp));
-  const updated = recs.filter((r): r is ImageRecord => !!r);
+  const written = new Set<number>();
+  const recs = await updateRecords(
+    entries.map((e) => e.id),
+    (r, i) => {
+      const e = entries[i]!;
+      // a replay writes nothing: no new stamp either, so sync has nothing to push for it
+      if (alreadyApplied(r, e.key)) return r;
+      written.add(i);
+      // the key sits inside `analysis`, so it is stamped (and synced) together with the result
+      return stampChanges(r, mergeAnalysis(r, e.result, at, e.key), stamp);
+    },
+  );
+  const updated = recs.filter((r, i): r is ImageRecord => !!r && written.has(i));
   if (updated.length) emit('updated', updated);
   return recs;
 }
 
 /** One result (see writeAnalyses): the new record, or undefined when the image is gone. */
-export async function applyAnalysis(id: string, result: AnalysisResult): Promise<ImageRecord | undefined> {
-  return (await writeAnalyses([{ id, result }]))[0];
+export async function applyAnalysis(id: string, result: AnalysisResult, key?: string): Promise<ImageRecord | undefined> {
+  return (await writeAnalyses([{ id, result, ...(key === undefined ? {} : { key }) }]))[0];
 }
 
 /** An analysed batch (see writeAnalyses). Resolves with the ids no longer in the library. */
-export async function applyAnalyses(entries: readonly { id: string; result: AnalysisResult }[]): Promise<string[]> {
+export async function applyAnalyses(entries: readonly AnalysisEntry[]): Promise<string[]> {
   const recs = await writeAnalyses(entries);
   return entries.flatMap((e, i) => (recs[i] ? [] : [e.id]));
 }

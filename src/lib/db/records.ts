@@ -109,7 +109,8 @@ export async function updateRecord(
 
 /**
  * Read-modify-write several records in ONE transaction (an analysed batch): each is read and
- * written atomically, as updateRecord does for one. Missing ids give undefined and write nothing.
+ * written atomically, as updateRecord does for one. Missing ids give undefined and write nothing;
+ * so does an `fn` that returns the very record it was given (nothing to change).
  */
 export async function updateRecords(
   ids: readonly string[],
@@ -126,7 +127,7 @@ export async function updateRecords(
           const rec = req.result as ImageRecord | undefined;
           if (!rec) return;
           out[i] = fn(rec, i);
-          store.put(out[i], id);
+          if (out[i] !== rec) store.put(out[i], id);
         };
       });
       return promisifyRequest(store.transaction);

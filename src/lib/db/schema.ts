@@ -20,6 +20,11 @@ export interface Analysis {
   /** epoch ms when the result was written */
   at: number;
   ms?: number;
+  /**
+   * the analysis queue's idempotency key (`${jobId}:${recordId}`) of the result written here,
+   * stored in the same put as the result: a replay of that result is recognised and ignored
+   */
+  key?: string;
 }
 
 /** Parameters of a generated image (ours) or read from PNG chunks (A1111 / ComfyUI). */
@@ -41,7 +46,7 @@ export interface GenerationParams {
 
 export interface Lineage {
   sourceId: string;
-  action: 'generate' | 'enhance' | 'remix' | 'sketch' | 'variations';
+  action: 'generate' | 'enhance' | 'remix' | 'sketch' | 'variations' | 'upscale';
 }
 
 export interface ImageRecord {

@@ -71,24 +71,6 @@ export function parseA1111(text: string): GenerationParams {
   return params;
 }
 
-/** The inverse of parseA1111 (what Atelier writes into its PNGs). */
-export function formatA1111(p: Omit<GenerationParams, 'source' | 'raw'>): string {
-  const quote = (v: string) => (/[,:"\n]/.test(v) ? JSON.stringify(v) : v);
-  const settings: string[] = [];
-  if (p.steps !== undefined) settings.push(`Steps: ${p.steps}`);
-  if (p.sampler) settings.push(`Sampler: ${quote(p.sampler)}`);
-  if (p.guidance !== undefined) settings.push(`CFG scale: ${p.guidance}`);
-  if (p.seed !== undefined) settings.push(`Seed: ${p.seed}`);
-  if (p.width && p.height) settings.push(`Size: ${p.width}x${p.height}`);
-  if (p.model) settings.push(`Model: ${quote(p.model)}`);
-  if (p.strength !== undefined) settings.push(`Denoising strength: ${p.strength}`);
-  settings.push('Generator: Atelier');
-  const lines = [p.prompt];
-  if (p.negativePrompt) lines.push(`Negative prompt: ${p.negativePrompt}`);
-  lines.push(settings.join(', '));
-  return lines.join('\n');
-}
-
 // --- ComfyUI ---
 
 type Link = [string, number];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addPngText, crc32, encodePng, readPngInfo, textChunk } from './png-text';
-import { formatA1111, paramsFromPngText, parseA1111 } from './gen-params';
+import { addPngText, crc32, encodePng, formatA1111, textChunk } from '@/test/png-writer';
+import { readPngInfo } from './png-text';
+import { paramsFromPngText, parseA1111 } from './gen-params';
 import { readMetadata } from './metadata';
 import { hashBytes } from './hash';
 import { sniffMime } from './sniff';

@@ -10,7 +10,7 @@ def load_families() -> dict[str, Family]:
     # Each family module defines FAMILY; imported lazily so a broken optional one names itself.
     import importlib
 
-    for name in ("sdxl", "vlm", "moondream"):
+    for name in ("sdxl", "vlm", "moondream", "upscaler", "siglip"):
         try:
             mod = importlib.import_module(f"atelier.engine.families.{name}")
         except ModuleNotFoundError as exc:

@@ -107,6 +107,30 @@ def pinned_hub_files(pins: dict[str, str]) -> Iterator[None]:
         huggingface_hub.hf_hub_download = real
 
 
+@contextmanager
+def adapter_lookup_offline() -> Iterator[None]:
+    """Keep transformers' PEFT adapter lookup in the cache for the length of a load.
+
+    With peft installed (the LoRA adapters need it), `AutoModel*.from_pretrained(repo_id)` looks
+    for an `adapter_config.json` of the repo before loading, and does not pass `local_files_only`
+    to that lookup (transformers 4.57, `auto_factory.py`): every load of a cached model would ask
+    the Hub, and wait out its timeouts when the network is down. The lookup is given
+    `local_files_only=True`; a model with no adapter config in the cache has none."""
+    from transformers.models.auto import auto_factory
+
+    real = auto_factory.find_adapter_config_file
+
+    def cached_only(*args: Any, **kwargs: Any) -> Any:
+        kwargs["local_files_only"] = True
+        return real(*args, **kwargs)
+
+    auto_factory.find_adapter_config_file = cached_only
+    try:
+        yield
+    finally:
+        auto_factory.find_adapter_config_file = real
+
+
 def _snapshot(repo: str, revision: str | None) -> Path | None:
     return cached_snapshot(repo, revision)  # None when not cached, or while a download is incomplete
 
@@ -355,7 +379,7 @@ class MoondreamFamily:
     def _from_pretrained(self, spec: ModelSpec, kwargs: dict[str, Any]) -> Any:
         from transformers import AutoModelForCausalLM
 
-        with pinned_hub_files(dict(spec.extra_repos)):
+        with pinned_hub_files(dict(spec.extra_repos)), adapter_lookup_offline():
             return AutoModelForCausalLM.from_pretrained(spec.source, **kwargs)
 
     def load(self, spec: ModelSpec, placement: Placement) -> MoondreamModel:

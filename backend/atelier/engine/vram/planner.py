@@ -21,6 +21,7 @@ Policy in one place (docs/ARCHITECTURE.md, "VRAM manager", explains the numbers)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -82,11 +83,12 @@ class ModelLimits:
 class Task:
     """What the next job will do: sets the working-memory reserve."""
 
-    kind: Literal["generation", "vision"] = "generation"
-    width: int = 1024
+    kind: Literal["generation", "vision", "upscaler"] = "generation"
+    width: int = 1024  # upscaler: one tile's input size
     height: int = 1024
     batch: int = 1
     cfg: bool = True  # classifier-free guidance runs the UNet on two rows per image
+    scale: int = 4  # upscaler: output px per input px, per side
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,15 @@ LADDERS: dict[Effective, dict[str, tuple[Rung, ...]]] = {
     "high": {
         "generation": (Rung(FP16, "none", "none"),),
         "vision": (Rung(FP16, "none", "none"),),
+        "upscaler": (Rung(FP16, "none", "none"),),
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
     "balanced": {
         "generation": (Rung(FP16, "nf4", "none"),),
         "vision": (Rung(FP16, "none", "none"), Rung(FP16, "nf4", "none")),
+        "upscaler": (Rung(FP16, "none", "none"),),  # tens of MB: the tile size, not the weights, gives way
+        # SigLIP's image tower (~0.2 GB fp16) stays resident beside SDXL and the vision model.
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
     "low": {
         # Sequential offload hooks every leaf module with accelerate's cpu_offload, which fails on
@@ -136,13 +143,15 @@ LADDERS: dict[Effective, dict[str, tuple[Rung, ...]]] = {
         # with .to(), which 4-bit weights support.
         "generation": (Rung(FP16, "nf4", "model", True, True), Rung(FP16, "none", "sequential", True, True)),
         "vision": (Rung(FP16, "nf4", "none"), Rung(FP16, "none", "sequential")),
+        "upscaler": (Rung(FP16, "none", "none"),),
+        "embeddings": (Rung(FP16, "none", "none"),),
     },
 }
 # How many models of each kind may stay on the GPU beside the one being loaded (None: while they fit).
 KEEP: dict[Effective, dict[str, int | None]] = {
-    "high": {"generation": None, "vision": None},
-    "balanced": {"generation": 0, "vision": 0},  # per kind: the new one replaces its kind's resident
-    "low": {"generation": 0, "vision": 0},
+    "high": {"generation": None, "vision": None, "upscaler": None, "embeddings": None},
+    "balanced": {"generation": 0, "vision": 0, "upscaler": 0, "embeddings": 0},  # per kind: the new one replaces its kind's resident
+    "low": {"generation": 0, "vision": 0, "upscaler": 0, "embeddings": 0},
 }
 KEEP_OTHER_KIND: dict[Effective, bool] = {"high": True, "balanced": True, "low": False}
 
@@ -185,6 +194,8 @@ def lower_mode(mode: Effective) -> Effective | None:
 def working_reserve(task: Task, *, vae_tiling: bool = False, vae_slicing: bool = False,
                     vae_fp32: bool = False, limits: ModelLimits | None = None) -> int:
     """Bytes of working memory the task needs beside the weights."""
+    if task.kind == "upscaler":
+        return upscale_reserve(task.width, task.height, task.scale, 4 if vae_fp32 else 2)
     if task.kind == "vision":
         images = max(1, task.batch)
         per_image = VISION_RESERVE
@@ -398,6 +409,8 @@ def _vae_label(p: Placement) -> str:
 
 
 def _task_label(t: Task, limits: ModelLimits) -> str:
+    if t.kind == "upscaler":
+        return f"x{t.scale} tiles of {t.width}x{t.height}"
     if t.kind == "vision":
         at_once = limits.images_at_once
         return f"vision x{t.batch}" + (f", {at_once} at a time" if at_once and t.batch > at_once else "")
@@ -406,3 +419,33 @@ def _task_label(t: Task, limits: ModelLimits) -> str:
 
 def _gib(n: float) -> str:
     return f"{n / GiB:.2f} GiB"
+
+
+# --------------------------------------------------------------------------- upscalers (issue 21)
+# An ESRGAN-class upscaler is tens of MB; its activations are what fill the card: ~384 values per
+# input pixel per unit of scale per channel (ComfyUI's estimate for these models, a 4x model on a
+# 512 px tile in fp16: ~2.3 GiB). The planner sizes the tile to the memory left, not the model.
+UPSCALE_VALUES_PER_PX = 384 * 3
+UPSCALE_TILE_MAX = 512  # bigger tiles gain little speed, and a cancel waits for the tile in flight
+UPSCALE_TILE_MIN = 64
+ENHANCE_TILE = 1024  # the enhance stage runs SDXL img2img on tiles of SDXL's native size
+
+
+def upscale_reserve(width: int, height: int, scale: int, dtype_bytes: int) -> int:
+    """Working memory for one upscaler tile of width x height input pixels."""
+    return int(BASE_RESERVE + width * height * UPSCALE_VALUES_PER_PX * scale * dtype_bytes)
+
+
+def upscale_tile(room_bytes: int, scale: int, dtype_bytes: int, *, cap: int = UPSCALE_TILE_MAX) -> int:
+    """The largest square tile (a multiple of 32 input px, within [UPSCALE_TILE_MIN, cap]) whose working
+    memory fits `room_bytes` (what is left beside the weights)."""
+    per_px = UPSCALE_VALUES_PER_PX * scale * dtype_bytes
+    side = int(math.isqrt(max(0, room_bytes - BASE_RESERVE) // per_px))
+    return max(UPSCALE_TILE_MIN, min(cap, side // 32 * 32))
+
+
+def room_for_work(p: Plan) -> int:
+    """Bytes a plan leaves for working memory: capacity less the kept residents and the model."""
+    if p.mode == "cpu":
+        return p.capacity_bytes - p.model_ram_bytes
+    return p.capacity_bytes - (p.planned_gpu_bytes - p.reserve_bytes)

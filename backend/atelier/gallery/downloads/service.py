@@ -70,6 +70,8 @@ ALLOW_PATTERNS: dict[str, list[str]] = {
     "moondream": ["*.json", "*.py", "*.safetensors", "*.txt", "*.model"],
     # Any transformers image-text-to-text model: configs, processor, tokenizer, chat template.
     "vlm": ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"],
+    # SigLIP embeddings: what engine/families/siglip.py reads (its ALLOW_PATTERNS).
+    "siglip": ["*.json", "*.safetensors", "*.model", "*.txt"],
 }
 
 # What to fetch of the extra repos a catalog entry names (`ModelSpec.extra_repos`, each at its
@@ -78,7 +80,7 @@ EXTRA_ALLOW_PATTERNS = ["*.json", "*.txt", "*.model"]
 
 # Conservative download sizes (bytes) used when the hub answers but will not list file sizes.
 # Rounded up from the repos' safetensors at the pinned revisions; disk is checked against these.
-FALLBACK_BYTES: dict[str, int] = {"sdxl": 14 * GiB, "moondream": 5 * GiB, "vlm": 1 * GiB}
+FALLBACK_BYTES: dict[str, int] = {"sdxl": 14 * GiB, "moondream": 5 * GiB, "vlm": 1 * GiB, "siglip": 2 * GiB}
 
 DISK_MARGIN_BYTES = 1 * GiB  # left free after the download: the cache, logs and the OS need room
 CONNECT_TIMEOUT_S = 5.0  # a home server with no route to the hub must not hang
@@ -177,8 +179,23 @@ def repos_of(spec: ModelSpec) -> list[tuple[str, str | None]]:
     return [(spec.source, spec.revision), *spec.extra_repos]
 
 
+def _family_recipe(spec: ModelSpec) -> dict | None:
+    """A family that owns its download recipe (`download_recipe(spec)`, issue 17's contract) answers
+    for itself; the others use the tables above."""
+    import importlib
+
+    try:
+        fam = importlib.import_module(f"atelier.engine.families.{spec.family}").FAMILY
+    except (ImportError, AttributeError):
+        return None
+    return fam.download_recipe(spec) if hasattr(fam, "download_recipe") else None
+
+
 def patterns_for(spec: ModelSpec) -> tuple[list[str], list[str]]:
     """(allow, ignore) patterns for a catalog model's own repo."""
+    recipe = _family_recipe(spec)
+    if recipe is not None:
+        return list(recipe["allow"]), list(IGNORE_ALWAYS)
     try:
         allow = ALLOW_PATTERNS[spec.family]
     except KeyError:
@@ -355,7 +372,9 @@ class Downloader:
             # conservative size so the disk check still protects the user.
             log.warning("could not list %s (%s); using a conservative size estimate", where, exc)
             repo.estimated = True
-            size = FALLBACK_BYTES.get(spec.family, 15 * GiB) if repo.repo_id == spec.source else 50 * 1024**2
+            recipe = _family_recipe(spec) or {}
+            fallback = recipe.get("fallback_bytes") or FALLBACK_BYTES.get(spec.family, 15 * GiB)
+            size = fallback if repo.repo_id == spec.source else 50 * 1024**2
             repo.files = [RepoFile("<estimate>", size)]
             return
         repo.files = select_files(spec.family if repo.repo_id == spec.source else "extra", listing,

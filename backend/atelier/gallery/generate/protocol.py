@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atelier.gallery.upscale.protocol import UpscaleResponse
+
 
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # no "4" for 4, as on the OpenAI routes
@@ -73,7 +75,7 @@ class JobSummary(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     last_event: dict[str, Any] | None = None
     cancel_requested: bool = False
-    result: GenerateResponse | None = None
+    result: GenerateResponse | UpscaleResponse | None = None
     result_expired: bool = Field(
         default=False, description="The result was dropped: results are kept ATELIER_JOB_RESULTS_TTL seconds "
                                    "within ATELIER_JOB_RESULTS_MB.")

@@ -18,6 +18,7 @@ from atelier.gallery.generate import service
 from atelier.gallery.generate.protocol import GenerateRequest, GenerateResponse, JobCreated, JobSummary
 
 router = APIRouter(tags=["generation"])
+RESULT_KINDS = ("generate", "upscale")  # jobs whose result GET /v1/jobs/{id} and its events carry
 
 
 @router.post("/generate", response_model=GenerateResponse)
@@ -38,7 +39,7 @@ async def create_job(body: GenerateRequest, services: ServicesDep) -> JobCreated
 
 def _summary(job: Job, position: int) -> dict[str, Any]:
     out = {**job.summary(), "position": position, "cancel_requested": job.cancel_requested}
-    if job.status == "done" and job.kind == "generate":
+    if job.status == "done" and job.kind in RESULT_KINDS:
         out["result"] = job.result
     if job.error is not None:
         out["error"] = error_body(job.error)["error"]
@@ -74,7 +75,7 @@ async def job_events(job_id: str, services: ServicesDep) -> StreamingResponse:
         i = 0
         async for ev in job.subscribe():
             data = ev.as_dict()
-            if ev.type == "done" and job.kind == "generate":
+            if ev.type == "done" and job.kind in RESULT_KINDS:
                 data["result"] = job.result
                 data["result_expired"] = job.result_expired
             yield f"id: {i}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

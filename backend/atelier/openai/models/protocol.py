@@ -13,7 +13,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     # --- Atelier extensions
-    type: Literal["generation", "vision"]
+    type: Literal["generation", "vision", "upscaler", "embeddings"]
     family: str
     description: str
     aliases: list[str]

@@ -10,17 +10,3 @@ export function idbPersistence(store: UseStore = createStore('atelier-analysis-q
     deleteMany: (keys) => delMany(keys, store),
   };
 }
-
-/** In memory, for tests and for browsers where IndexedDB is unavailable. */
-export function memoryPersistence(map = new Map<string, QueueItem>()): QueuePersistence & { map: Map<string, QueueItem> } {
-  return {
-    map,
-    loadAll: async () => [...map.values()].map((it) => structuredClone(it)),
-    putMany: async (items) => {
-      for (const it of items) map.set(it.key, structuredClone(it));
-    },
-    deleteMany: async (keys) => {
-      for (const k of keys) map.delete(k);
-    },
-  };
-}

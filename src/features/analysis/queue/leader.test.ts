@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEASE_KEY, leaseElection, lockElection, pickElection, type Election, type PageEventsLike } from './leader';
-import { FakeLocks, fakeStorage, laggyStorage, sleep, until } from './tab-fakes';
+import { FakeLocks, fakeStorage, laggyStorage, sleep, until } from '@/test/tab-fakes';
 
 const open: Election[] = [];
 const track = (e: Election) => (open.push(e), e);

@@ -1,38 +1,52 @@
 /// <reference types="node" />
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { settings } from '@/lib/api';
-import type { AnalysisResult } from '@/lib/db/schema';
+import { editRecords } from '@/lib/db/library-api';
+import { clearLibrary, getRecord, putRecords } from '@/lib/db/records';
+import { on } from '@/lib/db/events';
+import type { AnalysisResult, ImageRecord } from '@/lib/db/schema';
 import { envelope, startFakeBackend, type FakeBackend } from '@/test/fake-backend';
 import { atelierAnalyzer } from '../api/atelier-analyzer';
-import { memoryPersistence } from './idb-persistence';
+import { memoryPersistence } from '@/test/memory-persistence';
 import { AnalysisQueue, type SchedulerOptions } from './scheduler';
-import type { QueueItem, ResultSink } from './types';
+import { librarySink } from './library-sink';
+import type { Priority, QueueItem, ResultSink } from './types';
 
 const ids = (n: number, prefix = 'img') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
-/** The library side: counts writes per record and ignores a repeated key, as the real one must. */
-function fakeLibrary() {
+/**
+ * The library side is the production one: records in (fake) IndexedDB, results written by the
+ * sink the app uses. `writes` lists, per record, the key of every result actually written (the
+ * library announces each write), so a replayed result written again shows up as a second entry.
+ */
+function realLibrary() {
   const writes = new Map<string, string[]>();
-  const applied = new Set<string>();
-  /** entries per sink call (one call per batch) */
-  const calls: number[] = [];
   const deleted = new Set<string>();
-  const sink: ResultSink = async (entries) => {
-    calls.push(entries.length);
-    for (const { recordId, key } of entries) {
-      if (deleted.has(recordId) || applied.has(key)) continue;
-      applied.add(key);
-      writes.set(recordId, [...(writes.get(recordId) ?? []), key]);
-    }
-    return { gone: entries.filter((e) => deleted.has(e.recordId)).map((e) => e.recordId) };
-  };
+  /** entries per sink call, and records per library write ('updated' event) */
+  const calls: number[] = [];
+  const updates: number[] = [];
+  const off = on('updated', (recs) => {
+    updates.push(recs.length);
+    for (const r of recs) writes.set(r.id, [...(writes.get(r.id) ?? []), r.analysis?.key ?? '(no key)']);
+  });
+  /** the records exist before they are queued (unless "deleted meanwhile") */
+  const add = (recordIds: readonly string[]) => putRecords(recordIds.filter((id) => !deleted.has(id)).map(record));
   const images = async (id: string) => (id.startsWith('gone') ? undefined : new Blob([id], { type: 'image/png' }));
-  return { writes, sink, images, calls, deleted };
+  const production = librarySink();
+  const sink: ResultSink = (entries) => {
+    calls.push(entries.length);
+    return production(entries);
+  };
+  return { writes, deleted, add, images, off, sink, calls, updates };
+}
+
+function record(id: string): ImageRecord {
+  return { id, hash: id, name: `${id}.png`, mime: 'image/png', bytes: 1, width: 8, height: 8, addedAt: 1, origin: 'imported', rating: 0, flag: 'none', tags: [], thumbW: 8, thumbH: 8 };
 }
 
 let backend: FakeBackend;
 let store: Map<string, QueueItem>;
-let lib: ReturnType<typeof fakeLibrary>;
+let lib: ReturnType<typeof realLibrary>;
 const queues: AnalysisQueue[] = [];
 
 function makeQueue(opts: Partial<SchedulerOptions> = {}) {
@@ -56,11 +70,13 @@ beforeEach(async () => {
   backend = await startFakeBackend();
   settings.set({ backendUrl: backend.url, apiKey: '' });
   store = new Map();
-  lib = fakeLibrary();
+  await clearLibrary();
+  lib = realLibrary();
 });
 
 afterEach(async () => {
   for (const q of queues.splice(0)) q.stop();
+  lib.off();
   await backend.close();
 });
 
@@ -72,6 +88,12 @@ async function until(pred: () => boolean, timeoutMs = 5_000) {
   }
 }
 
+/** Queue records that exist in the library (the app queues only those). */
+async function enqueue(q: AnalysisQueue, recordIds: readonly string[], priority?: Priority) {
+  await lib.add(recordIds);
+  await q.enqueue(recordIds, priority);
+}
+
 function expectEachWrittenOnce(records: string[]) {
   for (const id of records) expect(lib.writes.get(id), id).toHaveLength(1);
 }
@@ -79,7 +101,7 @@ function expectEachWrittenOnce(records: string[]) {
 describe('AnalysisQueue', () => {
   it('analyses every record in batches of at most 16 and writes each result once', async () => {
     const q = makeQueue();
-    await q.enqueue(ids(40));
+    await enqueue(q, ids(40));
     await q.idle();
     expect(backend.batches.every((b) => b.length <= 16)).toBe(true);
     expect(backend.batches.flat().sort()).toEqual(ids(40).sort());
@@ -92,10 +114,11 @@ describe('AnalysisQueue', () => {
   it('applies each batch to the library in one sink call, and drops records deleted meanwhile', async () => {
     const q = makeQueue({ maxConcurrency: 1 });
     lib.deleted.add('img3');
-    await q.enqueue(ids(20));
+    await enqueue(q, ids(20));
     await q.idle();
     // one library write per batch, never one per image
     expect(lib.calls).toEqual(backend.batches.map((b) => b.length));
+    expect(lib.updates).toEqual(backend.batches.map((b) => b.filter((id) => id !== 'img3').length));
     expect(lib.writes.has('img3')).toBe(false);
     expectEachWrittenOnce(ids(20).filter((id) => id !== 'img3'));
     expect(q.getSnapshot()).toMatchObject({ done: 19, failed: 0 });
@@ -105,8 +128,8 @@ describe('AnalysisQueue', () => {
   it('sends user-requested work before queued auto work', async () => {
     backend.latencyMs = 30;
     const q = makeQueue({ maxConcurrency: 1, initialBatch: 16 });
-    await q.enqueue(ids(48, 'auto'), 'auto');
-    await q.enqueue(['mine1', 'mine2'], 'user');
+    await enqueue(q, ids(48, 'auto'), 'auto');
+    await enqueue(q, ['mine1', 'mine2'], 'user');
     await q.idle();
     // The first auto batch may already be in flight; the user's batch comes right after it.
     const userBatch = backend.batches.findIndex((b) => b.includes('mine1'));
@@ -118,7 +141,7 @@ describe('AnalysisQueue', () => {
     backend.onBatch = (_ids, call) => (call < 2 ? { status: 500, body: envelope('boom', 'internal_error', 'server_error') } : undefined);
     const q = makeQueue();
     const started = Date.now();
-    await q.enqueue(ids(3));
+    await enqueue(q, ids(3));
     await q.idle();
     expectEachWrittenOnce(ids(3));
     // two backoffs: at least base/2 and base (equal jitter) = 5 + 10 ms
@@ -128,7 +151,7 @@ describe('AnalysisQueue', () => {
   it('gives up after maxAttempts transient failures and reports the reason', async () => {
     backend.onBatch = () => ({ status: 503, body: envelope('GPU on fire', 'internal_error', 'server_error') });
     const q = makeQueue({ maxAttempts: 3 });
-    await q.enqueue(['a']);
+    await enqueue(q, ['a']);
     await q.idle();
     const snap = q.getSnapshot();
     expect(snap.failed).toBe(1);
@@ -142,7 +165,7 @@ describe('AnalysisQueue', () => {
       return batch.includes('bad') ? { status: 400, body: envelope('image 0 is not a valid image', 'invalid_image'), headers: { 'x-should-retry': 'false' } } : undefined;
     };
     const q = makeQueue();
-    await q.enqueue(['ok1', 'bad', 'ok2']);
+    await enqueue(q, ['ok1', 'bad', 'ok2']);
     await q.idle();
     expectEachWrittenOnce(['ok1', 'ok2']);
     expect(lib.writes.has('bad')).toBe(false);
@@ -153,7 +176,7 @@ describe('AnalysisQueue', () => {
 
   it('fails a record that left the library without calling the backend for it', async () => {
     const q = makeQueue();
-    await q.enqueue(['gone1', 'here']);
+    await enqueue(q, ['gone1', 'here']);
     await q.idle();
     expectEachWrittenOnce(['here']);
     expect(backend.batches.flat()).toEqual(['here']);
@@ -167,7 +190,7 @@ describe('AnalysisQueue', () => {
       return call === 0 ? { status: 429, body: envelope('queue full', 'queue_full', 'rate_limit_error'), headers: { 'retry-after': '0.3' } } : undefined;
     };
     const q = makeQueue({ maxConcurrency: 1 });
-    await q.enqueue(ids(2));
+    await enqueue(q, ids(2));
     await q.idle();
     expectEachWrittenOnce(ids(2));
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(280);
@@ -177,7 +200,7 @@ describe('AnalysisQueue', () => {
   it('never has more batches in flight than its limit, and grows only while the backend queue is short', async () => {
     backend.latencyMs = 20;
     const q = makeQueue({ maxConcurrency: 3 });
-    await q.enqueue(ids(16 * 12));
+    await enqueue(q, ids(16 * 12));
     await q.idle();
     expect(backend.maxConcurrent).toBeGreaterThan(1);
     expect(backend.maxConcurrent).toBeLessThanOrEqual(3);
@@ -185,7 +208,7 @@ describe('AnalysisQueue', () => {
     backend.maxConcurrent = 0;
     backend.queueDepth = 10; // someone is generating: step aside
     const q2 = makeQueue({ maxConcurrency: 3 });
-    await q2.enqueue(ids(16 * 6, 'second'));
+    await enqueue(q2, ids(16 * 6, 'second'));
     await q2.idle();
     expect(q2.getSnapshot().concurrency).toBe(1);
   });
@@ -193,7 +216,7 @@ describe('AnalysisQueue', () => {
   it('keeps only the first call small until the speed is known: calls sent beside it are full', async () => {
     backend.latencyMs = 30;
     const q = makeQueue({ maxConcurrency: 2, initialBatch: 4, targetBatchMs: 1e9 });
-    await q.enqueue(ids(36));
+    await enqueue(q, ids(36));
     await q.idle();
     expect(backend.batches.slice(0, 2).map((b) => b.length)).toEqual([4, 16]);
     expect(backend.batches).toHaveLength(3); // 4 + 16 + 16, not 4 + 4 + 16 + 12
@@ -203,8 +226,8 @@ describe('AnalysisQueue', () => {
   it('holds auto work while told to (an import runs), never user work, and goes on when woken', async () => {
     let hold = true;
     const q = makeQueue({ holdAuto: () => hold });
-    await q.enqueue(ids(3, 'auto'), 'auto');
-    await q.enqueue(ids(2, 'user'), 'user');
+    await enqueue(q, ids(3, 'auto'), 'auto');
+    await enqueue(q, ids(2, 'user'), 'user');
     await new Promise((r) => setTimeout(r, 150));
     expect(backend.batches.flat().sort()).toEqual(ids(2, 'user').map((id) => expect.stringContaining(id)));
     expect(q.getSnapshot()).toMatchObject({ state: 'waiting', pending: 3, reason: 'waits for the import to finish' });
@@ -221,7 +244,7 @@ describe('AnalysisQueue', () => {
     let refused = 0;
     backend.onBatch = () => (backend.models[0]!.state === 'not_downloaded' ? (refused++, { status: 409, body: envelope(hint, 'model_not_downloaded') }) : undefined);
     const q = makeQueue({ modelProbeMs: 20 });
-    await q.enqueue(ids(20));
+    await enqueue(q, ids(20));
     await until(() => q.getSnapshot().state === 'needs-model');
     await new Promise((r) => setTimeout(r, 100)); // several checks go by: still waiting, nothing failed
     expect(q.getSnapshot()).toMatchObject({ state: 'needs-model', failed: 0, pending: 20, reason: hint });
@@ -236,7 +259,7 @@ describe('AnalysisQueue', () => {
   it("sizes the first call from the backend's measured speed when it has one", async () => {
     backend.msPerImage = 50; // fast: a full batch fits the target time
     const fast = makeQueue({ maxConcurrency: 1, initialBatch: 4, targetBatchMs: 10_000 });
-    await fast.enqueue(ids(32));
+    await enqueue(fast, ids(32));
     await fast.idle();
     expect(backend.batches.map((b) => b.length)).toEqual([16, 16]);
     fast.stop();
@@ -244,7 +267,7 @@ describe('AnalysisQueue', () => {
     backend.batches = [];
     backend.msPerImage = 2_500; // slow: 4 images per call keep each call near the target
     const slow = makeQueue({ maxConcurrency: 1, initialBatch: 8, targetBatchMs: 10_000 });
-    await slow.enqueue(ids(8, 'slow'));
+    await enqueue(slow, ids(8, 'slow'));
     await slow.idle();
     expect(backend.batches[0]).toHaveLength(4);
     expectEachWrittenOnce(ids(8, 'slow'));
@@ -254,7 +277,7 @@ describe('AnalysisQueue', () => {
     backend.msPerImage = 50;
     backend.latencyMs = 60;
     const q = makeQueue({ maxConcurrency: 2, targetBatchMs: 10_000, loadCheckMs: 60_000 });
-    await q.enqueue(ids(32));
+    await enqueue(q, ids(32));
     await q.idle();
     expect(backend.batches.map((b) => b.length)).toEqual([16, 16]);
     expect(backend.maxConcurrent).toBe(2);
@@ -263,7 +286,7 @@ describe('AnalysisQueue', () => {
     backend.maxConcurrent = 0;
     backend.queueDepth = 10; // busy with other work: one at a time
     const busy = makeQueue({ maxConcurrency: 2, targetBatchMs: 10_000, loadCheckMs: 60_000 });
-    await busy.enqueue(ids(32, 'busy'));
+    await enqueue(busy, ids(32, 'busy'));
     await busy.idle();
     expect(backend.maxConcurrent).toBe(1);
   });
@@ -271,7 +294,7 @@ describe('AnalysisQueue', () => {
   it('resumes after a reload exactly where it stopped, without writing anything twice', async () => {
     backend.latencyMs = 25;
     const first = makeQueue({ maxConcurrency: 2, initialBatch: 8, targetBatchMs: 1e9 });
-    await first.enqueue(ids(100));
+    await enqueue(first, ids(100));
     // Let a few batches finish, then "close the tab" with requests in flight.
     while (![...store.values()].some((i) => i.state === 'done')) await new Promise((r) => setTimeout(r, 5));
     first.stop();
@@ -309,7 +332,7 @@ describe('AnalysisQueue', () => {
       return undefined;
     };
     const q = makeQueue({ persistence: slow, initialBatch: 4 });
-    await q.enqueue(ids(4));
+    await enqueue(q, ids(4));
     await q.idle();
     // the read overlaps the write (it starts before the write ends), the request waits for it
     expect(events.indexOf('image read')).toBeLessThan(events.indexOf('claim durable'));
@@ -323,6 +346,7 @@ describe('AnalysisQueue', () => {
     const result: AnalysisResult = { caption: 'c', tags: [], model: 'm' };
     store.set('j1:r1', { key: 'j1:r1', jobId: 'j1', recordId: 'r1', priority: 'user', seq: 0, state: 'resolved', attempts: 0, notBefore: 0, result });
     // The library already has it (the crash came after the write, before `done` was stored).
+    await lib.add(['r1']);
     await lib.sink([{ recordId: 'r1', result, key: 'j1:r1' }]);
     const q = makeQueue();
     await q.start();
@@ -332,10 +356,50 @@ describe('AnalysisQueue', () => {
     expect(backend.batches).toEqual([]);
   });
 
+  it('replays a batch after a crash between apply and acknowledge and leaves the records and the user edits as they were', async () => {
+    const recordIds = ids(8, 'rec');
+    let crashAfterApply = true;
+    const first = makeQueue({
+      maxConcurrency: 1,
+      initialBatch: 8,
+      // The library write lands, then the page dies before the queue can store `done`.
+      sink: async (entries) => {
+        const res = await lib.sink(entries);
+        if (crashAfterApply) first.stop();
+        return res;
+      },
+    });
+    await enqueue(first, recordIds);
+    await until(() => recordIds.every((id) => lib.writes.has(id)));
+    expect([...store.values()].map((it) => it.state)).toEqual(recordIds.map(() => 'resolved'));
+    crashAfterApply = false;
+
+    // Before the next page starts, the user edits what the analysis wrote.
+    const aiTag = 'test'; // the fake backend tags every image with it
+    await editRecords(recordIds.slice(0, 2), (r) => ({
+      ...r,
+      tags: [...r.tags.filter((t) => t.name !== aiTag), { name: 'mine', source: 'user' }],
+      rating: 4,
+      caption: 'my words',
+    }));
+    const before = await Promise.all(recordIds.map((id) => getRecord(id)));
+    expect(before[0]?.tags.some((t) => t.name === aiTag)).toBe(false);
+    expect(before[2]?.tags.some((t) => t.name === aiTag)).toBe(true);
+    await new Promise((r) => setTimeout(r, 5)); // a rewrite now would move `analysis.at`
+
+    const second = makeQueue();
+    await second.start();
+    await second.idle();
+    expect(await Promise.all(recordIds.map((id) => getRecord(id)))).toEqual(before);
+    expect(backend.batches).toHaveLength(1); // the stored results were replayed, not asked for again
+    expect([...store.values()].map((it) => it.state)).toEqual(recordIds.map(() => 'done'));
+    for (const id of recordIds) expect(lib.writes.get(id), id).toHaveLength(id === 'rec0' || id === 'rec1' ? 2 : 1); // the result, plus the user's edit
+  });
+
   it('pauses when the backend goes away and resumes by itself when it returns', async () => {
     backend.latencyMs = 15;
     const q = makeQueue({ maxConcurrency: 1 });
-    await q.enqueue(ids(64));
+    await enqueue(q, ids(64));
     await new Promise((r) => setTimeout(r, 20));
     await backend.close();
     await new Promise((r) => setTimeout(r, 60));
@@ -348,7 +412,7 @@ describe('AnalysisQueue', () => {
   it('pause holds new batches, resume continues, clear forgets everything', async () => {
     const q = makeQueue();
     q.pause();
-    await q.enqueue(ids(5));
+    await enqueue(q, ids(5));
     await new Promise((r) => setTimeout(r, 30));
     expect(backend.batches).toEqual([]);
     expect(q.getSnapshot()).toMatchObject({ state: 'paused', pending: 5 });
@@ -364,8 +428,8 @@ describe('AnalysisQueue', () => {
   it('does not queue a record twice, and a user request lifts a queued auto item', async () => {
     const q = makeQueue();
     q.pause();
-    await q.enqueue(['x', 'y'], 'auto');
-    await q.enqueue(['x'], 'user');
+    await enqueue(q, ['x', 'y'], 'auto');
+    await enqueue(q, ['x'], 'user');
     await new Promise((r) => setTimeout(r, 0));
     expect(q.getSnapshot().total).toBe(2);
     q.resume();
@@ -378,7 +442,7 @@ describe('AnalysisQueue', () => {
     let fail = true;
     backend.onBatch = () => (fail ? { status: 400, body: envelope('nope', 'invalid_parameter') } : undefined);
     const q = makeQueue();
-    await q.enqueue(['a']);
+    await enqueue(q, ['a']);
     await q.idle();
     expect(q.getSnapshot().failed).toBe(1);
     fail = false;
@@ -391,7 +455,7 @@ describe('AnalysisQueue', () => {
   it('sizes batches to the measured speed: bigger when images are fast, smaller when slow', async () => {
     backend.latencyMs = 2;
     const fast = makeQueue({ targetBatchMs: 1_000, initialBatch: 2 });
-    await fast.enqueue(ids(60));
+    await enqueue(fast, ids(60));
     await fast.idle();
     expect(backend.batches[0]).toHaveLength(2);
     expect(Math.max(...backend.batches.map((b) => b.length))).toBe(16);
@@ -399,7 +463,7 @@ describe('AnalysisQueue', () => {
     backend.batches = [];
     backend.latencyMs = 60;
     const slow = makeQueue({ targetBatchMs: 20, initialBatch: 8, maxConcurrency: 1 });
-    await slow.enqueue(ids(24, 'slow'));
+    await enqueue(slow, ids(24, 'slow'));
     await slow.idle();
     expect(backend.batches[0]).toHaveLength(8);
     expect(Math.max(...backend.batches.slice(1).map((b) => b.length))).toBeLessThanOrEqual(2);

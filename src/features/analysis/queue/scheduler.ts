@@ -6,7 +6,8 @@
 //   a result is durable before it is applied; `done` is durable after. On start, claimed items go
 //   back to pending (their request died with the page) and resolved items are applied again.
 // - Never writes a result twice: the library write is keyed by `${jobId}:${recordId}` and the
-//   sink must ignore a key it has already applied (a crash between apply and `done` re-applies).
+//   sink must ignore a key it has already applied (a crash between apply and `done` re-applies;
+//   the app's sink, library-sink.ts, stores the key with the result in one put).
 // - User-requested work first: two FIFO lanes, 'user' drained before 'auto'.
 // - Never floods the backend: at most `limit` batches in flight; the limit grows by one after a
 //   success while the backend's queue is short, halves on 429 (and waits Retry-After), and drops
@@ -16,18 +17,15 @@
 // - When the backend is unreachable the queue goes offline, probes with backoff, and resumes.
 // - When the backend has no vision model yet ("not downloaded"), the queue waits the same way
 //   (no attempt counted, nothing failed) until the analyzer says one is there, then runs.
+//
+// The policies are pure modules beside this one: lanes.ts (which items go next), flow-control.ts
+// (how many calls, how large, how long to back off) and snapshot.ts (what the panel shows); this
+// file runs the loop, the persistence and the recovery.
 import { toApiError, type ApiError } from '@/lib/api';
-import type {
-  Analyzer,
-  AnalyzeOutcome,
-  Failure,
-  Priority,
-  QueueItem,
-  QueuePersistence,
-  QueueSnapshot,
-  QueueState,
-  ResultSink,
-} from './types';
+import { FlowControl } from './flow-control';
+import { Lanes } from './lanes';
+import { queueSnapshot, Throughput } from './snapshot';
+import type { Analyzer, AnalyzeOutcome, Priority, QueueItem, QueuePersistence, QueueSnapshot, ResultSink } from './types';
 
 export interface SchedulerOptions {
   persistence: QueuePersistence;
@@ -68,8 +66,6 @@ export interface SchedulerOptions {
   random?: () => number;
 }
 
-const RATE_WINDOW_MS = 60_000;
-
 export class AnalysisQueue {
   private readonly o: Required<Omit<SchedulerOptions, 'persistence' | 'analyzer' | 'sink'>>;
   private readonly persistence: QueuePersistence;
@@ -79,8 +75,9 @@ export class AnalysisQueue {
   private items = new Map<string, QueueItem>();
   /** recordId -> key of its active (pending/claimed/resolved) item */
   private active = new Map<string, string>();
-  private lanes: Record<Priority, string[]> = { user: [], auto: [] };
-  private heads: Record<Priority, number> = { user: 0, auto: 0 };
+  private readonly lanes = new Lanes((key) => this.items.get(key));
+  private readonly flow: FlowControl;
+  private readonly throughput = new Throughput();
   private seq = 0;
   private loaded: Promise<void> | undefined;
   private stopped = false;
@@ -88,17 +85,11 @@ export class AnalysisQueue {
   private offline = false;
   private needsModel = false;
   private reason: string | undefined;
-  private cooldownUntil = 0;
-  private limit = 1;
   private inflight = new Map<number, { keys: string[]; ctrl: AbortController }>();
   private batchSeq = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private writes: Promise<void> = Promise.resolve();
-  private completions: { at: number; n: number }[] = [];
-  private runStartedAt = 0;
   private lastLoadCheck = 0;
-  /** smoothed ms per image of recent batches */
-  private msPerImage: number | undefined;
   /** the analyzer whose speed the backend was asked for (once per analyzer), and the pending ask */
   private speedAskedOf: Analyzer | undefined;
   private speedAsk: Promise<void> | undefined;
@@ -128,6 +119,7 @@ export class AnalysisQueue {
       now: opts.now ?? Date.now,
       random: opts.random ?? Math.random,
     };
+    this.flow = new FlowControl(this.o);
     this.snap = this.computeSnapshot();
   }
 
@@ -154,10 +146,10 @@ export class AnalysisQueue {
       }
       this.items.set(item.key, item);
       if (item.state === 'pending' || item.state === 'resolved') this.active.set(item.recordId, item.key);
-      if (item.state === 'pending') this.lanes[item.priority].push(item.key);
+      if (item.state === 'pending') this.lanes.push(item.priority, item.key);
       if (item.state === 'resolved') toApply.push(item);
     }
-    this.runStartedAt = this.o.now();
+    this.throughput.startRun(this.o.now());
     if (reclaimed.length) await this.write(reclaimed);
     // A result that was stored but maybe not applied: apply it (the sink ignores a repeat key).
     await this.commit(toApply);
@@ -188,7 +180,7 @@ export class AnalysisQueue {
         // Already queued: a user request lifts it into the user lane.
         if (priority === 'user' && existing.priority === 'auto' && existing.state === 'pending') {
           existing.priority = 'user';
-          this.lanes.user.push(existing.key);
+          this.lanes.push('user', existing.key);
           changed.push(existing);
         }
         continue;
@@ -212,7 +204,7 @@ export class AnalysisQueue {
       };
       this.items.set(item.key, item);
       this.active.set(recordId, item.key);
-      this.lanes[priority].push(item.key);
+      this.lanes.push(priority, item.key);
       changed.push(item);
     }
     if (dropped.length) await this.remove(dropped);
@@ -233,7 +225,7 @@ export class AnalysisQueue {
 
   resume(): void {
     this.paused = false;
-    this.cooldownUntil = 0;
+    this.flow.cooldownUntil = 0;
     this.pump();
   }
 
@@ -250,7 +242,7 @@ export class AnalysisQueue {
       delete item.error;
       delete item.errorCode;
       this.active.set(item.recordId, item.key);
-      this.lanes[item.priority].push(item.key);
+      this.lanes.push(item.priority, item.key);
       changed.push(item);
     }
     await this.write(changed);
@@ -265,10 +257,9 @@ export class AnalysisQueue {
     const keys = [...this.items.keys()];
     this.items.clear();
     this.active.clear();
-    this.lanes = { user: [], auto: [] };
-    this.heads = { user: 0, auto: 0 };
-    this.completions = [];
-    this.cooldownUntil = 0;
+    this.lanes.clear();
+    this.throughput.clear();
+    this.flow.cooldownUntil = 0;
     await this.remove(keys);
     this.changed();
   }
@@ -307,14 +298,14 @@ export class AnalysisQueue {
     this.timer = undefined;
     if (this.paused || this.offline || this.needsModel) return this.changed();
     const now = this.o.now();
-    if (now < this.cooldownUntil) {
-      this.wakeAt(this.cooldownUntil);
+    if (now < this.flow.cooldownUntil) {
+      this.wakeAt(this.flow.cooldownUntil);
       return this.changed();
     }
     this.reason = undefined;
     const analyzer = this.analyzerOf();
     if (this.askSpeed(analyzer)) return this.changed();
-    while (this.inflight.size < this.limit) {
+    while (this.inflight.size < this.flow.limit) {
       const batch = this.pickBatch(now, this.batchSize(analyzer));
       if (batch.length === 0) break;
       this.runBatch(batch, analyzer);
@@ -331,51 +322,12 @@ export class AnalysisQueue {
 
   /** The earliest backoff deadline among pending items, when nothing is ready now. */
   private nextWake(now: number): number | undefined {
-    if (this.inflight.size >= this.limit) return undefined;
-    let next: number | undefined;
-    for (const priority of ['user', 'auto'] as const) {
-      const lane = this.lanes[priority];
-      for (let i = this.heads[priority]; i < lane.length; i++) {
-        const it = this.items.get(lane[i]!);
-        if (it?.state === 'pending' && it.notBefore > now) next = Math.min(next ?? Infinity, it.notBefore);
-      }
-    }
-    return next;
+    return this.inflight.size >= this.flow.limit ? undefined : this.lanes.nextWake(now);
   }
 
   private pickBatch(now: number, maxBatch: number): QueueItem[] {
-    const batch: QueueItem[] = [];
-    for (const priority of ['user', 'auto'] as const) {
-      if (priority === 'auto' && this.o.holdAuto()) {
-        if (batch.length === 0 && this.inflight.size === 0 && this.hasReadyWork()) this.reason = 'waits for the import to finish';
-        break;
-      }
-      const lane = this.lanes[priority];
-      // Taken slots are blanked (never spliced: lanes can hold 50k keys); the head skips them.
-      let head = this.heads[priority];
-      for (let i = head; i < lane.length; i++) {
-        const key = lane[i]!;
-        const it = key ? this.items.get(key) : undefined;
-        if (!it || it.state !== 'pending' || it.priority !== priority) {
-          lane[i] = '';
-          if (i === head) head++;
-          continue;
-        }
-        if (it.notBefore > now) continue;
-        if (it.solo && batch.length > 0) continue;
-        batch.push(it);
-        lane[i] = '';
-        if (i === head) head++;
-        if (it.solo || batch.length >= maxBatch) break;
-      }
-      if (head > 1024 && head * 2 > lane.length) {
-        this.lanes[priority] = lane.slice(head);
-        head = 0;
-      }
-      this.heads[priority] = head;
-      // User work is never mixed with auto work in one call: it should come back first.
-      if (batch.length) return batch;
-    }
+    const { batch, heldAuto } = this.lanes.pick(now, maxBatch, this.o.holdAuto);
+    if (heldAuto && batch.length === 0 && this.inflight.size === 0 && this.lanes.hasWork()) this.reason = 'waits for the import to finish';
     return batch;
   }
 
@@ -401,7 +353,7 @@ export class AnalysisQueue {
         );
         await claimed;
         if (this.stopped || ctrl.signal.aborted) return;
-        this.learnSpeed(batch.length, this.o.now() - started);
+        this.flow.learnSpeed(batch.length, this.o.now() - started);
         await this.settle(batch, outcomes);
         this.onSuccess(analyzer);
       } catch (err) {
@@ -470,7 +422,7 @@ export class AnalysisQueue {
       delete item.result;
       done.push(item);
     }
-    if (done.length) this.completions.push({ at: now, n: done.length });
+    if (done.length) this.throughput.record(now, done.length);
     if (dropped.length) await this.remove(dropped);
     await this.write(done);
     this.changed();
@@ -482,8 +434,8 @@ export class AnalysisQueue {
     if (err.retryable && item.attempts + 1 < this.o.maxAttempts) {
       item.attempts++;
       item.state = 'pending';
-      item.notBefore = this.o.now() + this.backoff(item.attempts);
-      this.lanes[item.priority].push(item.key);
+      item.notBefore = this.o.now() + this.flow.backoff(item.attempts);
+      this.lanes.push(item.priority, item.key);
     } else {
       item.attempts++;
       item.state = 'failed';
@@ -496,7 +448,7 @@ export class AnalysisQueue {
       if (!this.items.has(it.key)) continue;
       Object.assign(it, patch, { state: 'pending' });
       delete it.claimedAt;
-      this.lanes[it.priority].push(it.key);
+      this.lanes.push(it.priority, it.key);
     }
   }
 
@@ -512,31 +464,21 @@ export class AnalysisQueue {
       this.waitForModel(err.message);
     } else if (err.status === 429) {
       this.requeue(live);
-      this.limit = Math.max(1, Math.floor(this.limit / 2));
-      const wait = err.retryAfterMs ?? this.backoff(1);
-      this.cooldownUntil = Math.max(this.cooldownUntil, this.o.now() + wait);
+      this.flow.rateLimited(this.o.now(), err.retryAfterMs);
       this.reason = `backend busy: ${err.message}`;
     } else if (!err.retryable && live.length > 1) {
       // Find the image at fault: send each alone.
       this.requeue(live, { solo: true });
     } else {
-      if (err.retryable) this.limit = Math.max(1, Math.floor(this.limit / 2));
+      if (err.retryable) this.flow.shrink();
       for (const it of live) this.failOrRetry(it, err);
     }
     await this.write(live);
   }
 
-  /**
-   * Images per call: the analyzer's maximum, or fewer while images are slow. The speed comes from
-   * this page's own calls or, before its first, from the backend's measurements. When neither
-   * knows it (a model that never ran), only the first call is small (its captions show quickly);
-   * calls sent beside it are full, since every extra call costs a model pass (measured: 8 images
-   * in one call took a fifth of 8 single calls).
-   */
+  /** Images per call (see FlowControl.batchSize). */
   batchSize(analyzer: Analyzer): number {
-    const unknown = this.inflight.size === 0 ? this.o.initialBatch : analyzer.maxBatch;
-    const wanted = this.msPerImage ? Math.floor(this.o.targetBatchMs / this.msPerImage) : unknown;
-    return Math.max(1, Math.min(analyzer.maxBatch, wanted));
+    return this.flow.batchSize(analyzer.maxBatch, this.inflight.size);
   }
 
   /**
@@ -547,18 +489,14 @@ export class AnalysisQueue {
    */
   private askSpeed(analyzer: Analyzer): boolean {
     if (this.speedAsk) return true;
-    if (this.speedAskedOf === analyzer || !analyzer.speed || !this.hasReadyWork()) return false;
+    if (this.speedAskedOf === analyzer || !analyzer.speed || !this.lanes.hasWork()) return false;
     this.speedAskedOf = analyzer;
-    this.msPerImage = undefined;
+    this.flow.forgetSpeed();
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), this.o.speedAskMs);
     this.speedAsk = analyzer
       .speed(ctrl.signal)
-      .then(({ msPerImage, queued }) => {
-        if (msPerImage !== undefined && this.msPerImage === undefined) this.msPerImage = msPerImage;
-        // The backend is idle: the next batch uploads while this one runs, from the first call.
-        if (msPerImage !== undefined && queued !== undefined && queued <= this.o.highWater) this.limit = this.o.maxConcurrency;
-      })
+      .then(({ msPerImage, queued }) => this.flow.backendSpeed(msPerImage, queued))
       .catch(() => undefined)
       .finally(() => {
         clearTimeout(timer);
@@ -568,23 +506,10 @@ export class AnalysisQueue {
     return true;
   }
 
-  private hasReadyWork(): boolean {
-    for (const priority of ['user', 'auto'] as const) {
-      const lane = this.lanes[priority];
-      for (let i = this.heads[priority]; i < lane.length; i++) if (lane[i]) return true;
-    }
-    return false;
-  }
-
-  private learnSpeed(images: number, ms: number): void {
-    const per = ms / Math.max(1, images);
-    this.msPerImage = this.msPerImage === undefined ? per : 0.7 * this.msPerImage + 0.3 * per;
-  }
-
   private onSuccess(analyzer: Analyzer): void {
     const now = this.o.now();
     if (!analyzer.queueDepth || now - this.lastLoadCheck < this.o.loadCheckMs) {
-      if (!analyzer.queueDepth) this.limit = Math.min(this.o.maxConcurrency, this.limit + 1);
+      if (!analyzer.queueDepth) this.flow.grow();
       return;
     }
     this.lastLoadCheck = now;
@@ -593,8 +518,7 @@ export class AnalysisQueue {
       .queueDepth(ctrl.signal)
       .then((depth) => {
         if (depth === undefined) return;
-        // Other work (a person generating) is waiting: step aside to one batch at a time.
-        this.limit = depth > this.o.highWater ? 1 : Math.min(this.o.maxConcurrency, this.limit + 1);
+        this.flow.backendQueue(depth);
         this.pump();
       })
       .catch(() => undefined);
@@ -604,7 +528,7 @@ export class AnalysisQueue {
     if (this.offline) return;
     this.offline = true;
     this.reason = reason;
-    this.limit = 1;
+    this.flow.reset();
     this.changed();
     let delay = this.o.probeMinMs;
     const probe = async () => {
@@ -627,7 +551,7 @@ export class AnalysisQueue {
     this.reason = reason;
     if (this.needsModel) return;
     this.needsModel = true;
-    this.limit = 1;
+    this.flow.reset();
     this.changed();
     const check = async () => {
       if (this.stopped || !this.needsModel) return;
@@ -648,18 +572,16 @@ export class AnalysisQueue {
     setTimeout(() => void check(), this.o.modelProbeMs);
   }
 
-  /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
+  /** Exponential backoff with "equal jitter" (see FlowControl.backoff). */
   backoff(attempt: number): number {
-    const ceiling = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
-    return ceiling / 2 + this.o.random() * (ceiling / 2);
+    return this.flow.backoff(attempt);
   }
 
   private async startNewRun(): Promise<void> {
     // The last run finished: its done items only fed the counters.
     const done = [...this.items.values()].filter((it) => it.state === 'done').map((it) => it.key);
     for (const key of done) this.items.delete(key);
-    this.completions = [];
-    this.runStartedAt = this.o.now();
+    this.throughput.startRun(this.o.now());
     await this.remove(done);
   }
 
@@ -692,48 +614,19 @@ export class AnalysisQueue {
   }
 
   private computeSnapshot(): QueueSnapshot {
-    let done = 0;
-    let failed = 0;
-    let pending = 0;
-    const current: string[] = [];
-    const failures: Failure[] = [];
-    for (const it of this.items.values()) {
-      if (it.state === 'done') done++;
-      else if (it.state === 'failed') {
-        failed++;
-        failures.push({ key: it.key, recordId: it.recordId, error: it.error ?? 'failed', attempts: it.attempts, ...(it.errorCode ? { code: it.errorCode } : {}) });
-      } else if (it.state === 'claimed' || it.state === 'resolved') current.push(it.recordId);
-      else pending++;
-    }
     const now = this.o.now();
-    const from = Math.max(now - RATE_WINDOW_MS, this.runStartedAt);
-    this.completions = this.completions.filter((c) => c.at >= now - RATE_WINDOW_MS);
-    const recent = this.completions.reduce((s, c) => s + c.n, 0);
-    const span = Math.max(1_000, now - from);
-    const rate = recent > 0 ? (recent * 1000) / span : 0;
-    const remaining = pending + current.length;
-    let state: QueueState = 'idle';
-    if (this.paused) state = 'paused';
-    else if (this.offline) state = 'offline';
-    else if (this.needsModel) state = 'needs-model';
-    else if (remaining > 0 && this.inflight.size === 0 && (now < this.cooldownUntil || pending > 0)) state = 'waiting';
-    else if (remaining > 0) state = 'running';
-    const snap: QueueSnapshot = {
-      state,
+    return queueSnapshot({
+      items: this.items.values(),
       total: this.items.size,
-      done,
-      failed,
-      pending,
-      inflight: current.length,
-      current: current.slice(0, 16),
-      rate,
-      etaMs: rate > 0 && remaining > 0 ? (remaining / rate) * 1000 : undefined,
+      now,
+      rate: this.throughput.rate(now),
+      paused: this.paused,
+      offline: this.offline,
+      needsModel: this.needsModel,
       requests: this.inflight.size,
-      concurrency: this.limit,
-      failures: failures.slice(0, 200),
-    };
-    if (this.reason) snap.reason = this.reason;
-    if (state === 'waiting' && this.cooldownUntil > now) snap.resumeAt = this.cooldownUntil;
-    return snap;
+      limit: this.flow.limit,
+      cooldownUntil: this.flow.cooldownUntil,
+      reason: this.reason,
+    });
   }
 }

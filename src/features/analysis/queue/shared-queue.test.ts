@@ -2,11 +2,11 @@
 // queue, the others forward to it and show its progress, and a hand-over loses nothing.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnalysisResult } from '@/lib/db/schema';
-import { memoryPersistence } from './idb-persistence';
+import { memoryPersistence } from '@/test/memory-persistence';
 import { pickElection, type Election } from './leader';
 import { AnalysisQueue } from './scheduler';
 import { SharedQueue } from './shared-queue';
-import { FakeHub, FakeLocks, fakeStorage, sleep, until } from './tab-fakes';
+import { FakeHub, FakeLocks, fakeStorage, sleep, until } from '@/test/tab-fakes';
 import type { Analyzer, QueueItem } from './types';
 
 const result: AnalysisResult = { caption: 'a test image', tags: [{ name: 'test' }], model: 'fake' };

@@ -73,9 +73,10 @@ export interface SinkEntry {
 }
 
 /**
- * Applies a batch's results to the library (one write for the batch); must be idempotent on each
- * entry's `key` (applying the same result again leaves the same record). Resolves with the
- * records that were deleted meanwhile, if any.
+ * Applies a batch's results to the library (one write for the batch); exactly once per entry's
+ * `key`: an entry whose key was applied already writes nothing (the record, its `analysis.at` and
+ * the user's edits since stay). Resolves with the records that were deleted meanwhile, if any.
+ * The app's is ./library-sink.ts.
  */
 export type ResultSink = (entries: SinkEntry[]) => Promise<{ gone?: readonly string[] } | void>;
 

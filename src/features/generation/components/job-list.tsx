@@ -17,6 +17,11 @@ function phaseText(j: GenerationJob): string {
     case 'loading':
       return 'Loading the model…';
     case 'running':
+      if (j.tile !== undefined && j.tiles) {
+        const what = j.stage === 'enhance' ? 'Enhancing' : 'Upscaling';
+        if (j.tile >= j.tiles) return `${what} · ${j.tiles} tile${j.tiles === 1 ? '' : 's'} done`;
+        return `${what} · tile ${j.tile + 1} of ${j.tiles}${j.stage === 'enhance' && j.step !== undefined && j.steps ? `, step ${j.step} of ${j.steps}` : ''}`;
+      }
       return j.step !== undefined && j.steps ? `Step ${j.step} of ${j.steps}` : 'Running…';
     case 'decoding':
       return 'Decoding…';
@@ -49,8 +54,8 @@ export function JobList({ jobs, onOpen }: { jobs: readonly GenerationJob[]; onOp
                   {phaseText(j)}
                 </span>
               </div>
-              <div className="truncate text-xs text-neutral-500" title={j.request.prompt}>
-                {j.request.prompt || '(no prompt)'}
+              <div className="truncate text-xs text-neutral-500" title={j.request.prompt ?? undefined}>
+                {'scale' in j.request ? `×${j.request.scale ?? 4}${j.request.enhance ? ' + enhance' : ''}${j.request.prompt ? ` · ${j.request.prompt}` : ''}` : j.request.prompt || '(no prompt)'}
               </div>
             </div>
             {isActive(j) && j.phase !== 'saving' && j.phase !== 'cancelling' && (

@@ -1,19 +1,21 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { ATELIER, blobToDataUrl, describeError, encodeForAnalysis, imagesGeneration, providerById, settings, type ModelCard } from '@/lib/api';
-import { addGenerated, getOriginal, getRecord } from '@/lib/db/library-api';
+import { ATELIER, providerById, settings, type ModelCard } from '@/lib/api';
+import { getOriginal, getRecord } from '@/lib/db/library-api';
 import { useModelReadiness } from '@/lib/models-ready';
 import type { ImageRecord } from '@/lib/db/schema';
 import { Button } from '@/components/ui/button';
 import { Modal } from '@/components/ui/modal';
 import { generationJobs } from '../generation-service';
-import { b64ToBlob } from '../jobs/job-runner';
 import { useGenerationModels } from '../hooks/use-generation-models';
 import { useGenerationJobs } from '../hooks/use-jobs';
-import { buildRequest, formFromParams, modeDefaults, MODES, reuseTarget, validate, type FormState, type Mode } from '../utils/build-request';
-import { ASPECTS, dimensionsFor, dimensionsLike, nearestAspect, SIZES, type AspectId, type SizeId } from '../utils/dimensions';
-import { loadPresets, rememberedStyle, rememberStyle, savePresets, STYLES, type SavedPreset } from '../utils/presets';
+import { pickUpscaler, useUpscalers } from '../hooks/use-upscalers';
+import { createPromptForm, sendsImage } from '../stores/prompt-form';
+import { formFromParams, modeDefaults, MODES, reuseTarget, type Mode } from '../utils/build-request';
+import { ASPECTS, dimensionsFor, dimensionsLike, SIZES, type AspectId } from '../utils/dimensions';
+import { loadPresets, rememberedStyle, savePresets, STYLES } from '../utils/presets';
 import { JobList } from './job-list';
 import { SketchPad, type SketchPadHandle } from './sketch-pad';
+import { UpscalePanel } from './upscale-panel';
 
 export interface PromptModalProps {
   onClose: () => void;
@@ -83,7 +85,7 @@ function Slider({ name, value, fallback, min, max, step, onChange, onReset, test
   );
 }
 
-/** The prompt modal: Generate, Enhance, Remix, Sketch and Variations, with live job progress. */
+/** The prompt modal: Generate, Enhance, Remix, Sketch, Variations and Upscale, with live job progress. */
 export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: PromptModalProps) {
   const cfg = useSyncExternalStore(settings.subscribe, settings.get);
   const provider = cfg.imagesProvider !== ATELIER ? providerById(cfg, cfg.imagesProvider) : undefined;
@@ -93,32 +95,40 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const jobs = useMemo(() => allJobs.filter((j) => j.startedAt >= openedAt || !['done', 'error', 'cancelled'].includes(j.phase)).slice(0, 4), [allJobs, openedAt]);
 
   const [source, setSource] = useState<{ record: ImageRecord; url: string; blob: Blob } | undefined>();
-  const [form, setForm] = useState<FormState>(() => ({
-    ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
-    prompt: '',
-    negative: '',
-    model: cfg.generationModel,
-    width: undefined,
-    height: undefined,
-    steps: undefined,
-    guidance: undefined,
-    seed: -1,
-    style: rememberedStyle(),
-  }));
-  const [aspect, setAspect] = useState<AspectId>('1:1');
-  const [size, setSize] = useState<SizeId>('auto');
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [presets, setPresets] = useState<SavedPreset[]>(loadPresets);
+  const [store] = useState(() =>
+    createPromptForm(
+      {
+        form: {
+          ...modeDefaults(initialMode ?? (sourceId ? 'enhance' : 'generate')),
+          prompt: '',
+          negative: '',
+          model: cfg.generationModel,
+          width: undefined,
+          height: undefined,
+          steps: undefined,
+          guidance: undefined,
+          seed: -1,
+          style: rememberedStyle(),
+        },
+        presets: loadPresets(),
+      },
+      { submit: (...args) => generationJobs().submit(...args), submitUpscale: (...args) => generationJobs().submitUpscale(...args), savePresets },
+    ),
+  );
+  const { form, aspect, size, error: formError, busy, presets, upscale } = useSyncExternalStore(store.subscribe, store.getState);
   const sketch = useRef<SketchPadHandle>(null);
-  const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
+  const set = store.set;
+  const setForm = store.change;
+  const upscaling = form.mode === 'upscale';
+  const { upscalers, error: upscalersError } = useUpscalers(upscaling);
+  const upscaler = pickUpscaler(upscalers, upscale.model);
 
   // Without a choice, the first downloaded model (what the backend would use), not one that is missing.
   const model = models.find((m) => m.id === form.model) ?? models.find((m) => m.downloaded !== false) ?? models[0];
   const native = nativeOf(model);
   // Why Generate cannot run yet (a first run: nothing downloaded), in the backend's words.
   const readiness = useModelReadiness();
-  const blocked = provider || !readiness.known ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
+  const blocked = provider || !readiness.known || upscaling ? undefined : model ? (model.downloaded === false ? readiness.generation.missing.find((m) => m.id === model.id)?.hint ?? `model '${model.id}' is not downloaded` : undefined) : readiness.generation.reason;
 
   // The source image for img2img modes.
   useEffect(() => {
@@ -180,59 +190,20 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
   const sketchDims = form.width && form.height ? { width: form.width, height: form.height } : dimensionsFor(aspect, 'S', { width: 683, height: 683 });
 
   const mode = MODES.find((m) => m.id === form.mode)!;
-  const img2img = form.mode !== 'generate' && !(form.mode === 'variations' && source?.record.params?.prompt);
+  const img2img = sendsImage(form.mode, source?.record.params);
 
-  const submit = async () => {
-    setFormError(undefined);
-    const invalid = validate(form);
-    if (invalid) return setFormError(invalid);
-    setBusy(true);
-    try {
-      let image: string | undefined;
-      if (form.mode === 'sketch') {
-        const blob = await sketch.current?.toBlob();
-        image = blob ? await blobToDataUrl(blob) : undefined;
-      } else if (img2img && source) {
-        image = await encodeForAnalysis(source.blob, Math.max(form.width ?? 1024, form.height ?? 1024));
-      }
-      const req = buildRequest(form, image, source?.record.params);
-      if (provider) {
-        // OpenAI Images-compatible providers: txt2img only, no progress events.
-        const res = await imagesGeneration(provider, { model: provider.model, prompt: req.prompt, n: req.n ?? 1, ...(req.width && req.height ? { size: `${req.width}x${req.height}` } : {}), response_format: 'b64_json' });
-        for (const d of res.data) if (d.b64_json) await addGenerated(b64ToBlob(d.b64_json), { prompt: req.prompt, model: provider.model, ...(form.width && form.height ? { width: form.width, height: form.height } : {}) });
-      } else {
-        void generationJobs().submit(req, form.mode, form.mode === 'generate' ? undefined : source?.record.id);
-      }
-    } catch (err) {
-      setFormError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const reuse = () => {
-    const p = source?.record.params;
-    if (!p) return;
-    const patch = formFromParams(p);
-    if (patch.width && patch.height) setAspect(nearestAspect(patch.width, patch.height));
-    // An exact reuse: the same seed too (Variations ignores it by design).
-    set(patch);
-  };
+  const submit = () =>
+    store.submit({
+      provider,
+      source: source ? { id: source.record.id, blob: source.blob, params: source.record.params } : undefined,
+      sketch: async () => sketch.current?.toBlob(),
+      upscaler: upscaler?.id,
+      generationModel: model?.id,
+    });
 
   const savePreset = () => {
     const name = window.prompt('Preset name');
-    if (!name) return;
-    const next = [...presets.filter((p) => p.name !== name), { name, negative: form.negative, steps: form.steps, guidance: form.guidance, strength: form.strength, aspect, size, style: form.style, model: form.model }];
-    setPresets(next);
-    savePresets(next);
-  };
-
-  const applyPreset = (name: string) => {
-    const p = presets.find((x) => x.name === name);
-    if (!p) return;
-    set({ negative: p.negative, steps: p.steps, guidance: p.guidance, strength: p.strength, style: p.style, ...(models.some((m) => m.id === p.model) ? { model: p.model } : {}) });
-    setAspect(p.aspect as AspectId);
-    setSize(p.size as SizeId);
+    if (name) store.savePreset(name);
   };
 
   const footer = (
@@ -252,7 +223,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Button variant="ghost" onClick={onClose}>
           Close
         </Button>
-        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!provider && !model) || !!blocked} title={blocked} data-testid="prompt-submit">
+        <Button variant="primary" onClick={() => void submit()} disabled={busy || (!upscaling && ((!provider && !model) || !!blocked))} title={blocked} data-testid="prompt-submit">
           {mode.label}
           {form.count > 1 ? ` ×${form.count}` : ''}
         </Button>
@@ -266,11 +237,27 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
         <Segmented
           value={form.mode}
           testId="prompt-modes"
-          onChange={(m) => set(modeDefaults(m))}
+          onChange={store.setMode}
           options={MODES.map((m) => ({ id: m.id, label: m.label, title: m.needsSource && !source ? `${m.hint} (open an image first)` : m.hint, disabled: (m.needsSource && !source) || (!!provider && m.id !== 'generate') }))}
         />
 
-        <div className="grid gap-5 md:grid-cols-[1fr_15rem]">
+        {upscaling && (
+          <UpscalePanel
+            source={source}
+            options={upscale}
+            onOptions={store.setUpscale}
+            upscalers={upscalers}
+            upscaler={upscaler}
+            upscalersError={upscalersError}
+            prompt={form.prompt}
+            onPrompt={(prompt) => set({ prompt })}
+            generationModel={model}
+            jobs={jobs}
+            {...(onOpenImage ? { onOpenImage } : {})}
+          />
+        )}
+        {/* Hidden, not unmounted, while upscaling: the sketch pad keeps its drawing. */}
+        <div className={`grid gap-5 md:grid-cols-[1fr_15rem] ${upscaling ? 'hidden' : ''}`}>
           <div className="flex min-w-0 flex-col gap-3">
             {form.mode === 'sketch' ? (
               <SketchPad ref={sketch} width={sketchDims.width} height={sketchDims.height} />
@@ -285,7 +272,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
                       {source.record.width}×{source.record.height} → {form.width ? `${form.width}×${form.height}` : 'same shape at the model\'s size'}
                     </div>
                     {source.record.params && (
-                      <Button className="mt-2" onClick={reuse} data-testid="reuse-params">
+                      <Button className="mt-2" onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
                         Reuse parameters
                       </Button>
                     )}
@@ -306,12 +293,12 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             {form.mode === 'remix' && (
               <div className="flex flex-col gap-1">
                 <span className={label}>Style</span>
-                <Segmented value={form.style} testId="style" onChange={(style) => (set({ style }), rememberStyle(style))} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
+                <Segmented value={form.style} testId="style" onChange={store.setStyle} options={STYLES.map((s) => ({ id: s.id, label: s.label }))} />
               </div>
             )}
 
             {source?.record.params && form.mode === 'generate' && (
-              <Button onClick={reuse} data-testid="reuse-params">
+              <Button onClick={() => store.reuse(source?.record.params)} data-testid="reuse-params">
                 Reuse parameters of {source.record.name}
               </Button>
             )}
@@ -345,13 +332,13 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
               <>
                 <div className="flex flex-col gap-1">
                   <span className={label}>Aspect</span>
-                  <Segmented value={size === 'auto' ? ('' as AspectId) : aspect} onChange={(a) => (setAspect(a), size === 'auto' && setSize('M'))} options={ASPECTS.map((a) => ({ id: a.id, label: a.id }))} testId="aspect" />
+                  <Segmented value={size === 'auto' ? ('' as AspectId) : aspect} onChange={store.setAspect} options={ASPECTS.map((a) => ({ id: a.id, label: a.id }))} testId="aspect" />
                 </div>
                 <div className="flex flex-col gap-1">
                   <span className={label}>
                     Size · {form.width ? `${form.width}×${form.height}` : 'model default'}
                   </span>
-                  <Segmented value={size} onChange={setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
+                  <Segmented value={size} onChange={store.setSize} options={SIZES.map((s) => ({ id: s.id, label: s.short, title: s.label }))} testId="size" />
                 </div>
               </>
             )}
@@ -376,7 +363,7 @@ export function PromptModal({ onClose, sourceId, initialMode, onOpenImage }: Pro
             </div>
 
             <div className="flex items-center gap-2">
-              <select className={`${input} flex-1`} value="" onChange={(e) => applyPreset(e.target.value)} aria-label="Presets">
+              <select className={`${input} flex-1`} value="" onChange={(e) => store.applyPreset(e.target.value, models.map((m) => m.id))} aria-label="Presets">
                 <option value="">Presets…</option>
                 {presets.map((p) => (
                   <option key={p.name}>{p.name}</option>

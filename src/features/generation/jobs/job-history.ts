@@ -2,7 +2,7 @@
 // a summary of the runner's jobs (count, overall progress) and a short history of the jobs that
 // ended (done, failed, cancelled), kept in localStorage so it survives a reload. The runner itself
 // forgets finished jobs when asked (clearFinished); the history does not.
-import { describeError } from '@/lib/api';
+import { describeError, type GenerateRequest } from '@/lib/api';
 import type { Lineage } from '@/lib/db/schema';
 import type { GenerationJob, JobPhase, JobRunner } from './job-runner';
 import { progressOf } from './progress';
@@ -74,11 +74,12 @@ export function createJobHistory(storage: KeyValue | undefined, limit = 20): Job
       if (isActive(job)) return;
       const key = `${job.jobId ?? job.localId}@${job.startedAt}`;
       if (entries.some((e) => e.key === key)) return;
-      const r = job.request;
+      // Upscale jobs have no width/steps/n of their own to show: only generation requests do.
+      const r: Partial<GenerateRequest> = job.action === 'upscale' ? {} : (job.request as GenerateRequest);
       const entry: JobHistoryEntry = {
         key,
         action: job.action,
-        prompt: r.prompt,
+        prompt: job.request.prompt ?? '',
         outcome: job.phase as JobHistoryEntry['outcome'],
         startedAt: job.startedAt,
         finishedAt: job.finishedAt ?? Date.now(),

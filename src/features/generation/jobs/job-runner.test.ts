@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
+import { ApiError, type GenerateResponse, type JobEventData, type JobSummary, type UpscaleResponse } from '@/lib/api';
 import { JobRunner, type JobDeps } from './job-runner';
+import { progressOf } from './progress';
 
 const PNG_B64 = btoa('png-bytes');
 const result: GenerateResponse = { id: 'gen1', object: 'generation', created: 0, model: 'tiny-sdxl', data: [{ b64_json: PNG_B64, seed: 7 }, { b64_json: PNG_B64, seed: 8 }], parameters: { steps: 2, guidance_scale: 5, width: 64, height: 64, scheduler: 'euler' }, timings: {} };
@@ -165,5 +166,59 @@ describe('JobRunner', () => {
     });
     await runner.submit({ prompt: 'x' }, 'generate');
     expect([...new Set(seen)]).toEqual(['submitting', 'queued', 'starting', 'step 0/60', 'saving', 'done']);
+  });
+
+  it('runs an upscale: tile progress per stage, then one image saved with lineage upscale and the enhance parameters', async () => {
+    const up: UpscaleResponse = { id: 'up1', object: 'upscale', created: 0, model: 'tiny-upscaler', data: [{ b64_json: PNG_B64, width: 256, height: 192 }], parameters: { enhance: true, enhance_model: 'tiny-sdxl', prompt: 'a fox', strength: 0.3, seed: 5, steps: 4, guidance_scale: 5 }, timings: {} };
+    const { d, saved } = deps([
+      { type: 'tile', stage: 'upscale', tile: 0, tiles: 4 },
+      { type: 'tile', stage: 'upscale', tile: 2, tiles: 4 },
+      { type: 'tile', stage: 'enhance', tile: 0, tiles: 1 },
+      { type: 'step', step: 1, total: 2 },
+      { type: 'done', result: up },
+    ]);
+    let created: unknown;
+    d.createUpscaleJob = async (body) => ((created = body), { id: 'job_1', object: 'job', status: 'queued', position: 1 });
+    const runner = new JobRunner(d);
+    const progress: number[] = [];
+    runner.subscribe(() => {
+      const j = runner.getSnapshot()[0]!;
+      if (j.phase === 'running') progress.push(Math.round(progressOf(j)));
+    });
+    const job = await runner.submitUpscale({ image: 'data:x', scale: 4, model: 'tiny-upscaler', enhance: true, prompt: 'a fox' }, 'src9', 'old prompt');
+    expect(created).toMatchObject({ scale: 4, enhance: true });
+    expect(job.phase).toBe('done');
+    expect(job.stage).toBe('enhance');
+    expect(progress).toEqual([10, 50, 10, 50]);
+    expect(saved).toEqual([{
+      params: { prompt: 'a fox', model: 'tiny-sdxl + tiny-upscaler', width: 256, height: 192, strength: 0.3, seed: 5, steps: 4, guidance: 5 },
+      lineage: { sourceId: 'src9', action: 'upscale' },
+      type: 'image/png',
+    }]);
+  });
+
+  it('runs a one-call generator (a provider) as a job: saved with the parameters it sent, never touching our jobs', async () => {
+    const { d, saved } = deps([], { createJob: async () => Promise.reject(new Error('not for a provider')) });
+    const runner = new JobRunner(d);
+    const seen: string[] = [];
+    runner.subscribe(() => seen.push(runner.getSnapshot()[0]!.phase));
+    const job = await runner.submit({ prompt: 'fox', negative_prompt: 'blur', steps: 4 }, 'generate', undefined, {
+      generate: async () => ({ images: [new Blob(['a'], { type: 'image/png' }), new Blob(['b'], { type: 'image/png' })], params: { prompt: 'fox', model: 'dall-e', width: 1024, height: 1024 } }),
+    });
+    expect(job).toMatchObject({ phase: 'done', savedIds: ['rec1', 'rec2'] });
+    expect([...new Set(seen)]).toEqual(['submitting', 'running', 'saving', 'done']);
+    expect(saved[0]).toEqual({ params: { prompt: 'fox', model: 'dall-e', width: 1024, height: 1024 }, lineage: undefined, type: 'image/png' });
+  });
+
+  it('reports a one-call generator that fails as a failed job, and one cancelled before it answers as cancelled', async () => {
+    const { d } = deps([]);
+    const runner = new JobRunner(d);
+    const failed = await runner.submit({ prompt: 'x' }, 'generate', undefined, { generate: async () => Promise.reject(new ApiError('provider said no', { status: 400 })) });
+    expect(failed).toMatchObject({ phase: 'error', error: { message: 'provider said no' } });
+    const pending = runner.submit({ prompt: 'y' }, 'generate', undefined, {
+      generate: (_req, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new ApiError('aborted', { code: 'cancelled' })))),
+    });
+    await runner.cancel(runner.getSnapshot()[0]!.localId);
+    expect(await pending).toMatchObject({ phase: 'cancelled' });
   });
 });

@@ -1,7 +1,7 @@
 // Generation jobs, framework-free: submit to POST /v1/jobs, follow GET /v1/jobs/{id}/events,
 // cancel with DELETE, and save each finished image into the library with its lineage.
 // If the event stream drops, the runner falls back to polling the job so no result is lost.
-import { ApiError, cancelJob, createJob, getJob, jobEvents, toApiError, type GenerateRequest, type GenerateResponse, type JobEventData, type JobSummary } from '@/lib/api';
+import { ApiError, cancelJob, createJob, createUpscaleJob, getJob, jobEvents, toApiError, type GenerateRequest, type GenerateResponse, type JobCreated, type JobEventData, type JobSummary, type UpscaleRequest, type UpscaleResponse } from '@/lib/api';
 import type { GenerationParams, Lineage } from '@/lib/db/schema';
 
 /**
@@ -20,8 +20,12 @@ export interface GenerationJob {
   position?: number;
   step?: number;
   steps?: number;
-  request: GenerateRequest;
+  request: GenerateRequest | UpscaleRequest;
   action: Lineage['action'];
+  /** upscale jobs (issue 21): the stage running and its tile, i of n */
+  stage?: string;
+  tile?: number;
+  tiles?: number;
   sourceId?: string;
   error?: ApiError;
   /** the phase a cancel left: it comes back if the DELETE fails */
@@ -37,9 +41,19 @@ export interface JobDeps {
   jobEvents: typeof jobEvents;
   getJob: typeof getJob;
   cancelJob: typeof cancelJob;
+  createUpscaleJob?: typeof createUpscaleJob;
   /** save one image; resolves to its new library id */
   save: (blob: Blob, params: Omit<GenerationParams, 'source'>, lineage: Lineage | undefined) => Promise<string>;
   pollMs?: number;
+}
+
+/**
+ * A generator that answers in one call, without a backend job (an OpenAI Images-compatible
+ * provider): no queue position, no progress events. It resolves to the images and to the
+ * parameters exactly as it sent them, which are saved with each image.
+ */
+export interface OneShot {
+  generate(request: GenerateRequest, signal: AbortSignal): Promise<{ images: Blob[]; params: Omit<GenerationParams, 'source'> }>;
 }
 
 export function b64ToBlob(b64: string, mime = 'image/png'): Blob {
@@ -49,6 +63,26 @@ export function b64ToBlob(b64: string, mime = 'image/png'): Blob {
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new Blob([bytes], { type: mime });
+}
+
+/** The parameters stored on an upscaled image: its size, the upscaler, and the enhance stage's if it ran. */
+export function upscaleParamsOf(res: UpscaleResponse, sourcePrompt: string | undefined): Omit<GenerationParams, 'source'> {
+  const used = res.parameters as Partial<Record<string, unknown>>;
+  const img = res.data[0]!;
+  const enhanced = used.enhance === true && typeof used.strength === 'number' && used.strength > 0;
+  const p: Omit<GenerationParams, 'source'> = {
+    prompt: enhanced && typeof used.prompt === 'string' ? used.prompt : sourcePrompt ?? '',
+    model: enhanced && typeof used.enhance_model === 'string' ? `${used.enhance_model} + ${res.model}` : res.model,
+    width: img.width,
+    height: img.height,
+  };
+  if (enhanced) {
+    p.strength = used.strength as number;
+    if (typeof used.seed === 'number') p.seed = used.seed;
+    if (typeof used.steps === 'number') p.steps = used.steps;
+    if (typeof used.guidance_scale === 'number') p.guidance = used.guidance_scale;
+  }
+  return p;
 }
 
 /** The parameters stored on a generated image: what was asked, and the seed actually used. */
@@ -72,6 +106,21 @@ export function paramsOf(req: GenerateRequest, res: GenerateResponse, seed: numb
   return p;
 }
 
+/** A job on our backend: how to create it, and how to save what it returns. */
+interface BackendJob {
+  create: (signal: AbortSignal) => Promise<JobCreated>;
+  saveAll: (result: GenerateResponse | UpscaleResponse, lineage: Lineage | undefined) => Promise<string[]>;
+}
+
+/** A one-call generator's call, bound to its request. */
+interface OneCall {
+  oneCall: (signal: AbortSignal) => ReturnType<OneShot['generate']>;
+}
+
+function mimeOf(format: string | null | undefined): string {
+  return format === 'jpeg' ? 'image/jpeg' : format === 'webp' ? 'image/webp' : 'image/png';
+}
+
 const TERMINAL: JobPhase[] = ['done', 'error', 'cancelled'];
 
 export class JobRunner {
@@ -89,24 +138,67 @@ export class JobRunner {
 
   getSnapshot = (): readonly GenerationJob[] => this.jobs;
 
-  /** Start a job; resolves when it ends (done, error or cancelled) with its final state. */
-  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string): Promise<GenerationJob> {
+  /**
+   * Start a job; resolves when it ends (done, error or cancelled) with its final state. `via`: a
+   * one-call generator to use instead of our backend's jobs (it shows no progress, and its request
+   * cannot be cancelled once answered).
+   */
+  async submit(request: GenerateRequest, action: Lineage['action'], sourceId?: string, via?: OneShot): Promise<GenerationJob> {
+    if (via) return this.run(request, action, sourceId, { oneCall: (signal) => via.generate(request, signal) });
+    return this.run(request, action, sourceId, {
+      create: (signal) => this.deps.createJob(request, signal),
+      saveAll: async (result, lineage) => {
+        const res = result as GenerateResponse;
+        const savedIds: string[] = [];
+        for (const img of res.data) {
+          savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), paramsOf(request, res, img.seed), lineage));
+        }
+        return savedIds;
+      },
+    });
+  }
+
+  /** Start an upscale of the library image `sourceId` (its prompt kept on the result); saved with lineage `upscale`. */
+  async submitUpscale(request: UpscaleRequest, sourceId: string, sourcePrompt?: string): Promise<GenerationJob> {
+    const create = this.deps.createUpscaleJob ?? createUpscaleJob;
+    return this.run(request, 'upscale', sourceId, {
+      create: (signal) => create(request, signal),
+      saveAll: async (result, lineage) => {
+        const res = result as UpscaleResponse;
+        const img = res.data[0];
+        return img ? [await this.deps.save(b64ToBlob(img.b64_json, mimeOf(request.output_format)), upscaleParamsOf(res, sourcePrompt), lineage)] : [];
+      },
+    });
+  }
+
+  /** The one submit path, for a backend job (generate, upscale) or a one-call generator. */
+  private async run(
+    request: GenerateRequest | UpscaleRequest,
+    action: Lineage['action'],
+    sourceId: string | undefined,
+    how: BackendJob | OneCall,
+  ): Promise<GenerationJob> {
     const localId = `g${++this.seq}`;
     const ctrl = new AbortController();
     this.aborts.set(localId, ctrl);
     this.put({ localId, phase: 'submitting', request, action, savedIds: [], startedAt: Date.now(), ...(sourceId ? { sourceId } : {}) });
     try {
-      const created = await this.deps.createJob(request, ctrl.signal);
+      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
+      if ('oneCall' in how) {
+        this.patch(localId, { phase: 'running' });
+        const { images, params } = await how.oneCall(ctrl.signal);
+        this.patch(localId, { phase: 'saving' });
+        const savedIds: string[] = [];
+        for (const blob of images) savedIds.push(await this.deps.save(blob, params, lineage));
+        this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
+        return this.get(localId);
+      }
+      const created = await how.create(ctrl.signal);
       this.patch(localId, { jobId: created.id, phase: 'queued', position: created.position });
       const result = await this.follow(localId, created.id, ctrl.signal);
       if (!result) return this.get(localId);
       this.patch(localId, { phase: 'saving' });
-      const lineage: Lineage | undefined = sourceId ? { sourceId, action } : undefined;
-      const savedIds: string[] = [];
-      for (const img of result.data) {
-        const mime = request.output_format === 'jpeg' ? 'image/jpeg' : request.output_format === 'webp' ? 'image/webp' : 'image/png';
-        savedIds.push(await this.deps.save(b64ToBlob(img.b64_json, mime), paramsOf(request, result, img.seed), lineage));
-      }
+      const savedIds = await how.saveAll(result, lineage);
       this.patch(localId, { phase: 'done', savedIds, finishedAt: Date.now() });
     } catch (err) {
       const e = toApiError(err);
@@ -157,7 +249,7 @@ export class JobRunner {
     this.emit();
   }
 
-  private async follow(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | undefined> {
+  private async follow(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | UpscaleResponse | undefined> {
     try {
       for await (const ev of this.deps.jobEvents(jobId, signal)) {
         const done = this.onEvent(localId, ev);
@@ -194,6 +286,9 @@ export class JobRunner {
       case 'decoding':
         this.patch(localId, phase('decoding'));
         return undefined;
+      case 'tile':
+        this.patch(localId, { ...phase('running'), ...(ev.stage !== undefined ? { stage: ev.stage } : {}), ...(ev.tile !== undefined ? { tile: ev.tile } : {}), ...(ev.tiles !== undefined ? { tiles: ev.tiles } : {}) });
+        return undefined;
       case 'cancelling':
         this.patch(localId, { phase: 'cancelling' });
         return undefined;
@@ -212,13 +307,13 @@ export class JobRunner {
     }
   }
 
-  private async resultOf(jobId: string, signal: AbortSignal): Promise<GenerateResponse> {
+  private async resultOf(jobId: string, signal: AbortSignal): Promise<GenerateResponse | UpscaleResponse> {
     const job = await this.deps.getJob(jobId, signal);
     if (!job.result) throw new ApiError('the job finished without a result');
     return job.result;
   }
 
-  private async poll(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | undefined> {
+  private async poll(localId: string, jobId: string, signal: AbortSignal): Promise<GenerateResponse | UpscaleResponse | undefined> {
     for (;;) {
       await new Promise((r) => setTimeout(r, this.deps.pollMs ?? 1000));
       if (signal.aborted) throw new ApiError('Cancelled', { code: 'cancelled' });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { buildRequest, formFromParams, modeDefaults, reuseTarget, validate, type FormState } from './build-request';
+import { buildRequest, buildUpscaleRequest, formFromParams, modeDefaults, reuseTarget, UPSCALE_DEFAULTS, validate, type FormState } from './build-request';
 import { rememberedStyle, rememberStyle } from './presets';
 import { dimensionsFor, dimensionsLike, nearestAspect } from './dimensions';
 
@@ -90,5 +90,13 @@ describe('dimensions', () => {
   it("img2img follows the source's shape instead of forcing a square", () => {
     expect(dimensionsLike({ width: 4000, height: 3000 }, { width: 1024, height: 1024 })).toEqual({ width: 1152, height: 896 });
     expect(nearestAspect(1152, 896)).toBe('4:3');
+  });
+});
+
+describe('buildUpscaleRequest', () => {
+  it('sends the image, scale and upscaler; Enhance details adds its model, trimmed prompt and strength', () => {
+    expect(buildUpscaleRequest(UPSCALE_DEFAULTS, 'data:x', 'realesrgan-x4plus', 'ignored', 'sdxl-realism')).toEqual({ image: 'data:x', scale: 4, model: 'realesrgan-x4plus' });
+    expect(buildUpscaleRequest({ ...UPSCALE_DEFAULTS, scale: 2, enhance: true, strength: 0.2 }, 'data:x', 'up', ' a fox ', 'sdxl-realism')).toEqual({ image: 'data:x', scale: 2, model: 'up', enhance: true, enhance_model: 'sdxl-realism', prompt: 'a fox', strength: 0.2 });
+    expect(() => buildUpscaleRequest({ ...UPSCALE_DEFAULTS, enhance: true }, 'data:x', 'up', '', undefined)).toThrow(/image model/);
   });
 });

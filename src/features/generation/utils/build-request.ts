@@ -1,5 +1,5 @@
 // From the modal's form to a /v1/jobs body: one pure function per mode's rules, unit-tested.
-import type { GenerateRequest } from '@/lib/api';
+import type { GenerateRequest, UpscaleRequest } from '@/lib/api';
 import type { GenerationParams, Lineage } from '@/lib/db/schema';
 import { applyStyle, STYLES } from './presets';
 
@@ -11,13 +11,14 @@ export const MODES: { id: Mode; label: string; hint: string; needsSource: boolea
   { id: 'remix', label: 'Remix', hint: 'Reinterpret the image with a style', needsSource: true },
   { id: 'sketch', label: 'Sketch', hint: 'Draw, then turn the drawing into an image', needsSource: false },
   { id: 'variations', label: 'Variations', hint: 'The same parameters with new seeds', needsSource: true },
+  { id: 'upscale', label: 'Upscale', hint: 'Enlarge 2x or 4x in tiles, optionally redrawing details', needsSource: true },
 ];
 
 /** Default img2img strength per mode: Enhance keeps the image, Remix and Sketch transform it. */
-export const DEFAULT_STRENGTH: Record<Mode, number> = { generate: 1, enhance: 0.3, remix: 0.65, sketch: 0.8, variations: 0.5 };
+export const DEFAULT_STRENGTH: Record<Mode, number> = { generate: 1, enhance: 0.3, remix: 0.65, sketch: 0.8, variations: 0.5, upscale: 0.3 };
 
 /** Images per request when a mode is chosen: Variations offers a set to pick from. */
-export const DEFAULT_COUNT: Record<Mode, number> = { generate: 1, enhance: 1, remix: 1, sketch: 1, variations: 4 };
+export const DEFAULT_COUNT: Record<Mode, number> = { generate: 1, enhance: 1, remix: 1, sketch: 1, variations: 4, upscale: 1 };
 
 /** The fields a mode resets when it is chosen. */
 export function modeDefaults(mode: Mode): Pick<FormState, 'mode' | 'strength' | 'count'> {
@@ -78,6 +79,32 @@ export function buildRequest(form: FormState, image?: string, sourceParams?: Gen
     if (!image) throw new Error(form.mode === 'sketch' ? 'Draw something or load a sketch first.' : 'This mode needs a source image.');
     req.image = image;
     req.strength = form.strength;
+  }
+  return req;
+}
+
+/** The Upscale tab's choices (issue 21). */
+export interface UpscaleOptions {
+  /** the upscaler chosen; undefined: the first downloaded one the server lists */
+  model: string | undefined;
+  scale: 2 | 4;
+  /** "Enhance details": SDXL img2img per 1024 px tile, at a low strength */
+  enhance: boolean;
+  strength: number;
+}
+
+export const UPSCALE_DEFAULTS: UpscaleOptions = { model: undefined, scale: 4, enhance: false, strength: 0.3 };
+
+/**
+ * The /v1/upscale/jobs body. `image`: the original file as a data URL (it carries its own
+ * parameters, which the server keeps on the result); `upscaler`: the upscaler's id; `enhanceModel`:
+ * the SDXL model Enhance details runs on, with the prompt field (the image's own prompt or caption).
+ */
+export function buildUpscaleRequest(o: UpscaleOptions, image: string, upscaler: string, prompt: string, enhanceModel: string | undefined): UpscaleRequest {
+  const req: UpscaleRequest = { image, scale: o.scale, model: upscaler };
+  if (o.enhance) {
+    if (!enhanceModel) throw new Error('Enhance details needs an image model.');
+    Object.assign(req, { enhance: true, enhance_model: enhanceModel, prompt: prompt.trim(), strength: o.strength });
   }
   return req;
 }

@@ -43,7 +43,7 @@ const KEY = 'atelier.generation.presets.v1';
 
 export function loadPresets(): SavedPreset[] {
   try {
-    const raw = typeof localStorage === 'undefined' ? null : localStorage.getItem(KEY);
+    const raw = browserStorage()?.getItem(KEY) ?? null;
     const list = raw ? (JSON.parse(raw) as unknown) : [];
     return Array.isArray(list) ? (list.filter((p) => typeof p === 'object' && p && typeof (p as SavedPreset).name === 'string') as SavedPreset[]) : [];
   } catch {
@@ -53,7 +53,7 @@ export function loadPresets(): SavedPreset[] {
 
 export function savePresets(list: SavedPreset[]): void {
   try {
-    localStorage.setItem(KEY, JSON.stringify(list));
+    browserStorage()?.setItem(KEY, JSON.stringify(list));
   } catch {
     // storage full or blocked: presets last for this session only
   }

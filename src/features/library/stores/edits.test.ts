@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { clear } from 'idb-keyval';
 import { putRecords } from '@/lib/db/records';
 import { defaultStores } from '@/lib/db/stores';
-import { applyAnalysis } from '@/lib/db/library-api';
+import { applyAnalysis, applyAnalyses, getRecord } from '@/lib/db/library-api';
+import { mergeFields } from '@/lib/db/fields';
 import type { ImageRecord } from '@/lib/db/schema';
 import { addUserTag, removeTag } from '../utils/culling';
 import { createLibraryStore } from './library-store';
@@ -63,5 +64,34 @@ describe('edits are never lost', () => {
     const final = createLibraryStore();
     await final.load();
     expect(final.getState().byId.get('x')!.tags).toEqual([{ name: 'dog', source: 'user' }, { name: 'grass', source: 'ai' }]);
+  });
+
+  it("a result's idempotency key is stamped with its analysis: a replay writes no new stamp, and a merge carries the key along", async () => {
+    await clear(defaultStores().meta);
+    await putRecords([rec('k')]);
+    const result = { caption: 'a cat', tags: [{ name: 'cat' }], model: 'tiny' };
+    const first = await applyAnalysis('k', result, 'job-1');
+    expect(first?.analysis?.key).toBe('job-1');
+    const stamped = first!.stamps!['analysis'];
+    expect(stamped).toBeDefined();
+    // the user rates it afterwards; the result is then replayed (a crash before the ack)
+    const lib = createLibraryStore();
+    await lib.load();
+    await lib.editRecord('k', (r) => ({ ...r, rating: 5 }));
+    const afterEdit = await getRecord('k');
+    expect(await applyAnalyses([{ id: 'k', result: { ...result, caption: 'replayed' }, key: 'job-1' }])).toEqual([]);
+    const replayed = await getRecord('k');
+    expect(replayed).toEqual(afterEdit); // nothing written: no caption, no `at`, no stamp moved
+    expect(replayed!.stamps!['analysis']).toBe(stamped);
+    // another device that has an older copy merges this one: the key comes with the analysis
+    const older = { ...rec('k'), stamps: { $: '000000000000001-000000-aa' } };
+    const merged = mergeFields(older, replayed!);
+    expect(merged.analysis?.key).toBe('job-1');
+    expect(merged.rating).toBe(5);
+    // a new key is a new result: written, and stamped later than the first
+    const second = await applyAnalysis('k', { ...result, caption: 'a black cat' }, 'job-2');
+    expect(second!.analysis).toMatchObject({ caption: 'a black cat', key: 'job-2' });
+    expect(second!.stamps!['analysis']! > stamped!).toBe(true);
+    expect(second!.rating).toBe(5);
   });
 });

@@ -2,7 +2,7 @@ import { useSyncExternalStore } from 'react';
 import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
 import { editRecords } from '@/lib/db/library-api';
-import { deleteImages, getOriginals, loadAllRecordsPaged, putImages, sweepOrphans } from '@/lib/db/records';
+import { deleteImages, getOriginals, loadAllRecordsPaged, sweepOrphans } from '@/lib/db/records';
 import { blobWrites } from '@/lib/db/sweep-marker';
 import { idleTask } from '@/lib/idle';
 import { loadHead, saveHead } from '@/lib/db/head-cache';
@@ -11,12 +11,13 @@ import { requestPersistence, storageInfo, type StorageInfo } from '@/lib/db/stor
 import { nsfwToggle, type NsfwMark } from '@/lib/db/nsfw';
 import type { ImageRecord } from '@/lib/db/schema';
 import { settings } from '@/lib/api/config';
-import { imagePool } from '@/lib/workers/image-pool';
 import { applyCull, type CullAction } from '../utils/culling';
 import { buildExportZip } from '../utils/export-zip';
-import { displayPath, runImport, type ImportItem, type ImportProgress } from '../utils/import-pipeline';
-import { DEFAULT_QUERY, SORT_KEYS, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
+import type { ImportItem, ImportProgress } from '../utils/import-pipeline';
+import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
 import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, type Selection } from '../utils/selection';
+import { createImporter } from './importer';
+import { loadUiPreferences, saveUiPreference } from './ui-preferences';
 
 /** Built-in views plus the colleague's slots (see src/app/App.tsx). */
 export type View = 'grid' | 'loupe' | 'status' | 'settings';
@@ -63,47 +64,21 @@ export interface LibraryState {
   nsfwThreshold: number;
 }
 
-const LS = { thumb: 'atelier.thumbSize', nsfw: 'atelier.showNsfw', info: 'atelier.infoOpen', sort: 'atelier.sort' };
-const readLS = (k: string) => {
-  try {
-    return globalThis.localStorage?.getItem(k) ?? null;
-  } catch {
-    return null;
-  }
-};
-const writeLS = (k: string, v: string) => {
-  try {
-    globalThis.localStorage?.setItem(k, v);
-  } catch {
-    /* private mode: not remembered */
-  }
-};
-
-/** The sort the user last chose (it is kept across reloads; filters are not). */
-function savedSort(): Pick<Query, 'sort' | 'desc'> {
-  try {
-    const v = JSON.parse(readLS(LS.sort) ?? 'null') as Partial<Query> | null;
-    if (v && SORT_KEYS.includes(v.sort as Query['sort']) && typeof v.desc === 'boolean') return { sort: v.sort!, desc: v.desc };
-  } catch {
-    /* not JSON: the default */
-  }
-  return { sort: DEFAULT_QUERY.sort, desc: DEFAULT_QUERY.desc };
-}
-
 export function createLibraryStore() {
+  const prefs = loadUiPreferences();
   let state: LibraryState = {
     status: 'loading',
     loaded: 0,
     byId: new Map(),
     order: [],
-    query: { ...DEFAULT_QUERY, ...savedSort() },
+    query: { ...DEFAULT_QUERY, ...prefs.sort },
     searchText: '',
     selection: EMPTY_SELECTION,
     view: 'grid',
     slideshow: false,
-    thumbSize: Number(readLS(LS.thumb)) || 200,
-    showNsfw: readLS(LS.nsfw) === '1',
-    infoOpen: readLS(LS.info) !== '0',
+    thumbSize: prefs.thumbSize,
+    showNsfw: prefs.showNsfw,
+    infoOpen: prefs.infoOpen,
     importProgress: null,
     storage: null,
     notice: null,
@@ -204,7 +179,6 @@ export function createLibraryStore() {
 
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   let loading: Promise<void> | null = null;
-  let importCtrl: AbortController | null = null;
 
   /** Culling and deletes act on the selection when the focused image is part of it, else on the focused image. */
   const targets = (): string[] => {
@@ -212,6 +186,18 @@ export function createLibraryStore() {
     if (focus && !ids.has(focus)) return [focus];
     return [...ids];
   };
+
+  const importer = createImporter({
+    whenReady: () => ready,
+    records: () => state.byId.values(),
+    onProgress: (importProgress) => set({ importProgress }),
+    onBusy: () => set({ notice: { kind: 'info', text: 'An import is already running; wait for it or cancel it first.' } }),
+    onEnd: (progress) => {
+      set({ importProgress: progress });
+      if (progress.quotaError) set({ notice: { kind: 'error', text: progress.quotaError } });
+      void api.refreshStorage();
+    },
+  });
 
   const api = {
     getState: () => state,
@@ -281,7 +267,7 @@ export function createLibraryStore() {
     setQuery(patch: Partial<Query>) {
       flushPending();
       const query = { ...state.query, ...patch };
-      if (query.sort !== state.query.sort || query.desc !== state.query.desc) writeLS(LS.sort, JSON.stringify({ sort: query.sort, desc: query.desc }));
+      if (query.sort !== state.query.sort || query.desc !== state.query.desc) saveUiPreference.sort(query);
       set({ query, ...requery(state.byId, query) });
     },
     setSearchText(text: string) {
@@ -362,15 +348,15 @@ export function createLibraryStore() {
       set({ slideshow: on });
     },
     setThumbSize(px: number) {
-      writeLS(LS.thumb, String(px));
+      saveUiPreference.thumbSize(px);
       set({ thumbSize: px });
     },
     toggleNsfw() {
-      writeLS(LS.nsfw, state.showNsfw ? '0' : '1');
+      saveUiPreference.showNsfw(!state.showNsfw);
       set({ showNsfw: !state.showNsfw });
     },
     toggleInfo() {
-      writeLS(LS.info, state.infoOpen ? '0' : '1');
+      saveUiPreference.infoOpen(!state.infoOpen);
       set({ infoOpen: !state.infoOpen });
     },
     notify(notice: Notice | null) {
@@ -380,42 +366,12 @@ export function createLibraryStore() {
     /** Resolves once the whole library is in memory. */
     whenReady: () => ready,
 
-    async importItems(items: ImportItem[]) {
-      if (!items.length) return;
-      await ready; // duplicate detection needs every hash
-      if (importCtrl) {
-        set({ notice: { kind: 'info', text: 'An import is already running; wait for it or cancel it first.' } });
-        return;
-      }
-      importCtrl = new AbortController();
-      const knownHashes = new Map<string, string>();
-      for (const r of state.byId.values()) knownHashes.set(r.hash, displayPath(r));
-      const pool = imagePool();
-      emit('importing', true);
-      const progress = await runImport(
-        items,
-        {
-          process: (file, name) => pool.process(file, name),
-          commit: (imgs) => putImages(imgs),
-          knownHashes,
-          onCommitted: (records) => {
-            emit('added', records);
-            emit('imported', records.map((r) => r.id));
-          },
-          onProgress: (p) => set({ importProgress: p }),
-        },
-        { signal: importCtrl.signal, concurrency: pool.size * 2 },
-      ).finally(() => emit('importing', false));
-      importCtrl = null;
-      set({ importProgress: progress });
-      if (progress.quotaError) set({ notice: { kind: 'error', text: progress.quotaError } });
-      void api.refreshStorage();
-    },
+    importItems: (items: ImportItem[]) => importer.run(items),
     cancelImport() {
-      importCtrl?.abort();
+      importer.cancel();
     },
     dismissImport() {
-      if (!importCtrl) set({ importProgress: null });
+      if (!importer.running()) set({ importProgress: null });
     },
 
     /** ids the delete confirmation is about */

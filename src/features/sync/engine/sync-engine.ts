@@ -16,6 +16,7 @@
 //      (original-cache.ts).
 import { del, entries as idbEntries, getMany, keys, set as idbSet } from 'idb-keyval';
 import { ApiError } from '@/lib/api/errors';
+import { browserStorage } from '@/lib/browser-storage';
 import { emit } from '@/lib/db/events';
 import { mergeFields } from '@/lib/db/fields';
 import { hlc } from '@/lib/db/hlc';
@@ -50,17 +51,17 @@ export const EPOCH_KEY = 'atelier.sync.epoch';
 const ls = {
   get: (k: string) => {
     try {
-      return globalThis.localStorage?.getItem(k) ?? null;
+      return browserStorage()?.getItem(k) ?? null;
     } catch {
       return null;
     }
   },
   set: (k: string, v: string | null) => {
     try {
-      if (v === null) globalThis.localStorage?.removeItem(k);
-      else globalThis.localStorage?.setItem(k, v);
+      if (v === null) browserStorage()?.removeItem(k);
+      else browserStorage()?.setItem(k, v);
     } catch {
-      /* private mode */
+      /* full or private mode */
     }
   },
 };

@@ -1,4 +1,6 @@
-// The user's sync settings (localStorage, this device only).
+// The user's sync settings (localStorage through browserStorage(), this device only).
+import { browserStorage } from '@/lib/browser-storage';
+
 export type OriginalsPolicy = 'all' | 'recent' | 'ondemand';
 
 export interface SyncSettings {
@@ -15,7 +17,7 @@ let current: SyncSettings | undefined;
 
 function read(): SyncSettings {
   try {
-    const v = JSON.parse(globalThis.localStorage?.getItem(KEY) ?? 'null') as Partial<SyncSettings> | null;
+    const v = JSON.parse(browserStorage()?.getItem(KEY) ?? 'null') as Partial<SyncSettings> | null;
     return {
       enabled: typeof v?.enabled === 'boolean' ? v.enabled : DEFAULTS.enabled,
       originals: v?.originals === 'all' || v?.originals === 'recent' || v?.originals === 'ondemand' ? v.originals : DEFAULTS.originals,
@@ -30,7 +32,7 @@ export const syncSettings = {
   set(patch: Partial<SyncSettings>) {
     current = { ...syncSettings.get(), ...patch };
     try {
-      globalThis.localStorage?.setItem(KEY, JSON.stringify(current));
+      browserStorage()?.setItem(KEY, JSON.stringify(current));
     } catch {
       /* not kept across reloads */
     }

@@ -1,7 +1,7 @@
 // Test doubles for what tabs share in a browser: Web Locks, a BroadcastChannel, localStorage.
 // (Used by leader.test.ts and shared-queue.test.ts; not part of the app.)
-import type { LockManagerLike, StorageLike } from './leader';
-import type { ChannelLike } from './shared-queue';
+import type { LockManagerLike, StorageLike } from '@/features/analysis/queue/leader';
+import type { ChannelLike } from '@/features/analysis/queue/shared-queue';
 
 /** One origin's lock manager: an exclusive lock granted in request order; crash() frees a tab's. */
 export class FakeLocks {

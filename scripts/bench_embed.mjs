@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// Embedding throughput through the UI's indexing lane against direct /v1/embeddings calls, on the
+// same backend, model and images: the lane's overhead ratio (target <= 1.1, issue 19).
+//
+//   node scripts/bench_embed.mjs [--images 96] [--rounds 9] [--out file.json]
+//
+// The lane embeds each image's thumbnail (384 px WebP, as a data URL), 16 per call. The direct
+// runs send the very same thumbnails (read back from the page's IndexedDB after the first UI
+// round) in batches of 16, one call after the other. The UI's time is the page's own clock, from
+// the import's end (the lane holds while an import runs; or its first call, if that came first) to
+// the last vector stored (the search
+// worker reports no image missing a vector of the model). Rounds in ABBA order; the figure is the
+// median of the rounds' UI/direct ratios.
+//
+// Starts its own backend (ATELIER_MODELS=tiny: the random-weight SigLIP `tiny-embed`, serving dist/:
+// build first) unless BENCH_BASE_URL points at a running one. Chromium over a bare DevTools pipe.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { png } from './lib/fixtures.mjs';
+import { launchChromium } from './lib/cdp-pipe.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const N = Number(arg('images', '96'));
+const ROUNDS = Number(arg('rounds', '9'));
+const BATCH = 16;
+const MODEL = 'tiny-embed';
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const PORT = Number(process.env.BENCH_PORT ?? 8094);
+const BASE = process.env.BENCH_BASE_URL ?? `http://127.0.0.1:${PORT}`;
+const log = (...a) => console.error('[bench-embed]', ...a);
+
+async function waitUp(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(`${url}/v1/models`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`no backend at ${url}`);
+}
+
+let server;
+if (!process.env.BENCH_BASE_URL) {
+  const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
+  server = spawn(python, ['-m', 'atelier'], {
+    cwd: ROOT,
+    env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ATELIER_PORT: String(PORT), ATELIER_DATA_DIR: mkdtempSync(join(tmpdir(), 'atelier-bench-')), ATELIER_LOG_LEVEL: 'warning' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+// Before any page script: auto-analysis off (only the lane talks to the backend); the import's end
+// stamped with the page's clock; from then, the search worker asked every 25 ms whether any image
+// still lacks a vector; window.__done resolves with the span.
+const INIT_SCRIPT = `
+  localStorage.setItem('atelier.settings.v1', JSON.stringify({ autoAnalyze: false }));
+  window.__done = new Promise((resolve) => {
+    const seen = new MutationObserver(() => {
+      if (!document.querySelector('[data-testid="import-progress"][data-finished="true"]')) return;
+      seen.disconnect();
+      const t0 = performance.now();
+      const poll = async () => {
+        const ids = [...window.__atelier.library.getState().byId.keys()];
+        const missing = ids.length === ${N} ? await window.__atelier.vectorIndex()({ op: 'missing', model: '${MODEL}', ids }) : ids;
+        if (missing.length === 0) {
+          // the lane may send its first call before the import's panel says finished: start there then
+          const first = Math.min(...performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings')).map((e) => e.startTime));
+          resolve(performance.now() - Math.min(t0, first));
+        }
+        else setTimeout(poll, 25);
+      };
+      poll();
+    });
+    seen.observe(document, { subtree: true, childList: true, attributes: true });
+  });`;
+
+// The thumbnails as the lane sends them (lib/api blobToDataUrl), from the page's IndexedDB.
+const READ_THUMBS = `(async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open('atelier-thumbs'); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const blobs = await new Promise((ok, no) => { const r = db.transaction('thumbs').objectStore('thumbs').getAll(); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  db.close();
+  return Promise.all(blobs.map((b) => new Promise((ok) => { const f = new FileReader(); f.onload = () => ok(f.result); f.readAsDataURL(b); })));
+})()`;
+
+try {
+  await waitUp(BASE, 180_000);
+  const images = Array.from({ length: N }, (_, i) => png(256, 192, i + 1));
+  const userDataDir = mkdtempSync(join(tmpdir(), 'atelier-bench-chromium-'));
+  const browser = launchChromium(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`, 'about:blank']);
+  const fileDir = mkdtempSync(join(tmpdir(), 'atelier-bench-files-'));
+  const files = images.map((buffer, i) => {
+    const path = join(fileDir, `bench-${i}.png`);
+    writeFileSync(path, buffer);
+    return path;
+  });
+  // warm up: the model loaded once, outside both measurements
+  await fetch(`${BASE}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: ['warm up'] }) });
+
+  let thumbs = null;
+  const direct = [];
+  const ui = [];
+  const calls = [];
+  const runUi = async () => {
+    // a fresh origin storage each round: a new page on a cleared profile would share IndexedDB, so
+    // the library is emptied first (the lane then has every image to embed again)
+    const page = await browser.newPage({ width: 1360, height: 860, initScripts: [INIT_SCRIPT] });
+    await page.goto(BASE);
+    await page.evaluate(`Promise.all(['atelier-meta', 'atelier-thumbs', 'atelier-originals', 'atelier-vectors'].map((n) => new Promise((ok) => { const r = indexedDB.deleteDatabase(n); r.onsuccess = r.onerror = r.onblocked = () => ok(); })))`);
+    await page.close();
+    const fresh = await browser.newPage({ width: 1360, height: 860, initScripts: [INIT_SCRIPT] });
+    await fresh.goto(BASE);
+    await fresh.until(`document.querySelector('header [data-testid="file-input"]')`);
+    await fresh.setFiles('header [data-testid="file-input"]', files);
+    const ms = await fresh.evaluate(`Promise.race([window.__done, new Promise((_, no) => setTimeout(() => no(new Error('the lane never finished')), 600000))])`);
+    calls.push(await fresh.evaluate(`performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings')).length`));
+    if (thumbs === null) thumbs = await fresh.evaluate(READ_THUMBS);
+    await fresh.close();
+    ui.push(ms);
+  };
+  const runDirect = async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < thumbs.length; i += BATCH) {
+      const res = await fetch(`${BASE}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: thumbs.slice(i, i + BATCH), encoding_format: 'base64' }) });
+      if (!res.ok) throw new Error(`direct batch failed: ${res.status} ${await res.text()}`);
+      await res.json();
+    }
+    direct.push(performance.now() - t0);
+  };
+  await runUi(); // the first UI round also reads the thumbnails the direct runs send (not counted)
+  ui.length = 0;
+  calls.length = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      await runDirect();
+      await runUi();
+    } else {
+      await runUi();
+      await runDirect();
+    }
+    log(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms`);
+  }
+  await browser.close();
+  rmSync(fileDir, { recursive: true, force: true });
+  rmSync(userDataDir, { recursive: true, force: true });
+  const result = {
+    benchmark: 'embedding throughput: indexing lane vs direct /v1/embeddings',
+    images: N,
+    rounds: ROUNDS,
+    batch: BATCH,
+    thumbnail_bytes_mean: Math.round(thumbs.reduce((s, t) => s + t.length, 0) / thumbs.length),
+    direct_runs_ms: direct.map(Math.round),
+    ui_runs_ms: ui.map(Math.round),
+    ui_calls_per_run: calls,
+    direct_images_per_s: +(N / (median(direct) / 1000)).toFixed(1),
+    ui_images_per_s: +(N / (median(ui) / 1000)).toFixed(1),
+    overhead_ratio: +median(ui.map((u, i) => u / direct[i])).toFixed(3),
+    ratio_of_medians: +(median(ui) / median(direct)).toFixed(3),
+    target: '<= 1.1',
+    model: `${MODEL} (ATELIER_MODELS=tiny)`,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  const out = arg('out');
+  if (out) writeFileSync(resolve(ROOT, out), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  server?.kill('SIGTERM');
+}
