@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/backend
 export ATELIER_HOST ?= 127.0.0.1
 export ATELIER_PORT ?= 8080
 
-.PHONY: help install start dev build test test-backend test-frontend test-e2e test-deploy bench models lock clean chromium exiftool
+.PHONY: help install start dev build test test-backend test-frontend test-e2e test-deploy bench models lock clean chromium exiftool postgresql
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -57,8 +57,13 @@ exiftool: ## install Debian's exiftool for the file-format tests when missing
 test: install ## every suite: pytest, vitest, typecheck, Playwright e2e, deployment checks
 	@$(MAKE) --no-print-directory test-backend test-frontend test-deploy test-e2e
 
-test-backend: $(VENV)/.installed exiftool
-	cd backend && REQUIRE_EXIFTOOL=1 ../$(PY) -m pytest -q
+# The library tests run against SQLite and a real PostgreSQL that the test run starts (initdb +
+# pg_ctl, a throwaway cluster): with REQUIRE_POSTGRES set they fail where it is missing.
+postgresql: ## install Debian's PostgreSQL server binaries for the library tests when missing
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test-backend: $(VENV)/.installed exiftool postgresql
+	cd backend && REQUIRE_EXIFTOOL=1 REQUIRE_POSTGRES=1 ../$(PY) -m pytest -q
 
 test-frontend: node_modules/.installed exiftool
 	npx tsc -b

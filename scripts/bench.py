@@ -89,6 +89,23 @@ def targets_queue(d: dict) -> list[dict]:
                ratio <= 1.1 if isinstance(ratio, (int, float)) else None)]
 
 
+def targets_library(d: dict) -> list[dict]:
+    up, pull = d.get("upload", {}), d.get("pull", {})
+    t = d.get("targets", {})
+    return [_t("library upload (HEAD + 8 MB pieces, verified) / raw PUT, loopback", up.get("ratio"), ">= 0.8",
+               t.get("upload_ratio_ge_0_8")),
+            _t(f"server RSS growth pulling {pull.get('records')} records (MB)", pull.get("rss_growth_mb"), "<= 50",
+               t.get("pull_rss_growth_le_50mb")),
+            _t("50k-record pull, whole feed (s)", pull.get("seconds"), "(reported)", None)]
+
+
+def targets_sync(d: dict) -> list[dict]:
+    t = d.get("targets", {})
+    return [_t(f"fresh browser, {d.get('images')} images: first painted thumbnail (ms)", d.get("firstThumbMs"), "<= 2000",
+               t.get("firstThumb_le_2000ms")),
+            _t("fresh browser: all metadata and thumbnails (ms)", d.get("allMetadataAndThumbsMs"), "(reported)", None)]
+
+
 def targets_embed(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio")
     return [_t("embedding throughput, indexing lane / direct /v1/embeddings batches (median of paired rounds)",
@@ -112,6 +129,8 @@ BENCHES = [
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
+    ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
+    ("fresh browser sync (issue 18)", ["node", "scripts/bench_sync.mjs"], 1200, targets_sync),
     ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
     ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
     ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),

@@ -58,6 +58,10 @@ def _routers() -> list:
     from atelier.openai.embeddings import router as embeddings_router
 
     routers.append(embeddings_router.router)
+
+    from atelier.library import router as library_router
+
+    routers.append(library_router.router)
     return routers
 
 
@@ -72,7 +76,10 @@ def build_services(settings: Settings) -> Services:
     worker = GPUWorker(max_queue=settings.max_queue, idle_hook=manager.evict_expired,
                        max_image_bytes=int(settings.image_memory_mb * MiB),
                        results_budget=int(settings.job_results_mb * MiB), results_ttl=settings.job_results_ttl)
-    return Services(settings=settings, catalog=catalog, manager=manager, worker=worker)
+    from atelier.library.service import LibraryService
+
+    library = LibraryService.open(settings.data_dir, settings.database_url, int(settings.library_max_blob_mb * MiB))
+    return Services(settings=settings, catalog=catalog, manager=manager, worker=worker, library=library)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -94,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             services.worker.stop()
             services.manager.unload()
+            services.library.close()
 
     app = FastAPI(
         title="Atelier",

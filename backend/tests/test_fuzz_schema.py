@@ -41,9 +41,11 @@ def _operations() -> list:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             cases.append(pytest.param(method.upper(), path, GenerationMode.POSITIVE, id=f"{method.upper()} {path} ok"))
-            # Negative cases need something that can be invalid: a body. (A free-form string path
-            # parameter has no invalid value; hypothesis would report "Unsatisfiable".)
-            if "requestBody" in op:
+            # Negative cases need something that can be invalid: a body with a schema. (A free-form
+            # string path parameter, or raw bytes, have no invalid value; hypothesis would report
+            # "Unsatisfiable".)
+            content = (op.get("requestBody") or {}).get("content", {})
+            if any(t == "application/json" or t == "multipart/form-data" for t in content):
                 cases.append(pytest.param(method.upper(), path, GenerationMode.NEGATIVE,
                                           id=f"{method.upper()} {path} invalid"))
     return cases

@@ -11,13 +11,14 @@
  *       so it shows at the top of the grid (default sort: date added, newest first).
  *   onImported(ids => ...) -> unsubscribe      (new imports; the analysis queue's cue)
  *   onRecordsChanged(() => ...) -> unsubscribe
- *   getRecord(id), getOriginal(id), saveRecords(records)
+ *   getRecord(id), getOriginal(id), editRecords(ids, fn)  (field-wise, on the records as stored)
  * Slots, in ./extensions.tsx (typed lazy imports: the features load after the first paint):
  *   nav "Status" / "Settings" views -> StatusSlot / SettingsSlot
  *   "New image" button, loupe / selection "Enhance" -> PromptModalSlot({ onClose, sourceId, initialMode, onOpenImage })
  *   status bar -> AnalysisIndicatorSlot({ onClick }) opening AnalysisPanelSlot, JobsIndicatorSlot
  *   status page -> JobHistorySlot (generation jobs that ended, kept across reloads)
- *   startFeatures() starts the analysis queue; analyzeSelection(ids) re-analyses a selection.
+ *   status bar -> SyncIndicatorSlot; settings view -> SyncSettingsSlot (library sync, issue 18)
+ *   startFeatures() starts the analysis queue and library sync; analyzeSelection(ids) re-analyses a selection.
  */
 import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { library, useLibrary, ImportProgressCard, DropTarget, EmptyLibrary, NoMatches, MenuItem, addUserTag, removeTag, derivedFrom } from '@/features/library';
@@ -39,7 +40,7 @@ import { HelpOverlay } from './help-overlay';
 import { isTypingTarget, resolveKey, type Command } from './keymap';
 import { imagePool } from '@/lib/workers/image-pool';
 import { liveThumbUrls } from '@/lib/db/thumb-urls';
-import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, analyzeSelection, startFeatures } from './extensions';
+import { AnalysisPanelSlot, FirstRunSlot, JobHistorySlot, JobsIndicatorSlot, PromptModalSlot, SettingsSlot, StatusSlot, SyncIndicatorSlot, SyncSettingsSlot, analyzeSelection, startFeatures } from './extensions';
 import { FindSimilarButton, SearchStrip, StackSection, stacks } from '@/features/search';
 import { connectSearch } from './search-wiring';
 import type { Mode } from '@/features/generation';
@@ -186,7 +187,7 @@ export function App() {
     }
   };
 
-  const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.saveRecord(fn(focusRec));
+  const editFocus = (fn: (r: NonNullable<typeof focusRec>) => NonNullable<typeof focusRec>) => focusRec && void library.editRecord(focusRec.id, fn);
   const infoPanel = infoOpen && (
     <InfoPanel
       rec={focusRec}
@@ -229,7 +230,14 @@ export function App() {
         </StatusSlot>
       </Suspense>
     );
-  else if (s.view === 'settings') main = <Suspense fallback={null}><SettingsSlot /></Suspense>;
+  else if (s.view === 'settings')
+    main = (
+      <Suspense fallback={null}>
+        <SettingsSlot>
+          <SyncSettingsSlot />
+        </SettingsSlot>
+      </Suspense>
+    );
   else if (s.status === 'loading') main = <div className="flex h-full items-center justify-center text-sm text-neutral-500">Opening library…</div>;
   else if (s.byId.size === 0) main = <EmptyLibrary />;
   else if (s.view === 'loupe' && focusId && s.byId.has(focusId))
@@ -317,6 +325,7 @@ export function App() {
       {!fullScreenLoupe && (
         <StatusBar compact={compact} onAnalysisClick={() => setOverlay({ kind: 'analysis' })}>
           <JobsIndicatorSlot onOpenImage={openLoupe} onNewImage={() => setOverlay({ kind: 'prompt' })} />
+          <SyncIndicatorSlot />
         </StatusBar>
       )}
 

@@ -21,11 +21,11 @@ async function importPngs(page: Page, n: number) {
 /** Writes results as the analysis queue would: detector scores for the named images. */
 async function analyse(page: Page, scores: Record<string, number>) {
   await page.evaluate(async (scores) => {
-    const lib = (window as unknown as { __atelier: { library: { getState(): { byId: Map<string, { name: string }> }; saveRecord(r: unknown): Promise<void> } } }).__atelier.library;
+    const lib = (window as unknown as { __atelier: { library: { getState(): { byId: Map<string, { name: string }> }; editRecord(id: string, fn: (r: object) => object): Promise<void> } } }).__atelier.library;
     for (const r of lib.getState().byId.values()) {
       const score = scores[r.name];
       if (score === undefined) continue;
-      await lib.saveRecord({ ...r, analysis: { caption: 'a test image', model: 'tiny-vlm', at: Date.now(), nsfw: { label: score >= 0.5 ? 'nsfw' : 'safe', score } } });
+      await lib.editRecord((r as unknown as { id: string }).id, (s) => ({ ...s, analysis: { caption: 'a test image', model: 'tiny-vlm', at: Date.now(), nsfw: { label: score >= 0.5 ? 'nsfw' : 'safe', score } } }));
     }
   }, scores);
 }

@@ -16,6 +16,7 @@ from atelier.engine.families.lora import LoraIndex
 from atelier.engine.manager import ModelManager
 from atelier.engine.speed import AnalysisStats
 from atelier.engine.worker import GPUWorker
+from atelier.library.service import LibraryService
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Services:
     catalog: Catalog
     manager: ModelManager
     worker: GPUWorker
+    # the library on the server (None only in tests that build Services by hand)
+    library: LibraryService = None  # type: ignore[assignment]
     analysis: AnalysisStats = field(default_factory=AnalysisStats)
     loras: LoraIndex | None = None  # ATELIER_LORAS_DIR; None: built from settings on first use
 

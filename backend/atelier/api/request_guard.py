@@ -11,8 +11,9 @@ channel, and `request.is_disconnected()` read through one loses the disconnect m
   with no Content-Type) are refused on state-changing `/v1` requests: JSON routes want
   `application/json`. `multipart/form-data` reaches only the routes whose schema declares it (the
   OpenAI Images edits endpoint): the OpenAPI schema is the list, so a new upload route is covered
-  the day it is declared. Together with the Origin check (site_guard.py) no page on another site
-  can make a keyless server do anything.
+  the day it is declared. Raw bytes (`application/octet-stream`, `image/*`: the library's blob
+  uploads) likewise reach only the operations that declare that type. Together with the Origin
+  check (site_guard.py) no page on another site can make a keyless server do anything.
 """
 
 from __future__ import annotations
@@ -33,14 +34,27 @@ def is_api_path(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
-def multipart_paths(openapi: dict) -> list[re.Pattern[str]]:
-    """Path patterns of the operations whose request body may be multipart/form-data."""
+def body_paths(openapi: dict, ctype: str) -> list[re.Pattern[str]]:
+    """Path patterns of the operations whose request body may be of type `ctype`."""
     out = []
     for path, item in openapi.get("paths", {}).items():
-        if any("multipart/form-data" in (op.get("requestBody") or {}).get("content", {})
+        if any(ctype in (op.get("requestBody") or {}).get("content", {})
                for op in item.values() if isinstance(op, dict)):
             out.append(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"))
     return out
+
+
+def raw_body_paths(openapi: dict) -> dict[str, list[re.Pattern[str]]]:
+    """For each raw body type the schema declares (octet-stream, image/*), the paths that take it."""
+    types = {t for item in openapi.get("paths", {}).values() for op in item.values() if isinstance(op, dict)
+             for t in (op.get("requestBody") or {}).get("content", {})
+             if t == "application/octet-stream" or t.startswith("image/")}
+    return {t: body_paths(openapi, t) for t in types}
+
+
+def multipart_paths(openapi: dict) -> list[re.Pattern[str]]:
+    """Path patterns of the operations whose request body may be multipart/form-data."""
+    return body_paths(openapi, "multipart/form-data")
 
 
 class RequestGuardMiddleware:
@@ -51,6 +65,7 @@ class RequestGuardMiddleware:
         self.docs_paths = docs_paths
         self.openapi = openapi
         self._multipart: list[re.Pattern[str]] | None = None
+        self._raw: dict[str, list[re.Pattern[str]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,5 +99,12 @@ class RequestGuardMiddleware:
             if self._multipart is None:
                 self._multipart = multipart_paths(self.openapi())
             if any(p.match(path) for p in self._multipart):
+                return None
+        elif ctype == "application/octet-stream" or ctype.startswith("image/"):
+            # raw bytes (library blobs): only where the operation declares that very type; none
+            # of these is a type a browser sends cross-site without a preflight
+            if self._raw is None:
+                self._raw = raw_body_paths(self.openapi())
+            if any(p.match(path) for p in self._raw.get(ctype, ())):
                 return None
         return f"this endpoint takes application/json, not {ctype}"

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     upscale_max_pixels: int = 33_554_432  # 32 Mi px: 8192x4096, or 4096x4096 from 1024 px at 4x with room
     max_embedding_inputs: int = 256
 
+    # --- the library on the server (sync)
+    # SQLAlchemy URL of the metadata database; unset: SQLite (WAL) at <data_dir>/library/library.db.
+    # PostgreSQL: postgresql+psycopg://user:password@host:5432/atelier
+    database_url: str | None = None
+    # largest original the library keeps (an upload past it: 413)
+    library_max_blob_mb: float = 1024.0
+
     # --- remote images (SSRF surface; off by default)
     allow_remote_images: bool = False
     remote_image_max_mb: float = 20.0

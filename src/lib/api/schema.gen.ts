@@ -216,6 +216,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/library": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The library's epoch and counters */
+        get: operations["summary_v1_library_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/library/blobs/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A blob's bytes */
+        get: operations["get_blob_v1_library_blobs__sha256__get"];
+        /** Upload a blob, whole or in resumable pieces */
+        put: operations["put_blob_v1_library_blobs__sha256__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Is a blob stored? (or how much of its upload) */
+        head: operations["head_blob_v1_library_blobs__sha256__head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/library/blobs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Several small blobs (thumbnails) in one response */
+        post: operations["get_blob_batch_v1_library_blobs_batch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/library/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pull changes after a cursor (paged, streamed) */
+        get: operations["pull_changes_v1_library_changes_get"];
+        put?: never;
+        /** Push record changes (merged per field, last writer wins) */
+        post: operations["push_changes_v1_library_changes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/model/switch": {
         parameters: {
             query?: never;
@@ -601,6 +672,92 @@ export interface components {
             points?: components["schemas"]["DetectedPoint"][] | null;
             /** Tags */
             tags?: components["schemas"]["Tag"][] | null;
+        };
+        /**
+         * BlobBatchRequest
+         * @description Several small blobs (thumbnails) in one response: a fresh browser's grid fills at once.
+         */
+        BlobBatchRequest: {
+            /** Sha256 */
+            sha256: string[];
+        };
+        /** BlobStored */
+        BlobStored: {
+            /** Complete */
+            complete: boolean;
+            /**
+             * Object
+             * @default library.blob
+             * @constant
+             */
+            object?: "library.blob";
+            /**
+             * Offset
+             * @description bytes received so far (== size when complete)
+             */
+            offset: number;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+        };
+        /**
+         * Change
+         * @description One record's change: the fields written, each field's stamp (a stamped field missing from
+         *     `fields` was removed at that stamp; `$` stamps every field not stamped on its own), or a
+         *     deletion (`deleted`: its stamp), which is final.
+         */
+        Change: {
+            /** Deleted */
+            deleted?: string | null;
+            /** Fields */
+            fields?: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: string;
+            /** Stamps */
+            stamps?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * ChangeOut
+         * @description One entry of GET /v1/library/changes (the record as the server has it now).
+         */
+        ChangeOut: {
+            /** Deleted */
+            deleted: string | null;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: string;
+            /** Seq */
+            seq: number;
+            /** Stamps */
+            stamps: {
+                [key: string]: string;
+            };
+        };
+        /** ChangesPage */
+        ChangesPage: {
+            /**
+             * Cursor
+             * @description pass as `since` for the next page; empty library: the epoch with 0
+             */
+            cursor: string;
+            /** Data */
+            data: components["schemas"]["ChangeOut"][];
+            /** Has More */
+            has_more: boolean;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
         };
         /** ChatCompletion */
         ChatCompletion: {
@@ -1255,6 +1412,28 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** LibrarySummary */
+        LibrarySummary: {
+            /**
+             * Database
+             * @enum {string}
+             */
+            database: "sqlite" | "postgresql";
+            /** Deleted */
+            deleted: number;
+            /** Epoch */
+            epoch: string;
+            /**
+             * Object
+             * @default library
+             * @constant
+             */
+            object?: "library";
+            /** Records */
+            records: number;
+            /** Seq */
+            seq: number;
+        };
         /**
          * LoraDetails
          * @description What the LoRA file's header says, and its hashes (A1111 writes `short_hash` in `Lora hashes`).
@@ -1572,6 +1751,37 @@ export interface components {
             vae_slicing: boolean;
             /** Vae Tiling */
             vae_tiling: boolean;
+        };
+        /** PushRequest */
+        PushRequest: {
+            /** Changes */
+            changes: components["schemas"]["Change"][];
+            /** Client Id */
+            client_id: string;
+        };
+        /** PushResponse */
+        PushResponse: {
+            /**
+             * Applied
+             * @description changes that altered the server's copy
+             */
+            applied: number;
+            /**
+             * Deleted
+             * @description ids pushed that are deleted on the server: delete them locally
+             */
+            deleted: string[];
+            /**
+             * Object
+             * @default library.push
+             * @constant
+             */
+            object?: "library.push";
+            /**
+             * Unchanged
+             * @description changes the server already had, or lost to later writes
+             */
+            unchanged: number;
         };
         /** QueueStatus */
         QueueStatus: {
@@ -2233,6 +2443,234 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    summary_v1_library_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibrarySummary"];
+                };
+            };
+        };
+    };
+    get_blob_v1_library_blobs__sha256__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SHA-256 of the blob's bytes, 64 lower-case hex digits */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_blob_v1_library_blobs__sha256__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SHA-256 of the blob's bytes, 64 lower-case hex digits */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "image/avif": string;
+                "image/bmp": string;
+                "image/gif": string;
+                "image/heic": string;
+                "image/heif": string;
+                "image/jpeg": string;
+                "image/jxl": string;
+                "image/png": string;
+                "image/tiff": string;
+                "image/webp": string;
+                "image/x-adobe-dng": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlobStored"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    head_blob_v1_library_blobs__sha256__head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description SHA-256 of the blob's bytes, 64 lower-case hex digits */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_blob_batch_v1_library_blobs_batch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BlobBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description for each hash asked: a line '<sha256> <size>\n' and then its bytes; size -1: not stored (or larger than 1 MiB: GET it alone) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pull_changes_v1_library_changes_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `cursor` of the previous page; none: from the start */
+                since?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    push_changes_v1_library_changes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushResponse"];
                 };
             };
             /** @description Validation Error */

@@ -73,3 +73,11 @@ export interface JobEventData {
  */
 export type EmbeddingsRequest = Pick<Schemas['EmbeddingsRequest'], 'input' | 'model' | 'encoding_format' | 'dimensions'>;
 export type EmbeddingsResponse = Schemas['EmbeddingsResponse'];
+
+// The library on the server (sync, issue 18)
+export type LibraryChange = Schemas['Change'];
+export type LibraryPushRequest = Schemas['PushRequest'];
+export type LibraryPushResponse = Schemas['PushResponse'];
+export type LibraryChangeOut = Schemas['ChangeOut'];
+export type LibraryChangesPage = Schemas['ChangesPage'];
+export type LibraryBlobStored = Schemas['BlobStored'];

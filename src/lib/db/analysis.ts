@@ -1,12 +1,15 @@
 import type { AnalysisResult, ImageRecord, Tag } from './schema';
 
 /**
- * AI tags are replaced on re-analysis; user tags are kept and win over an AI tag of the same name.
- * `key` (the queue's idempotency key) is kept with the analysis, so a replay can be told apart.
+ * AI tags are replaced on re-analysis; user tags are kept and win over an AI tag of the same name;
+ * an AI tag the user removed (`removedTags`) is not added again. `key` (the queue's idempotency
+ * key) is kept inside the analysis field, so it carries the analysis' stamp and travels with it
+ * through sync: a replay can be told apart on any device.
  */
 export function mergeAnalysis(rec: ImageRecord, result: AnalysisResult, at = Date.now(), key?: string): ImageRecord {
   const userTags = rec.tags.filter((t) => t.source === 'user');
-  const taken = new Set(userTags.map((t) => t.name.toLowerCase()));
+  // user tags win over an AI tag of the same name, and a tag the user removed stays removed
+  const taken = new Set([...userTags.map((t) => t.name.toLowerCase()), ...(rec.removedTags ?? [])]);
   const aiTags: Tag[] = [];
   for (const t of result.tags) {
     const name = t.name.trim();

@@ -2,9 +2,11 @@
 // Every write goes through here so the in-memory library (grid, search) hears about it.
 import { imagePool } from '@/lib/workers/image-pool';
 import { alreadyApplied, mergeAnalysis } from './analysis';
+import { stampChanges } from './fields';
+import { hlc } from './hlc';
 import { emit, on } from './events';
 import { makeRecord } from './make-record';
-import { getOriginal, getRecord, putImage, putRecords, updateRecords } from './records';
+import { getOriginal, getRecord, putImage, updateRecords } from './records';
 import type { AnalysisResult, GenerationParams, ImageRecord, Lineage } from './schema';
 
 export { getOriginal, getRecord };
@@ -27,14 +29,17 @@ interface AnalysisEntry {
  */
 async function writeAnalyses(entries: readonly AnalysisEntry[]): Promise<(ImageRecord | undefined)[]> {
   const at = Date.now();
+  const stamp = hlc().now();
   const written = new Set<number>();
   const recs = await updateRecords(
     entries.map((e) => e.id),
     (r, i) => {
       const e = entries[i]!;
+      // a replay writes nothing: no new stamp either, so sync has nothing to push for it
       if (alreadyApplied(r, e.key)) return r;
       written.add(i);
-      return mergeAnalysis(r, e.result, at, e.key);
+      // the key sits inside `analysis`, so it is stamped (and synced) together with the result
+      return stampChanges(r, mergeAnalysis(r, e.result, at, e.key), stamp);
     },
   );
   const updated = recs.filter((r, i): r is ImageRecord => !!r && written.has(i));
@@ -73,19 +78,16 @@ export async function addGenerated(blob: Blob, params: Omit<GenerationParams, 's
   return record;
 }
 
-/** Replace whole records (after any edit); one transaction. */
-export async function saveRecords(records: ImageRecord[]): Promise<void> {
-  await putRecords(records);
-  emit('updated', records);
-}
-
 /**
  * Edits records: `fn` gets each record as stored NOW (not a copy from memory) and returns it
- * changed; one transaction and one 'updated' event for all. Resolves to the new records
- * (undefined where the image is gone).
+ * changed; only the fields it changed are written (and stamped, lib/db/fields.ts), so edits that
+ * race each other and analysis results all survive. One transaction and one 'updated' event for
+ * all. Resolves to the new records (undefined where the image is gone). There is deliberately no
+ * "save this whole record": a copy from memory may be older than what is stored.
  */
 export async function editRecords(ids: readonly string[], fn: (rec: ImageRecord) => ImageRecord): Promise<(ImageRecord | undefined)[]> {
-  const recs = await updateRecords(ids, (r) => fn(r));
+  const stamp = hlc().now();
+  const recs = await updateRecords(ids, (r) => stampChanges(r, fn(r), stamp));
   const updated = recs.filter((r): r is ImageRecord => !!r);
   if (updated.length) emit('updated', updated);
   return recs;

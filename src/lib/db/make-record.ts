@@ -1,4 +1,6 @@
 import type { ProcessedImage } from '@/lib/workers/protocol';
+import { stampNew } from './fields';
+import { hlc } from './hlc';
 import type { GenerationParams, ImageRecord, Lineage, Origin } from './schema';
 
 /** Works without a secure context (crypto.randomUUID needs https or localhost). */
@@ -45,5 +47,5 @@ export function makeRecord(img: ProcessedImage, src: RecordSource): ImageRecord 
   if (params) rec.params = params;
   if (src.lineage) rec.lineage = src.lineage;
   if (src.path) rec.path = src.path;
-  return rec;
+  return stampNew(rec, hlc().now());
 }

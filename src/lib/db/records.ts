@@ -179,8 +179,72 @@ export function getRecord(id: string, stores: Stores = defaultStores()): Promise
   return get<ImageRecord>(id, stores.meta);
 }
 
-export function getOriginal(id: string, stores: Stores = defaultStores()): Promise<Blob | undefined> {
-  return get<Blob>(id, stores.originals);
+/**
+ * Records that came from the server (sync): the thumbnail and the record, committed as putImages
+ * commits (blob first, meta last), without an original; the original comes on demand
+ * (setOriginalSource) or in the background, as the sync settings say.
+ */
+export async function putReplicas(entries: { record: ImageRecord; thumb?: Blob }[], stores: Stores = defaultStores()): Promise<void> {
+  if (entries.length === 0) return;
+  const ids = entries.map((e) => e.record.id);
+  await withWriteLock(async () => {
+    blobWrites().begin();
+    try {
+      await setMany(entries.flatMap((e) => (e.thumb ? [[e.record.id, e.thumb] as [string, Blob]] : [])), stores.thumbs);
+      await setMany(entries.map((e) => [e.record.id, e.record]), stores.meta);
+    } catch (err) {
+      await Promise.allSettled([delMany(ids, stores.thumbs), delMany(ids, stores.meta)]);
+      throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+    } finally {
+      blobWrites().end();
+    }
+  });
+}
+
+/** Where an original that is not on this device comes from (sync installs it: the server). */
+type OriginalSource = (rec: ImageRecord) => Promise<Blob | undefined>;
+let originalSource: OriginalSource | undefined;
+let onOriginalRead: ((id: string) => void) | undefined;
+/** `onRead`: told of every original read (sync keeps the cache's least recently used order). */
+export function setOriginalSource(fn: OriginalSource | undefined, onRead?: (id: string) => void): void {
+  originalSource = fn;
+  onOriginalRead = onRead;
+}
+
+/** Whether the original's bytes are on this device (not only on the server). */
+export async function hasLocalOriginal(id: string, stores: Stores = defaultStores()): Promise<boolean> {
+  return (await get<Blob>(id, stores.originals)) !== undefined;
+}
+
+/** Stores an original fetched from the server (a cache entry: sync may evict it again). */
+export async function putOriginal(id: string, blob: Blob, stores: Stores = defaultStores()): Promise<void> {
+  try {
+    await setMany([[id, blob]], stores.originals);
+  } catch (err) {
+    throw isQuotaError(err) ? new StorageQuotaError(err) : err;
+  }
+}
+
+/** The original: on this device, or else from the original source (kept here afterwards). */
+export async function getOriginal(id: string, stores: Stores = defaultStores()): Promise<Blob | undefined> {
+  const local = await get<Blob>(id, stores.originals);
+  if (local || !originalSource) {
+    if (local) onOriginalRead?.(id);
+    return local;
+  }
+  const rec = await get<ImageRecord>(id, stores.meta);
+  if (!rec) return undefined;
+  const blob = await originalSource(rec);
+  if (blob) {
+    await putOriginal(id, blob, stores).catch(() => undefined); // no room: still shown once
+    onOriginalRead?.(id);
+  }
+  return blob;
+}
+
+/** Originals of several images (export): each from this device or the original source. */
+export function getOriginals(ids: readonly string[], stores: Stores = defaultStores()): Promise<(Blob | undefined)[]> {
+  return Promise.all(ids.map((id) => getOriginal(id, stores)));
 }
 
 export function getThumbs(ids: string[], stores: Stores = defaultStores()): Promise<(Blob | undefined)[]> {

@@ -76,6 +76,8 @@ export interface ImageRecord {
   analysis?: Analysis;
   params?: GenerationParams;
   lineage?: Lineage;
+  /** SHA-256 of the thumbnail's bytes: its name on the server (set by sync when it uploads it) */
+  thumbHash?: string;
   /** thumbnail dimensions (the blob itself lives in the `thumbs` store) */
   thumbW: number;
   thumbH: number;
@@ -87,6 +89,16 @@ export interface ImageRecord {
   exif?: ExifFacts;
   /** the user's verdict, over the detector's (see ./nsfw.ts); kept when the image is analysed again */
   nsfwOverride?: 'safe' | 'nsfw';
+  /**
+   * lower-cased names of AI tags the user removed: a re-analysis does not bring them back (a
+   * removal is an edit of the record, like a rating)
+   */
+  removedTags?: string[];
+  /**
+   * hybrid-logical-clock stamp of each field's last write (lib/db/fields.ts), `$` for the fields
+   * not written since the record was made; sync merges per field by them (last writer wins)
+   */
+  stamps?: Record<string, string>;
 }
 
 export interface ExifFacts {

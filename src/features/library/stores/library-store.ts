@@ -1,14 +1,12 @@
 import { useSyncExternalStore } from 'react';
-import { getMany } from 'idb-keyval';
 import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
-import { saveRecords } from '@/lib/db/library-api';
-import { deleteImages, loadAllRecordsPaged, sweepOrphans } from '@/lib/db/records';
+import { editRecords } from '@/lib/db/library-api';
+import { deleteImages, getOriginals, loadAllRecordsPaged, sweepOrphans } from '@/lib/db/records';
 import { blobWrites } from '@/lib/db/sweep-marker';
 import { idleTask } from '@/lib/idle';
 import { loadHead, saveHead } from '@/lib/db/head-cache';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
-import { defaultStores } from '@/lib/db/stores';
 import { requestPersistence, storageInfo, type StorageInfo } from '@/lib/db/storage';
 import { nsfwToggle, type NsfwMark } from '@/lib/db/nsfw';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -322,17 +320,22 @@ export function createLibraryStore() {
       if (!changed.length) return;
       merge(changed); // optimistic: the grid updates before the disk write lands
       try {
-        await saveRecords(changed);
+        // applied to each record as stored now, field-wise (lib/db/fields.ts): a tag edit or an
+        // analysis result that lands meanwhile survives
+        await editRecords(changed.map((r) => r.id), (r) => applyCull([r], action)[0] ?? r);
       } catch (err) {
         merge(recs);
         set({ notice: { kind: 'error', text: (err as Error).message } });
       }
     },
-    async saveRecord(rec: ImageRecord) {
-      merge([rec]);
+    /** Edits one record (tags, caption): `fn` is applied to the record as stored now. */
+    async editRecord(id: string, fn: (rec: ImageRecord) => ImageRecord) {
+      const rec = state.byId.get(id);
+      if (rec) merge([fn(rec)]);
       try {
-        await saveRecords([rec]);
+        await editRecords([id], fn);
       } catch (err) {
+        if (rec) merge([rec]);
         set({ notice: { kind: 'error', text: (err as Error).message } });
       }
     },
@@ -391,7 +394,7 @@ export function createLibraryStore() {
 
     /** Zips originals + XMP sidecars of the selection; returns the zip (the caller downloads it). */
     async exportZip(ids: string[]): Promise<Blob> {
-      const blobs = await getMany<Blob | undefined>(ids, defaultStores().originals);
+      const blobs = await getOriginals(ids); // from the server when only it has them (sync)
       const items = await Promise.all(
         ids.map(async (id, i) => {
           const record = state.byId.get(id);

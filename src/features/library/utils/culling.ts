@@ -25,8 +25,14 @@ export function addUserTag(r: ImageRecord, name: string): ImageRecord {
   return { ...r, tags: [...rest, { name: n, source: 'user' }] };
 }
 
+/** Removes a tag; an AI tag's removal is remembered, so a re-analysis does not add it back. */
 export function removeTag(r: ImageRecord, name: string): ImageRecord {
-  return { ...r, tags: r.tags.filter((t: Tag) => t.name !== name) };
+  const gone = r.tags.filter((t: Tag) => t.name === name);
+  if (!gone.length) return r;
+  const out: ImageRecord = { ...r, tags: r.tags.filter((t: Tag) => t.name !== name) };
+  const key = name.toLowerCase();
+  if (gone.some((t) => t.source === 'ai') && !r.removedTags?.includes(key)) out.removedTags = [...(r.removedTags ?? []), key];
+  return out;
 }
 
 /** Children made from `id` (lineage links the other way). */

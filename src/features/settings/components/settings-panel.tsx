@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { ATELIER, describeError, listModels, settings, setVramMode, VRAM_MODES, type ModelCard, type Provider, type VramMode } from '@/lib/api';
 import { Button } from '@/components/ui/button';
 import { TrashIcon } from '@/components/ui/icons';
@@ -90,7 +90,8 @@ function ProviderRow({ p, onChange, onRemove }: { p: Provider; onChange: (p: Pro
 }
 
 /** Backend URL and key, default models, VRAM mode, analysis, and extra providers. Saved as you type. */
-export function SettingsPanel() {
+/** `children`: sections other features add at the end (library sync), inside the scrolling area. */
+export function SettingsPanel({ children }: { children?: ReactNode } = {}) {
   const s = useSyncExternalStore(settings.subscribe, settings.get);
   const [backendResult, setBackendResult] = useState<ConnectionResult | 'pending'>();
   const [models, setModels] = useState<ModelCard[]>([]);
@@ -230,6 +231,7 @@ export function SettingsPanel() {
           ))}
         </ul>
       </section>
+      {children}
     </div>
     </div>
   );

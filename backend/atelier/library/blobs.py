@@ -1,0 +1,158 @@
+"""Originals and thumbnails as content-addressed files: `blobs/<first 2 hex>/<sha256>`.
+
+A blob becomes visible only complete and verified: bytes go to `uploads/<sha256>.part`, and the
+upload's last byte triggers the check (the SHA-256 of the whole file must be its name), an fsync,
+a rename into `blobs/` (atomic on one file system) and an fsync of the directory. A crash at any
+point leaves either no blob or the whole one; a half-received `.part` stays for the client to
+resume from (`offset()`), and one the client never finishes is removed after a week. Stored once:
+a blob that exists is never written again. Plain blocking file code: the router runs it in
+threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from atelier.core.errors import InvalidParameter, PayloadTooLarge
+from atelier.library.exceptions import HashMismatch, UploadOffsetMismatch
+
+log = logging.getLogger("atelier.library")
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+STALE_UPLOAD_S = 7 * 24 * 3600
+
+
+def check_sha256(sha: str) -> str:
+    if not SHA256.match(sha):
+        raise InvalidParameter(f"sha256 must be 64 lower-case hex digits, got {sha[:80]!r}", param="sha256")
+    return sha
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PartWriter:
+    """Appends one request's bytes to an upload. Hashes as it goes when the upload started at byte
+    0 in this request, so a blob sent in one piece is never read back."""
+
+    def __init__(self, fh: BinaryIO, start: int):
+        self.fh = fh
+        self.offset = start
+        self.hasher = hashlib.sha256() if start == 0 else None
+
+    def write(self, data: bytes | bytearray) -> None:
+        self.write_bytes(data)
+        self.hash(data)
+
+    def write_bytes(self, data: bytes | bytearray) -> None:
+        self.fh.write(data)
+        self.offset += len(data)
+
+    def hash(self, data: bytes | bytearray) -> None:
+        """Both this and write_bytes release the GIL on large buffers: the router runs them side by
+        side in two threads, so verifying costs no time beside the disk write."""
+        if self.hasher is not None:
+            self.hasher.update(data)
+
+    def close(self) -> None:
+        self.fh.flush()
+        self.fh.close()
+
+
+class BlobStore:
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = root
+        self.max_bytes = max_bytes
+        self.blobs = root / "blobs"
+        self.uploads = root / "uploads"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self._drop_stale_uploads()
+
+    def path(self, sha: str) -> Path:
+        return self.blobs / sha[:2] / sha
+
+    def _part(self, sha: str) -> Path:
+        return self.uploads / f"{sha}.part"
+
+    def size(self, sha: str) -> int | None:
+        """The blob's size, or None when it is not (completely) stored."""
+        try:
+            return self.path(sha).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def offset(self, sha: str) -> int:
+        """Bytes received so far of an unfinished upload (0: none)."""
+        try:
+            return self._part(sha).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def check_size(self, total: int | None) -> None:
+        if total is not None and total > self.max_bytes:
+            raise PayloadTooLarge(f"the blob is {total:,} bytes; the library takes at most {self.max_bytes:,} "
+                                  f"(ATELIER_LIBRARY_MAX_BLOB_MB={self.max_bytes / 1024 / 1024:.4g})", param="body")
+
+    def open_part(self, sha: str, start: int, total: int | None) -> PartWriter:
+        """Opens the upload at byte `start`: 0 starts over, anything else must be where the bytes
+        received so far end (the client asks HEAD for it)."""
+        self.check_size(total)
+        part = self._part(sha)
+        if start == 0:
+            return PartWriter(open(part, "wb"), 0)
+        have = self.offset(sha)
+        if start != have:
+            raise UploadOffsetMismatch(f"this upload has {have:,} bytes so far; send from byte {have} "
+                                       f"(Content-Range: bytes {have}-...), not {start}", offset=have)
+        return PartWriter(open(part, "ab"), start)
+
+    def finish(self, sha: str, writer: PartWriter | None, total: int) -> None:
+        """Verifies the whole upload against its name and moves it into place (see the module doc)."""
+        part = self._part(sha)
+        size = part.stat().st_size
+        if size != total:
+            raise UploadOffsetMismatch(f"the upload ended at {size:,} bytes but Content-Range announced {total:,}",
+                                       offset=size)
+        if writer is not None and writer.hasher is not None and writer.offset == total:
+            digest = writer.hasher.hexdigest()
+        else:
+            h = hashlib.sha256()
+            with open(part, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        if digest != sha:
+            part.unlink(missing_ok=True)
+            raise HashMismatch(f"the bytes received hash to {digest}, not {sha}: nothing was kept; "
+                               "send the file again", param="sha256")
+        with open(part, "rb+") as fh:
+            os.fsync(fh.fileno())
+        dest = self.path(sha)
+        dest.parent.mkdir(exist_ok=True)
+        os.replace(part, dest)
+        _fsync_dir(dest.parent)
+
+    def discard(self, sha: str) -> None:
+        self._part(sha).unlink(missing_ok=True)
+
+    def _drop_stale_uploads(self) -> None:
+        cutoff = time.time() - STALE_UPLOAD_S
+        for p in self.uploads.glob("*.part"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    log.info("removed an upload nobody finished in a week: %s", p.name)
+            except FileNotFoundError:
+                pass

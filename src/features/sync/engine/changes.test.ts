@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { mergeFields, stampNew } from '@/lib/db/fields';
+import { formatStamp } from '@/lib/db/hlc';
+import type { ImageRecord } from '@/lib/db/schema';
+import { fromChange, toChange } from './changes';
+
+const rec = (extra: Partial<ImageRecord> = {}): ImageRecord => ({ id: 'a', hash: 'h', name: 'a.png', mime: 'image/png', bytes: 1, width: 1, height: 1, addedAt: 5000, origin: 'imported', rating: 0, flag: 'none', tags: [], thumbW: 1, thumbH: 1, ...extra });
+
+describe('records as server changes', () => {
+  it('a record round-trips through a change, stamps included', () => {
+    const r = stampNew(rec({ caption: 'x' }), formatStamp(9000, 0, 'c1'));
+    const c = toChange(r, 'c1');
+    expect(c.fields).not.toHaveProperty('id');
+    expect(c.fields).not.toHaveProperty('stamps');
+    expect(fromChange({ id: c.id, seq: 1, fields: c.fields!, stamps: c.stamps!, deleted: null })).toEqual(r);
+    expect(fromChange({ id: 'a', seq: 2, fields: {}, stamps: {}, deleted: formatStamp(9001, 0, 'c2') })).toBeNull();
+  });
+
+  it('a record from before stamps existed is created at its import time, so later edits win over it', () => {
+    const legacy = rec({ rating: 2 });
+    const c = toChange(legacy, 'c1');
+    expect(c.stamps).toEqual({ $: formatStamp(5000, 0, 'c1') });
+    const edited = { ...rec({ rating: 5 }), stamps: { $: formatStamp(5000, 0, 'c1'), rating: formatStamp(6000, 0, 'c2') } };
+    expect(mergeFields(fromChange({ id: 'a', seq: 1, fields: c.fields!, stamps: c.stamps!, deleted: null })!, edited).rating).toBe(5);
+  });
+});

@@ -1,0 +1,30 @@
+// Records <-> the server's changes. Pure: what is pushed for a record, and the record a pulled
+// change stands for.
+import { CREATED } from '@/lib/db/fields';
+import { formatStamp } from '@/lib/db/hlc';
+import type { ImageRecord } from '@/lib/db/schema';
+import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
+
+/**
+ * The change that carries a local record: every field and its stamps. A record from before
+ * stamps existed gets its import time as creation stamp, so any edit made since wins over it.
+ */
+export function toChange(rec: ImageRecord, clientId: string): LibraryChange {
+  const { id, stamps, ...fields } = rec;
+  return { id, fields, stamps: stamps && Object.keys(stamps).length ? stamps : { [CREATED]: formatStamp(Math.max(0, Math.floor(rec.addedAt)), 0, clientId) } };
+}
+
+export function deletion(id: string, stamp: string): LibraryChange {
+  return { id, deleted: stamp };
+}
+
+/** The record a pulled change describes, or null for a tombstone. */
+export function fromChange(c: LibraryChangeOut): ImageRecord | null {
+  if (c.deleted) return null;
+  return { ...(c.fields as unknown as Omit<ImageRecord, 'id' | 'stamps'>), id: c.id, stamps: c.stamps };
+}
+
+/** Every stamp a change carries (the clock moves past them). */
+export function stampsOf(c: LibraryChangeOut): string[] {
+  return c.deleted ? [c.deleted] : Object.values(c.stamps);
+}

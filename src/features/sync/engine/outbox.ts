@@ -1,0 +1,85 @@
+// What this device still has to tell the server, kept in IndexedDB so a reload or a crash loses
+// none of it. Every tab records its own writes here (library events: added, updated, removed);
+// the leading tab's engine drains it. Writes that sync itself makes (pulled changes) are made
+// `quietly` and not recorded: they came from the server.
+import { createStore, delMany, entries as idbEntries, setMany, type UseStore } from 'idb-keyval';
+import { on } from '@/lib/db/events';
+import { hlc } from '@/lib/db/hlc';
+
+export interface OutboxEntry {
+  /** a deletion's stamp; absent: the record changed (push it as stored) */
+  deleted?: string;
+  /** changes on every write: an entry rewritten during a push is kept for the next one */
+  token: number;
+}
+
+let outboxStore: UseStore | undefined;
+let uploadStore: UseStore | undefined;
+export const outboxDb = () => (outboxStore ??= createStore('atelier-sync-outbox', 'outbox'));
+/** originals still to upload: record id -> SHA-256 */
+export const uploadsDb = () => (uploadStore ??= createStore('atelier-sync-uploads', 'uploads'));
+
+let quiet = 0;
+let token = Date.now();
+
+/** Runs `fn` without recording the library writes it makes (sync's own writes). */
+export async function quietly<T>(fn: () => Promise<T> | T): Promise<T> {
+  quiet++;
+  try {
+    return await fn();
+  } finally {
+    quiet--;
+  }
+}
+
+export async function markChanged(ids: readonly string[]): Promise<void> {
+  if (ids.length) await setMany(ids.map((id) => [id, { token: ++token } satisfies OutboxEntry]), outboxDb());
+}
+
+export async function markDeleted(ids: readonly string[], stamp: string): Promise<void> {
+  if (ids.length) await setMany(ids.map((id) => [id, { deleted: stamp, token: ++token } satisfies OutboxEntry]), outboxDb());
+}
+
+export async function readOutbox(): Promise<[string, OutboxEntry][]> {
+  return (await idbEntries<string, OutboxEntry>(outboxDb()));
+}
+
+/** Removes entries that were pushed, unless they were written again meanwhile. */
+export async function settle(pushed: readonly [string, OutboxEntry][]): Promise<void> {
+  await outboxDb()('readwrite', (store) => {
+    for (const [id, entry] of pushed) {
+      const req = store.get(id);
+      req.onsuccess = () => {
+        if ((req.result as OutboxEntry | undefined)?.token === entry.token) store.delete(id);
+      };
+    }
+    return new Promise<void>((resolve, reject) => {
+      store.transaction.oncomplete = () => resolve();
+      store.transaction.onerror = () => reject(store.transaction.error);
+    });
+  });
+}
+
+export async function dropOutbox(ids: readonly string[]): Promise<void> {
+  await delMany([...ids], outboxDb());
+}
+
+/**
+ * Records this tab's library writes in the outbox; `nudge` tells the leading tab. Returns the
+ * unsubscribe. Deletions are stamped now: the delete is an edit like any other.
+ */
+export function watchLibrary(nudge: () => void): () => void {
+  const changed = (recs: { id: string }[]) => {
+    if (quiet) return;
+    void markChanged(recs.map((r) => r.id)).then(nudge, (err: unknown) => console.warn('sync outbox write failed', err));
+  };
+  const offs = [
+    on('added', changed),
+    on('updated', changed),
+    on('removed', (ids) => {
+      if (quiet) return;
+      void markDeleted(ids, hlc().now()).then(nudge, (err: unknown) => console.warn('sync outbox write failed', err));
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
