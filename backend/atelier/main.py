@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             services.worker.stop()
             services.manager.unload()
-            services.library.close()
+            if services.library is not None:  # None where a test builds Services by hand
+                services.library.close()
 
     app = FastAPI(
         title="Atelier",

@@ -31,11 +31,15 @@ PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".incomplete", ".lock.tmp", "~"
 
 
 def _tree(*roots: Path) -> dict[str, tuple[int, int]]:
-    """path -> (size, mtime_ns) of every file under the roots (the lock file's mtime excluded)."""
+    """path -> (size, mtime_ns) of every file under the roots (the lock file's mtime excluded).
+
+    The library's database (`<data>/library/`) is left out: the server opens it at start-up, so it
+    changes whatever a generation does, and SQLite's WAL is what keeps it whole through a SIGKILL
+    (tests/library/test_library_faults.py kills the server mid-upload and checks it)."""
     out = {}
     for root in roots:
         for p in sorted(root.rglob("*")):
-            if p.is_file():
+            if p.is_file() and "library" not in p.relative_to(root).parts[:1]:
                 st = p.stat()
                 out[str(p)] = (st.st_size, 0 if p.name == ".lock" else st.st_mtime_ns)
     return out
