@@ -4,7 +4,7 @@
 // Set E2E_AI_PORT to move it (E2E_AI_UI_DIR to serve another build); the tiny models are built on first start (models/tiny) and reused.
 import { expect, test, type Page, type Response } from '@playwright/test';
 import { makePng } from './fixtures';
-import { tinyBackend } from './tiny-backend';
+import { syncOff, tinyBackend } from './tiny-backend';
 
 const server = tinyBackend({ port: Number(process.env.E2E_AI_PORT ?? 8097), uiDir: process.env.E2E_AI_UI_DIR, name: 'ai' });
 const BASE = server.base;
@@ -17,6 +17,8 @@ test.beforeAll(async () => {
   await startBackend();
 });
 test.afterAll(killBackend);
+// Each test starts from an empty library in a fresh browser: the backend's library (sync) stays out.
+test.beforeEach(({ context }) => syncOff(context));
 
 
 const pngs = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: makePng(96 + i * 4, 72, i + 11) }));

@@ -23,7 +23,9 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => server.kill());
 
-const pngs = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: makePng(96 + i * 4, 72, i + 31) }));
+// Each run's own pixels (`seed`): the backend keeps the library (sync), so a later run's fresh
+// browser pulls the earlier run's images, and an import of the same bytes would be a duplicate.
+const pngs = (n: number, prefix: string, seed: number) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}.png`, mimeType: 'image/png', buffer: makePng(96 + i * 4, 72, i + seed) }));
 
 async function importFiles(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
   await page.locator('header [data-testid="file-input"]').setInputFiles(files);
@@ -121,7 +123,7 @@ for (const mode of ['locks', 'lease'] as const) {
     const B = await watch(b);
     await b.goto(BASE);
     await libraryReady(b);
-    await importFiles(b, pngs(N, `tabs-${mode}`));
+    await importFiles(b, pngs(N, `tabs-${mode}`, mode === 'locks' ? 31 : 131));
 
     // A runs them: its first batch is analysed, its next request hangs; B sent nothing and shows A's progress.
     // (With an idle backend two calls go out at once: the second can be held before the first returns.)
@@ -155,10 +157,10 @@ for (const mode of ['locks', 'lease'] as const) {
     for (const r of mine) expect(r.analysis, r.name).toBeTruthy();
     // B's library in memory (its grid, its search) has every result, those A wrote too.
     const analysedInMemory = () =>
-      b.evaluate(() => {
+      b.evaluate((prefix) => {
         const lib = (window as unknown as { __atelier: { library: { getState(): { byId: Map<string, { name: string; analysis?: unknown }> } } } }).__atelier.library;
-        return [...lib.getState().byId.values()].filter((r) => r.analysis && r.name.startsWith('tabs-')).length;
-      });
+        return [...lib.getState().byId.values()].filter((r) => r.analysis && r.name.startsWith(prefix)).length;
+      }, `tabs-${mode}-`);
     await expect.poll(analysedInMemory).toBe(N);
     // One queue item per record (enqueued once, not once per tab), every one done.
     const items = await readStore<{ recordId: string; state: string }>(b, 'atelier-analysis-queue', 'items');

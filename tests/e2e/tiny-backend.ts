@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The real backend with ATELIER_MODELS=tiny, started by a spec on its own port and serving the
 // built UI (dist/, or uiDir): specs that need the AI features end to end, or must kill and
 // restart it. The tiny models are built on first start (models/tiny) and reused.
@@ -5,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BrowserContext } from '@playwright/test';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -50,4 +52,15 @@ export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiD
       await exited;
     },
   };
+}
+
+/**
+ * Library sync off in this browser context (Settings > Sync), for specs whose tests each expect a
+ * fresh browser to start with an empty library: with sync on, the backend keeps what an earlier
+ * test imported and every new browser gets it back (sync.spec.ts tests that).
+ */
+export async function syncOff(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    if (localStorage.getItem('atelier.sync') === null) localStorage.setItem('atelier.sync', JSON.stringify({ enabled: false, originals: 'recent' }));
+  });
 }
