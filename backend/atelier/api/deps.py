@@ -26,7 +26,9 @@ class Services:
     analysis: AnalysisStats = field(default_factory=AnalysisStats)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hop (and a GIL hand-over)
+    # per request for one attribute read.
     return request.app.state.services
 
 
