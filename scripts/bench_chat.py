@@ -57,9 +57,11 @@ def _serve(app):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     while not server.started:
         time.sleep(0.02)
+    server.thread = thread  # joined at the end: the lifespan stops the GPU worker
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -185,6 +187,11 @@ def main() -> None:
                 api_t.append(run_api(http))
                 api_cpu.append(cpu[-1])
                 api_ttft.append(run_stream(http))
+                # The stream was left at its first content: its job is cancelled and stops at the next
+                # token. Wait for that, so it never runs into the next round's measurement.
+                deadline = time.monotonic() + 30
+                while (services.worker.running is not None or services.worker.queued()) and time.monotonic() < deadline:
+                    time.sleep(0.002)
 
             for i in range(args.reps):  # ABBA rounds: each side goes first in half of them
                 for side in ((direct_side, api_side) if i % 2 == 0 else (api_side, direct_side)):
@@ -228,7 +235,10 @@ def main() -> None:
         if args.out:
             Path(args.out).write_text(text + "\n")
     finally:
+        # A clean stop: the last stream's cancelled generate() must not be mid-kernel at exit
+        # (a daemon thread killed inside torch aborts the process: "terminate called ...").
         server.should_exit = True
+        server.thread.join(60)
 
 
 if __name__ == "__main__":
