@@ -35,7 +35,9 @@ class Services:
             self.loras = LoraIndex(self.settings.loras_path, self.settings.data_dir / "lora-hashes.json")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hop (and a GIL hand-over)
+    # per request for one attribute read.
     return request.app.state.services
 
 

@@ -19,6 +19,9 @@ import httpx
 from atelier.core.errors import InvalidImage, PayloadTooLarge
 
 MAX_REDIRECTS = 3
+# Base64 images up to this many characters (~96 KB decoded) are checked on the event loop: the check
+# reads the whole file (PNG checksums), ~0.1 ms here, less than a hop to the thread pool and back.
+INLINE_PROBE_CHARS = 128 * 1024
 
 
 def is_public_address(ip: str) -> bool:
@@ -111,7 +114,8 @@ async def load_image(value: str, settings, *, param: str = "image"):
     """A checked, still compressed image (`PendingImage`) from base64, a data URL, or (when allowed)
     an http(s) URL. The job decodes it when it runs.
 
-    The check reads the whole file (PNG checksums): in a worker thread, off the event loop."""
+    The check reads the whole file (PNG checksums): in a worker thread, off the event loop, unless
+    the image is small (INLINE_PROBE_CHARS)."""
     from starlette.concurrency import run_in_threadpool
 
     from atelier.core.images import PendingImage, pending_image
@@ -125,4 +129,7 @@ async def load_image(value: str, settings, *, param: str = "image"):
             value.strip(), max_bytes=int(settings.remote_image_max_mb * 1024 * 1024),
             timeout=settings.remote_image_timeout, param=param)
         return await run_in_threadpool(PendingImage.probe, data, max_pixels=settings.max_image_pixels, param=param)
+    if isinstance(value, str) and len(value) <= INLINE_PROBE_CHARS:
+        # A small image is checked in well under a millisecond: cheaper here than the thread hop.
+        return pending_image(value, max_pixels=settings.max_image_pixels, param=param)
     return await run_in_threadpool(pending_image, value, max_pixels=settings.max_image_pixels, param=param)

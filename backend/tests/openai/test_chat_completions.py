@@ -172,3 +172,27 @@ def test_a_chat_that_names_no_model_gets_the_servers_default_vision_model(client
     r = client.post("/v1/chat/completions", json={"max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 200, r.text
     assert r.json()["model"] == default == "tiny-vlm"
+
+
+def test_a_stream_queued_behind_another_job_sends_pings_then_its_answer(client, monkeypatch):
+    """Heartbeats keep a waiting stream alive; deltas that arrive together may share a chunk, but
+    the content is the same text the non-streaming answer gives."""
+    import threading
+
+    from atelier.openai.chat import service
+
+    monkeypatch.setattr(service, "HEARTBEAT_S", 0.05)
+    body = {"model": "tiny-vlm", "messages": [user_with_image("Describe this image.")],
+            "max_tokens": 120, "min_tokens": 120}
+    plain = client.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
+
+    release = threading.Event()
+    worker = client.app.state.services.worker
+    client.portal.call(lambda: worker.submit("hold", lambda ctx: release.wait(10)))
+    threading.Timer(0.4, release.set).start()
+    with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+        lines = [line for line in r.iter_lines() if line]
+    first_text = next(i for i, line in enumerate(lines) if '"content": "' in line and '"role"' not in line)
+    assert lines[:first_text].count(": ping") >= 3, lines[:first_text]  # 0.4 s queued, a ping per 0.05 s
+    chunks = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == plain

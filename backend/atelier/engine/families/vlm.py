@@ -3,12 +3,13 @@
 The model's own chat template builds the prompt, so multi-turn chat and system prompts work
 wherever the checkpoint supports them (a template that refuses the system role gets the system
 text folded into the first user turn). Streaming goes through a transformers streamer on the GPU
-worker thread; a stopping criterion ends generation as soon as the job is cancelled (a client
-that disconnected) or a stop sequence appears. Only safetensors weights are ever loaded.
+worker thread, which also ends generation as soon as the job is cancelled (a client that
+disconnected) or a stop sequence appears. Only safetensors weights are ever loaded.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import logging
@@ -71,23 +72,41 @@ def bnb_config(placement: Placement):
 
 
 # ---------------------------------------------------------------------------- the loaded model
-class _CallbackStreamer:
-    """transformers' TextStreamer, delivering finished text to a callback instead of stdout.
+class _Halt(Exception):
+    """Raised by the chat streamer to end generate() at once: cancelled, or a stop sequence seen."""
+
+
+@functools.cache
+def _streamer_class() -> type:
+    """transformers' TextStreamer, delivering finished text to a callback instead of stdout, counting
+    the generated tokens, and ending generation when told to (one class, built on first use).
 
     generate() already runs on the GPU worker thread, so the text goes straight into the job's
     event stream (which the async route follows) rather than through a second thread as
-    TextIteratorStreamer would need.
-    """
+    TextIteratorStreamer would need. Cancellation and stop sequences are checked here, at each
+    token generate() hands over, instead of by a StoppingCriteria (a tensor op per token)."""
+    from transformers import TextStreamer
 
-    def __new__(cls, tokenizer, callback):
-        from transformers import TextStreamer
+    class CallbackStreamer(TextStreamer):
+        def __init__(self, tokenizer, callback: OnText, halt: IsCancelled):
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.callback = callback
+            self.halt = halt
+            self.generated = 0
 
-        class _S(TextStreamer):
-            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-                if text:
-                    callback(text)
+        def put(self, value) -> None:
+            prompt = self.next_tokens_are_prompt
+            super().put(value)
+            if not prompt:
+                self.generated += value.shape[-1] if value.dim() > 1 else value.numel()
+                if self.halt():
+                    raise _Halt
 
-        return _S(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                self.callback(text)
+
+    return CallbackStreamer
 
 
 def _stopping(flag):
@@ -240,11 +259,11 @@ class VLMModel:
                 if on_text is not None:
                     on_text(safe)
 
-        out = self.model.generate(
-            **inputs, **self._gen_kwargs(params),
-            streamer=_CallbackStreamer(self.tokenizer, deliver),
-            stopping_criteria=_stopping(lambda: cancelled() or trimmer.stopped),
-        )
+        streamer = _streamer_class()(self.tokenizer, deliver, lambda: trimmer.stopped or cancelled())
+        try:
+            out = self.model.generate(**inputs, **self._gen_kwargs(params), streamer=streamer)
+        except _Halt:
+            out = None
         if cancelled():
             raise Cancelled("generation stopped: the request was cancelled")
         tail = trimmer.flush()
@@ -254,7 +273,10 @@ class VLMModel:
                 on_text(tail)
 
         # 3. count what was generated
-        n, ended = self._count_completion(out[0, prompt_len:])
+        if out is None:  # halted at a stop sequence: every token generated went through the streamer
+            n, ended = streamer.generated, False
+        else:
+            n, ended = self._count_completion(out[0, prompt_len:])
         finish = "stop" if (ended or trimmer.stopped or n < params.max_tokens) else "length"
         return Completion("".join(pieces), prompt_len, n, finish)
 

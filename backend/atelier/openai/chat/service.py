@@ -210,26 +210,57 @@ async def stream_chunks(services: Services, prepared: PreparedChat, job: Job,
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
         ).sse(with_usage_field=include_usage)
 
+    # Content chunks are most of a stream: built from the bytes of one built the long way, so only
+    # the text is encoded per chunk (the same bytes as chunk(Delta(content=text))).
+    marker = "\x00content\x00"
+    head, tail = chunk(Delta(content=marker)).split(json.dumps(marker, ensure_ascii=False))
+
+    def content_chunk(text: str) -> str:
+        return head + json.dumps(text, ensure_ascii=False) + tail
+
+    loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
+    last_event = loop.time()
 
     async def pump() -> None:
         async for ev in job.subscribe():
-            await events.put(ev)
-        await events.put(None)
+            events.put_nowait(ev)
+        events.put_nowait(None)
+
+    def heartbeat() -> None:
+        # A ping after HEARTBEAT_S without an event; one timer for the stream, not a timeout (a task
+        # and a timer) per token.
+        nonlocal ping_timer
+        idle = loop.time() - last_event
+        if idle >= HEARTBEAT_S:
+            events.put_nowait(SSE_PING)  # queued behind other jobs, or loading a model
+        ping_timer = loop.call_later(HEARTBEAT_S - idle if idle < HEARTBEAT_S else HEARTBEAT_S, heartbeat)
 
     pump_task = asyncio.create_task(pump())
+    ping_timer = loop.call_later(HEARTBEAT_S, heartbeat)
     try:
         yield chunk(Delta(role="assistant", content=""))
-        while True:
-            try:
-                ev = await asyncio.wait_for(events.get(), HEARTBEAT_S)
-            except asyncio.TimeoutError:
-                yield SSE_PING  # queued behind other jobs, or loading a model
+        ended = False
+        while not ended:
+            ev = await events.get()
+            last_event = loop.time()
+            if ev is SSE_PING:
+                yield SSE_PING
                 continue
-            if ev is None:
-                break
-            if ev.type == "delta" and ev.data.get("text"):
-                yield chunk(Delta(content=ev.data["text"]))
+            # Deltas that arrived together go out as one chunk: under load the stream keeps up
+            # with generation instead of writing one event per token.
+            text: list[str] = []
+            while True:
+                if ev is None:
+                    ended = True
+                    break
+                if ev is not SSE_PING and ev.type == "delta" and ev.data.get("text"):
+                    text.append(ev.data["text"])
+                if events.empty():
+                    break
+                ev = events.get_nowait()
+            if text:
+                yield content_chunk("".join(text))
 
         if job.status == "done":
             c: Completion = job.result.completion
@@ -244,6 +275,7 @@ async def stream_chunks(services: Services, prepared: PreparedChat, job: Job,
             yield f"data: {json.dumps(error_body(err))}\n\n"
         yield SSE_DONE
     finally:
+        ping_timer.cancel()
         pump_task.cancel()
         if not job.finished:
             services.worker.cancel(job.id)
