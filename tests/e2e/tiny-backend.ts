@@ -12,6 +12,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface TinyBackend {
   readonly base: string;
+  /** its ATELIER_DATA_DIR (kept across restarts) */
+  readonly dataDir: string;
   start(): Promise<void>;
   /** SIGKILL: a crash, not a graceful shutdown */
   kill(): Promise<void>;
@@ -24,6 +26,7 @@ export function tinyBackend({ port, uiDir, name, env = {} }: { port: number; uiD
   let proc: ChildProcess | undefined;
   return {
     base,
+    dataDir: data,
     async start() {
       const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
       const child = spawn(python, ['-m', 'atelier'], {

@@ -28,20 +28,18 @@ import { hashBytes } from '@/lib/workers/hash';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
 import { getBlobBatch } from '../api/get-blob-batch';
 import { getLibrary } from '../api/get-library';
-import { headBlob } from '../api/head-blob';
 import { pullChanges } from '../api/pull-changes';
 import { pushChanges } from '../api/push-changes';
-import { putBlobPiece } from '../api/put-blob';
 import { deletion, fromChange, stampsOf, toChange } from './changes';
 import { evictOriginals } from './original-cache';
 import { markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
 import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
 import type { StateStore } from './sync-state';
+import { pool, uploadBlob } from './transfer';
 
 const PUSH_BATCH = 200;
 const FIRST_PAGE = 60; // the first page is small (about a screen): a fresh browser paints sooner
 const PAGE = 500;
-const PIECE = 8 * 1024 * 1024;
 const PARALLEL = 6;
 const THUMB_BATCH = 100;
 export const CURSOR_KEY = 'atelier.sync.cursor';
@@ -65,35 +63,6 @@ const ls = {
     }
   },
 };
-
-/** Runs `fn` over `items`, at most `n` at a time. */
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
-
-async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: number) => void): Promise<void> {
-  const { stored, offset } = await headBlob(sha);
-  if (stored) {
-    onBytes?.(blob.size);
-    return;
-  }
-  let start = offset > 0 && offset < blob.size ? offset : 0;
-  onBytes?.(start);
-  const type = blob.type && (blob.type === 'application/octet-stream' || blob.type.startsWith('image/')) ? blob.type : 'application/octet-stream';
-  while (start < blob.size) {
-    const end = Math.min(start + PIECE, blob.size);
-    let last = 0;
-    await putBlobPiece(sha, blob.slice(start, end), start, blob.size, type, (sent) => {
-      onBytes?.(sent - last);
-      last = sent;
-    });
-    onBytes?.(end - start - last);
-    start = end;
-  }
-}
 
 export function createSyncEngine(state: StateStore, clientId: string) {
   const stores = defaultStores();

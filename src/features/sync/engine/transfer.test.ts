@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '@/lib/api/errors';
+import { PIECE, pool, uploadBlob, type Transport } from './transfer';
+
+/** A server's blob store in memory, speaking the HEAD / PUT-with-Content-Range protocol. */
+function memoryServer() {
+  const parts = new Map<string, number>(); // sha -> bytes of its part
+  const stored = new Set<string>();
+  const puts: { start: number; size: number }[] = [];
+  const t: Transport & { parts: typeof parts; stored: typeof stored; puts: typeof puts; failNext?: ApiError; hang?: boolean } = {
+    parts,
+    stored,
+    puts,
+    head: async (sha) => ({ stored: stored.has(sha), offset: parts.get(sha) ?? 0 }),
+    put: async (sha, piece, start, size, _type, onBytes, signal) => {
+      puts.push({ start, size: piece.size });
+      if (t.failNext) {
+        const err = t.failNext;
+        t.failNext = undefined;
+        throw err;
+      }
+      if (t.hang) {
+        await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new ApiError('Cancelled', { code: 'cancelled' }))));
+      }
+      const have = parts.get(sha) ?? 0;
+      if (start !== 0 && start !== have) throw new ApiError(`send from byte ${have}`, { status: 409 });
+      onBytes(piece.size);
+      parts.set(sha, start + piece.size);
+      if (start + piece.size === size) {
+        parts.delete(sha);
+        stored.add(sha);
+      }
+      return { sha256: sha, size, complete: start + piece.size === size, offset: start + piece.size };
+    },
+  };
+  return t;
+}
+
+const blobOf = (n: number) => new Blob([new Uint8Array(n)], { type: 'image/png' });
+
+describe('resumable upload', () => {
+  it('goes on where the server part ends, in pieces, and counts each byte once', async () => {
+    const size = 2 * PIECE + 1000;
+    const server = memoryServer();
+    server.parts.set('s', 5000); // an upload cut by a crash left 5000 bytes
+    let counted = 0;
+    await uploadBlob('s', blobOf(size), (d) => (counted += d), { transport: server });
+    expect(server.stored.has('s')).toBe(true);
+    expect(server.puts.map((p) => p.start)).toEqual([5000, 5000 + PIECE]);
+    expect(counted).toBe(size);
+  });
+
+  it('a 409 (the part is elsewhere than thought) asks HEAD again and goes on from there', async () => {
+    const size = 3000;
+    const server = memoryServer();
+    server.parts.set('s', 1000);
+    server.failNext = new ApiError('this upload has 1500 bytes so far', { status: 409 });
+    const put = server.put;
+    server.put = async (...args) => {
+      if (server.failNext) server.parts.set('s', 1500); // the part moved meanwhile
+      return put(...args);
+    };
+    let counted = 0;
+    await uploadBlob('s', blobOf(size), (d) => (counted += d), { transport: server });
+    expect(server.puts.map((p) => p.start)).toEqual([1000, 1500]);
+    expect(server.stored.has('s')).toBe(true);
+    expect(counted).toBe(size);
+  });
+
+  it('other failures end the upload (the engine retries the cycle later)', async () => {
+    const server = memoryServer();
+    server.failNext = new ApiError('Cannot reach the backend', { offline: true, retryable: true });
+    await expect(uploadBlob('s', blobOf(10), undefined, { transport: server })).rejects.toMatchObject({ offline: true });
+    expect(server.stored.has('s')).toBe(false);
+  });
+
+  it('an upload that moves no byte is cut after the stall time, as offline', async () => {
+    const server = memoryServer();
+    server.hang = true;
+    const started = Date.now();
+    await expect(uploadBlob('s', blobOf(10), undefined, { transport: server, stallMs: 50 })).rejects.toMatchObject({ offline: true, message: expect.stringContaining('moved no byte') });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a stored blob is not sent again', async () => {
+    const server = memoryServer();
+    server.stored.add('s');
+    let counted = 0;
+    await uploadBlob('s', blobOf(10), (d) => (counted += d), { transport: server });
+    expect(server.puts).toEqual([]);
+    expect(counted).toBe(10);
+  });
+});
+
+describe('worker pool', () => {
+  it('starts nothing after a failure and rejects only once the running items have ended', async () => {
+    const started: number[] = [];
+    const ended: number[] = [];
+    const p = pool([0, 1, 2, 3, 4, 5], 2, async (i) => {
+      started.push(i);
+      await new Promise((r) => setTimeout(r, i === 0 ? 5 : 30));
+      ended.push(i);
+      if (i === 0) throw new Error('boom');
+    });
+    await expect(p).rejects.toThrow('boom');
+    // item 1 was running when item 0 failed: it ended before the pool rejected; nothing else began
+    expect(started).toEqual([0, 1]);
+    expect(ended.sort()).toEqual([0, 1]);
+  });
+
+  it('runs every item, at most n at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await pool([...Array(10).keys()], 3, async (i) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+      done.push(i);
+    });
+    expect(done.sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(most).toBe(3);
+  });
+});

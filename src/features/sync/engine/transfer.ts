@@ -1,0 +1,107 @@
+// Moving blobs: a bounded pool of workers, and one resumable upload. Both must leave nothing
+// running behind a failed sync cycle: the next cycle uploads the same originals, and two uploads
+// of one blob at once would fight over the server's part file (409, or a part that no longer
+// hashes to its name).
+import { ApiError } from '@/lib/api/errors';
+import type { LibraryBlobStored } from '@/lib/api/types';
+import { headBlob } from '../api/head-blob';
+import { putBlobPiece } from '../api/put-blob';
+
+export const PIECE = 8 * 1024 * 1024;
+/** An upload that moves no byte for this long is cut (a half-open connection never fails by itself). */
+export const STALL_MS = 60_000;
+/** Times one upload asks the server for its offset again after a 409, before it gives up. */
+const OFFSET_RETRIES = 3;
+
+/**
+ * Runs `fn` over `items`, at most `n` at a time. After the first failure no further item starts;
+ * the promise rejects with that failure once the items already running have ended, so nothing of
+ * this call outlives it.
+ */
+export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (!failure && next < items.length) {
+        try {
+          await fn(items[next++]!);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    }),
+  );
+  if (failure) throw failure.err;
+}
+
+export interface Transport {
+  head(sha: string, signal?: AbortSignal): Promise<{ stored: boolean; offset: number }>;
+  put(sha: string, piece: Blob, start: number, total: number, type: string, onBytes: (sent: number) => void, signal: AbortSignal): Promise<LibraryBlobStored>;
+}
+
+export const httpTransport: Transport = {
+  head: (sha, signal) => headBlob(sha, signal),
+  put: (sha, piece, start, total, type, onBytes, signal) => putBlobPiece(sha, piece, start, total, type, onBytes, signal),
+};
+
+/** Sends one piece, cut (an offline ApiError) when no byte of it moves for `stallMs`. */
+async function putWatched(t: Transport, sha: string, piece: Blob, start: number, total: number, type: string, onBytes: (sent: number) => void, stallMs: number): Promise<void> {
+  const abort = new AbortController();
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      abort.abort();
+    }, stallMs);
+  };
+  arm();
+  try {
+    await t.put(sha, piece, start, total, type, (sent) => {
+      arm();
+      onBytes(sent);
+    }, abort.signal);
+  } catch (err) {
+    if (stalled) throw new ApiError(`the upload of ${sha.slice(0, 12)}… moved no byte for ${Math.round(stallMs / 1000)} s`, { retryable: true, offline: true });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Uploads a blob the server does not have, in PIECE-sized pieces, from where the server's part
+ * of it ends (HEAD): an upload cut by a crash on either side goes on where it stopped. A 409 (the
+ * part is not where this upload thought: the server lost its last unflushed bytes, or another
+ * upload of the same blob ran) asks HEAD again and goes on from there. `onBytes` gets the bytes
+ * done since its last call (the part already on the server counts, once).
+ */
+export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: number) => void, { transport = httpTransport, stallMs = STALL_MS }: { transport?: Transport; stallMs?: number } = {}): Promise<void> {
+  const type = blob.type && (blob.type === 'application/octet-stream' || blob.type.startsWith('image/')) ? blob.type : 'application/octet-stream';
+  let reported = 0; // bytes counted through onBytes so far
+  const report = (upTo: number) => {
+    if (upTo !== reported) onBytes?.(upTo - reported);
+    reported = upTo;
+  };
+  let retries = 0;
+  for (;;) {
+    const { stored, offset } = await transport.head(sha);
+    if (stored) return report(blob.size);
+    let start = offset > 0 && offset < blob.size ? offset : 0;
+    report(start);
+    try {
+      while (start < blob.size) {
+        const end = Math.min(start + PIECE, blob.size);
+        const from = start;
+        await putWatched(transport, sha, blob.slice(from, end), from, blob.size, type, (sent) => report(from + Math.min(sent, end - from)), stallMs);
+        report(end);
+        start = end;
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 409) || ++retries > OFFSET_RETRIES) throw err;
+    }
+  }
+}
