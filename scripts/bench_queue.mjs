@@ -14,47 +14,20 @@
 // Starts its own backend (ATELIER_MODELS=tiny, serving dist/ or ATELIER_UI_DIR: build first) unless
 // BENCH_BASE_URL points at a running one. Chromium: /usr/bin/chromium or $CHROMIUM, driven over a
 // bare DevTools pipe (scripts/lib/cdp-pipe.mjs).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { png } from './lib/fixtures.mjs';
 import { launchChromium } from './lib/cdp-pipe.mjs';
+import { ROOT, arg, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const N = Number(arg('images', '32'));
 const ROUNDS = Number(arg('rounds', '9'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const BATCH = 16;
 const PORT = Number(process.env.BENCH_PORT ?? 8098);
-const BASE = process.env.BENCH_BASE_URL ?? `http://127.0.0.1:${PORT}`;
 
 
-async function waitUp(url, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(`${url}/v1/models`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`no backend at ${url}`);
-}
-
-let server;
-if (!process.env.BENCH_BASE_URL) {
-  const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
-  server = spawn(python, ['-m', 'atelier'], {
-    cwd: ROOT,
-    env: { ...process.env, PYTHONPATH: join(ROOT, 'backend'), ATELIER_MODELS: 'tiny', ATELIER_PORT: String(PORT), ATELIER_DATA_DIR: mkdtempSync(join(tmpdir(), 'atelier-bench-')), ATELIER_LOG_LEVEL: 'warning' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const { base: BASE, server } = startTinyBackend(PORT);
 
 try {
   await waitUp(BASE, 180_000);
