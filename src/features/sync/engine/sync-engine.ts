@@ -257,7 +257,11 @@ export function createSyncEngine(state: StateStore, clientId: string) {
           ls.set(SEEDED_KEY, null);
           ls.set(EPOCH_KEY, epoch);
         }
-        state.set({ phase: 'syncing', pending: await pendingCount() });
+        // A background poll with nothing to push leaves "Synced" on screen: showing "Syncing" for
+        // it would make the indicator blink every few seconds while nothing changes.
+        const pending = await pendingCount();
+        const shown = state.get();
+        if (pending || shown.phase !== 'synced' || shown.lastSynced === null) state.set({ phase: 'syncing', pending });
         await push();
         await pull();
         state.set({ phase: (await pendingCount()) ? 'pending' : 'synced', error: null, lastSynced: Date.now() });
