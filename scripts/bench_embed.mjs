@@ -35,6 +35,9 @@ const { base: BASE, server } = startTinyBackend(PORT);
 // still lacks a vector; window.__done resolves with the span.
 const INIT_SCRIPT = `
   localStorage.setItem('atelier.settings.v1', JSON.stringify({ autoAnalyze: false }));
+  // sync off: the backend keeps the library between rounds, and a round's fresh browser would pull
+  // the last round's images (and then skip its own imports of the same pixels as duplicates)
+  localStorage.setItem('atelier.sync', JSON.stringify({ enabled: false, originals: 'recent' }));
   window.__done = new Promise((resolve) => {
     const seen = new MutationObserver(() => {
       if (!document.querySelector('[data-testid="import-progress"][data-finished="true"]')) return;
@@ -42,7 +45,8 @@ const INIT_SCRIPT = `
       const t0 = performance.now();
       const poll = async () => {
         const ids = [...window.__atelier.library.getState().byId.keys()];
-        const missing = ids.length === ${N} ? await window.__atelier.vectorIndex()({ op: 'missing', model: '${MODEL}', ids }) : ids;
+        // until the library holds all N records (the import panel can say finished first), not done
+        const missing = ids.length === ${N} ? await window.__atelier.vectorIndex()({ op: 'missing', model: '${MODEL}', ids }) : [null];
         if (missing.length === 0) {
           // the lane may send its first call before the import's panel says finished: start there then
           const first = Math.min(...performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings')).map((e) => e.startTime));

@@ -61,6 +61,9 @@ try {
   // says "N of N analysed" stamped with the page's clock; window.__done resolves with the span.
   const INIT_SCRIPT = `
     localStorage.setItem('atelier.settings.v1', JSON.stringify({ autoAnalyze: false }));
+    // sync off: the backend keeps the library between rounds, and a round's fresh browser would pull
+    // the last round's images (and then skip its own imports of the same pixels as duplicates)
+    localStorage.setItem('atelier.sync', JSON.stringify({ enabled: false, originals: 'recent' }));
     window.__done = new Promise((resolve) => {
       document.addEventListener('click', (e) => {
         if (e.target instanceof Element && e.target.closest('[data-testid="analyze-selection"]')) window.__clickAt = performance.now();
