@@ -14,12 +14,11 @@
 //
 // Starts its own backend (ATELIER_MODELS=tiny: the random-weight SigLIP `tiny-embed`, serving dist/:
 // build first) unless BENCH_BASE_URL points at a running one. Chromium over a bare DevTools pipe.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { png } from './lib/fixtures.mjs';
 import { launchChromium } from './lib/cdp-pipe.mjs';
-import { ROOT, arg, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
+import { ROOT, arg, benchBrowser, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
 
 const N = Number(arg('images', '96'));
 const ROUNDS = Number(arg('rounds', '9'));
@@ -70,14 +69,7 @@ const READ_THUMBS = `(async () => {
 try {
   await waitUp(BASE, 180_000);
   const images = Array.from({ length: N }, (_, i) => png(256, 192, i + 1));
-  const userDataDir = mkdtempSync(join(tmpdir(), 'atelier-bench-chromium-'));
-  const browser = launchChromium(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`, 'about:blank']);
-  const fileDir = mkdtempSync(join(tmpdir(), 'atelier-bench-files-'));
-  const files = images.map((buffer, i) => {
-    const path = join(fileDir, `bench-${i}.png`);
-    writeFileSync(path, buffer);
-    return path;
-  });
+  const { browser, files, cleanup } = benchBrowser(launchChromium, images);
   // warm up: the model loaded once, outside both measurements
   await fetch(`${BASE}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: ['warm up'] }) });
 
@@ -125,8 +117,7 @@ try {
     log(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms`);
   }
   await browser.close();
-  rmSync(fileDir, { recursive: true, force: true });
-  rmSync(userDataDir, { recursive: true, force: true });
+  cleanup();
   const result = {
     benchmark: 'embedding throughput: indexing lane vs direct /v1/embeddings',
     images: N,

@@ -14,12 +14,11 @@
 // Starts its own backend (ATELIER_MODELS=tiny, serving dist/ or ATELIER_UI_DIR: build first) unless
 // BENCH_BASE_URL points at a running one. Chromium: /usr/bin/chromium or $CHROMIUM, driven over a
 // bare DevTools pipe (scripts/lib/cdp-pipe.mjs).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { png } from './lib/fixtures.mjs';
 import { launchChromium } from './lib/cdp-pipe.mjs';
-import { ROOT, arg, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
+import { ROOT, arg, benchBrowser, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
 
 const N = Number(arg('images', '32'));
 const ROUNDS = Number(arg('rounds', '9'));
@@ -41,15 +40,7 @@ try {
   // enables the Network domain, and Chromium then copies every 1.6 MB request body into a DevTools
   // event that the client parses: ~110 ms of this script's CPU per run (measured) and more in the
   // browser, on the cores the backend runs on.
-  const userDataDir = mkdtempSync(join(tmpdir(), 'atelier-bench-chromium-'));
-  const browser = launchChromium(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`, 'about:blank']);
-  // the files the UI imports, on disk for DOM.setFileInputFiles
-  const fileDir = mkdtempSync(join(tmpdir(), 'atelier-bench-files-'));
-  const files = images.map((buffer, i) => {
-    const path = join(fileDir, `bench-${i}.png`);
-    writeFileSync(path, buffer);
-    return path;
-  });
+  const { browser, files, cleanup } = benchBrowser(launchChromium, images);
   const direct = [];
   const ui = [];
   const uiWall = [];
@@ -131,8 +122,7 @@ try {
     console.error(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms`);
   }
   await browser.close();
-  rmSync(fileDir, { recursive: true, force: true });
-  rmSync(userDataDir, { recursive: true, force: true });
+  cleanup();
   const directMs = median(direct);
   const uiMs = median(ui);
 

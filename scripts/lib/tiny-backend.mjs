@@ -2,7 +2,7 @@
 // `port`, serving dist/ (build first), in a throwaway data folder; nothing when BENCH_BASE_URL
 // points at a running one. Also the benchmarks' command-line helpers.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +42,22 @@ export async function waitUp(url, ms) {
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`no backend at ${url}`);
+}
+
+/** Headless Chromium over a bare DevTools pipe, in a throwaway profile, and `images` written as
+ * PNG files for DOM.setFileInputFiles: { browser, files, cleanup }. */
+export function benchBrowser(launchChromium, images) {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'atelier-bench-chromium-'));
+  const browser = launchChromium(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`, 'about:blank']);
+  const fileDir = mkdtempSync(join(tmpdir(), 'atelier-bench-files-'));
+  const files = images.map((buffer, i) => {
+    const path = join(fileDir, `bench-${i}.png`);
+    writeFileSync(path, buffer);
+    return path;
+  });
+  const cleanup = () => {
+    rmSync(fileDir, { recursive: true, force: true });
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { browser, files, cleanup };
 }
