@@ -37,6 +37,14 @@ def _error(r):
     return r.json()["error"]
 
 
+
+def _wait_finished(job, seconds: float) -> None:
+    """Until the worker's job has ended (done, failed or cancelled), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not job.finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
 def test_upscale_returns_4x_with_the_planner_tile_and_the_source_parameters_kept(client):
     source = "a lighthouse at dusk\nSteps: 6, Sampler: Euler, CFG scale: 1.5, Seed: 7, Size: 48x40, Model: x"
     r = client.post("/v1/upscale", json={"image": _png(_pattern(48, 40), source), "model": "tiny-upscaler",
@@ -121,10 +129,7 @@ def test_enhance_runs_sdxl_img2img_per_tile_with_the_embedded_prompt(client):
     job_id = r.json()["id"]
     worker = client.app.state.services.worker
     job = worker.get(job_id)
-    deadline = time.monotonic() + 300
-    while not job.finished:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _wait_finished(job, 300)
     summary = client.get(f"/v1/jobs/{job_id}").json()
     assert summary["status"] == "done", summary
     assert summary["kind"] == "upscale"
@@ -205,10 +210,7 @@ def test_enhance_takes_lora_tags_out_of_the_embedded_prompt_and_applies_none(cli
         "enhance_model": "tiny-sdxl", "strength": 0.3, "steps": 1, "seed": 3, "overlap": 128})
     assert r.status_code == 202, r.text
     job = client.app.state.services.worker.get(r.json()["id"])
-    deadline = time.monotonic() + 300
-    while not job.finished:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _wait_finished(job, 300)
     summary = client.get(f"/v1/jobs/{job.id}").json()
     assert summary["status"] == "done", summary
     prompt = summary["result"]["parameters"]["prompt"]
