@@ -31,8 +31,10 @@ def targets_generate(d: dict) -> list[dict]:
 def targets_chat(d: dict) -> list[dict]:
     return [_t("chat API / direct generate() time", d.get("overhead_ratio"), "<= 1.05",
                d.get("overhead_ratio", 9) <= 1.05),
-            _t("added ms per request (median of ABBA pairs)", d.get("added_ms"), "< 10",
+            _t("added ms per request outside generate() + streamer cost (median of ABBA pairs)", d.get("added_ms"), "< 10",
                d.get("added_ms", 99) < 10),
+            _t("added ms per request, wall clock with the model's own variation in it (median of ABBA pairs)",
+               d.get("added_ms_wall"), "(reported)", None),
             _t("added time to first streamed token (ms)", d.get("added_ttft_ms"), "(reported)", None)]
 
 

@@ -4,7 +4,13 @@
 Same model, same prompt and image, same number of generated tokens (min = max, greedy), and at least
 --min-model-s (1 s) of model time per direct call, so the fixed cost is weighed against a real answer:
   overhead_ratio  = median over ABBA rounds of (API request / direct processor + generate)   target <= 1.05
-  added_ms        = median over the rounds of (API request - direct), per request            target < 10
+  added_ms        = median over the rounds of what the API adds outside the model's generate(), per
+                    request: (API request - the server's generate()) - (direct call - its generate()),
+                    plus tokens x what our streamer costs per token beyond TextStreamer's            target < 10
+                    Each side's generate() is timed inside the same call, so the model's own run-to-run
+                    variation (+-100-200 ms a round on 2 shared cores) cancels out of the figure.
+  added_ms_wall   = median over the rounds of (API request - direct): the same question, answered with
+                    that variation in it (reported)
   added_ttft_ms   = median over the rounds of (API time to first streamed content - direct's)
   added_cpu_ms    = median over the rounds of (process CPU time of the API call - direct's): the same
                     question asked of CPU time, steadier than wall time when other work shares the cores
@@ -49,6 +55,49 @@ def _image():
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return img, "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _streamer_extra_ms(tokenizer, n: int, reps: int = 7) -> float:
+    """What our chat streamer (engine/families/vlm.py: token count, halt check, stop-sequence trimmer,
+    text callback) costs for n tokens beyond a plain TextStreamer, as the direct side uses: the same
+    token ids through both, best of `reps` (CPU-bound, no model in it)."""
+    import torch
+    from transformers import TextStreamer
+
+    from atelier.engine.families.vlm import _streamer_class
+    from atelier.engine.vision import StopTrimmer
+
+    words = tokenizer("the quick brown fox jumps over the lazy dog, ", add_special_tokens=False)["input_ids"]
+    ids = [torch.tensor([[words[i % len(words)]]]) for i in range(n)]
+
+    class Plain(TextStreamer):
+        def on_finalized_text(self, text, stream_end=False):
+            pass
+
+    def ours():
+        trimmer, pieces = StopTrimmer([]), []
+
+        def deliver(text: str) -> None:
+            safe = trimmer.feed(text)
+            if safe:
+                pieces.append(safe)
+
+        return _streamer_class()(tokenizer, deliver, lambda: trimmer.stopped or False)
+
+    def run(make) -> float:
+        best = float("inf")
+        for _ in range(reps):
+            s = make()
+            s.put(torch.tensor([[1, 2, 3]]))  # the prompt, skipped
+            t = time.perf_counter()
+            for tok in ids:
+                s.put(tok)
+            s.end()
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    plain = run(lambda: Plain(tokenizer, skip_prompt=True, skip_special_tokens=True))
+    return max(0.0, run(ours) - plain) * 1000
 
 
 def _serve(app):
@@ -108,8 +157,23 @@ def main() -> None:
                      else Placement())
         direct = load_families()[spec.family].load(spec, placement)
         proc, model = direct.processor, direct.model
+        # generate() timed on each thread that calls it (the direct side on this thread, the API on the
+        # GPU worker's): both copies are of one class, so one wrapper times both.
+        gen_s: dict[int, float] = {}
+        cls = type(model)
+        plain_generate = cls.generate
+
+        def timed_generate(self, *a, **kw):
+            t = time.perf_counter()
+            try:
+                return plain_generate(self, *a, **kw)
+            finally:
+                gen_s[threading.get_ident()] = time.perf_counter() - t
+
+        cls.generate = timed_generate
         msgs = [{"role": "user", "content": [{"type": "text", "text": args.question}, {"type": "image"}]}]
         cpu: list[float] = []  # process CPU time of the last call (server, client and model threads)
+        gen: list[float] = []  # wall time inside generate() of the last call
 
         def run_direct() -> tuple[float, float | None]:
             first: list[float] = []
@@ -130,6 +194,7 @@ def main() -> None:
                                streamer=S(proc.tokenizer, skip_prompt=True, skip_special_tokens=True))
             t1 = time.perf_counter()
             cpu.append(time.process_time() - c0)
+            gen.append(gen_s.pop(threading.get_ident()))
             return t1 - t0, (first[0] - t0) if first else None
 
         def run_api(http: httpx.Client) -> float:
@@ -137,9 +202,11 @@ def main() -> None:
             t0 = time.perf_counter()
             r = http.post(base + "/v1/chat/completions", json=body)
             r.raise_for_status()
-            assert r.json()["usage"]["completion_tokens"] == n
             t1 = time.perf_counter()
+            assert r.json()["usage"]["completion_tokens"] == n
             cpu.append(time.process_time() - c0)
+            (worker_thread,) = [k for k in gen_s if k != threading.get_ident()]
+            gen.append(gen_s.pop(worker_thread))
             return t1 - t0
 
         def run_stream(http: httpx.Client) -> float | None:
@@ -177,15 +244,18 @@ def main() -> None:
         with httpx.Client(timeout=600) as http:
             run_api(http), run_direct()  # warm-up: loads the server's copy, first-call costs
             direct_t, direct_ttft, api_t, api_ttft, direct_cpu, api_cpu = [], [], [], [], [], []
+            direct_out, api_out = [], []  # time outside generate()
 
             def direct_side() -> None:
                 d, f = run_direct()
                 direct_t.append(d)
+                direct_out.append(d - gen[-1])
                 direct_cpu.append(cpu[-1])
                 direct_ttft.append(f)
 
             def api_side() -> None:
                 api_t.append(run_api(http))
+                api_out.append(api_t[-1] - gen[-1])
                 api_cpu.append(cpu[-1])
                 api_ttft.append(run_stream(http))
                 # The stream was left at its first content: its job is cancelled and stops at the next
@@ -198,6 +268,8 @@ def main() -> None:
                 for side in ((direct_side, api_side) if i % 2 == 0 else (api_side, direct_side)):
                     side()
 
+        cls.generate = plain_generate
+        per_token_ms = _streamer_extra_ms(proc.tokenizer, n)
         med = statistics.median
         # The figures are medians of the rounds' pairs (as scripts/bench_queue.mjs): one noisy run on
         # a shared machine moves one pair, not the result.
@@ -218,8 +290,12 @@ def main() -> None:
             "order": "ABBA",
             "overhead_ratio": round(med(a / d for d, a in zip(direct_t, api_t)), 4),
             "ratio_of_medians": round(med(api_t) / med(direct_t), 4),
-            "added_ms": round(med(a - d for d, a in zip(direct_t, api_t)) * 1000, 1),
-            "added_ms_by_round": [round((a - d) * 1000, 1) for d, a in zip(direct_t, api_t)],
+            "added_outside_generate_ms": round(med(a - d for d, a in zip(direct_out, api_out)) * 1000, 2),
+            "added_outside_generate_ms_by_round": [round((a - d) * 1000, 2) for d, a in zip(direct_out, api_out)],
+            "streamer_extra_ms": round(per_token_ms, 2),
+            "added_ms": round(med(a - d for d, a in zip(direct_out, api_out)) * 1000 + per_token_ms, 1),
+            "added_ms_wall": round(med(a - d for d, a in zip(direct_t, api_t)) * 1000, 1),
+            "added_ms_wall_by_round": [round((a - d) * 1000, 1) for d, a in zip(direct_t, api_t)],
             # CPU time of the whole process per call (client, server and model threads): steadier than
             # wall time on a loaded machine, and what the API costs beside the model.
             "direct_cpu_ms": round(med(direct_cpu) * 1000, 1),
