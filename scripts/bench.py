@@ -69,7 +69,7 @@ def targets_grid_compare(d: dict) -> list[dict]:
     """--compare sync|stacks of bench_grid.mjs: per size, medians over paired ABBA rounds."""
     feature = d.get("compare", "?")
     rows = []
-    for c in d.get("comparisons", []) or [{}]:
+    for c in (d.get("comparisons") or {"?": {}}).values():
         n, t = c.get("n"), c.get("targets", {})
         at = f"{feature} on vs off at {n}, {c.get('rounds')} paired rounds"
         p95, drop, first, search = (c.get(k, {}) for k in ("p95FrameMs", "droppedFrames", "firstThumbsMs", "searchWorstMs"))
@@ -80,11 +80,12 @@ def targets_grid_compare(d: dict) -> list[dict]:
             _t(f"{at}: p95 frame, on / off", p95.get("ratioMedian"), "(reported)", None),
             _t(f"{at}: dropped frames, on - off (off {drop.get('offMedian')}, on {drop.get('onMedian')})", drop.get("diffMedian"),
                f"<= 1% of the scroll's {frames} frames", t.get("dropped_diff_le_1pct_frames")),
-            _t(f"{at}: dropped frames, on / off", drop.get("ratioMedian"), "(reported)", None),
+            _t(f"{at}: dropped frames, on / off (all rounds)", drop.get("ratioOfSums"), "(reported)", None),
             _t(f"{at}: first painted thumbnails, on / off (ms: off {first.get('offMedian')}, on {first.get('onMedian')})",
                first.get("ratioMedian"), "<= 1.1", t.get("firstThumbs_ratio_le_1_1")),
             _t(f"{at}: worst search, on / off (ms: off {search.get('offMedian')}, on {search.get('onMedian')})",
-               search.get("ratioMedian"), "<= 1.1, or on - off <= 1 ms", t.get("searchWorst_ratio_le_1_1_or_within_1ms")),
+               search.get("ratioMedian"), f"<= 1.1, or on - off <= 5 ms (it is {search.get('diffMedian')})",
+               t.get("searchWorst_ratio_le_1_1_or_within_5ms")),
         ]
         if "syncBusyDuringScroll" in t:
             rows.append(_t(f"{at}: the sync engine sent requests during every 'on' scroll (and none 'off')",

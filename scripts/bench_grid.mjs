@@ -52,12 +52,16 @@
 //     step is the smallest change it can show, and a run's p95 flips between neighbouring frames
 //     with the machine's load alone.
 //   - dropped frames: on - off <= 1% of the scroll's frames (6 in a 10 s scroll at 60 Hz): the
-//     step of the p99 the section reports; reported as on/off too.
+//     step of the p99 the section reports; reported as on/off too (all rounds' "on" over all
+//     rounds' "off": a round's "off" is often 0).
 //   - first painted thumbnails: on / off <= 1.1. The figure is a few hundred ms to a second
 //     (two rAFs after the 12th decoded thumbnail, a frame's resolution); runs of one setting
 //     spread by about a tenth here.
-//   - worst search (the library's query time): on / off <= 1.1, or on - off <= 1 ms (at 10k the
-//     queries take a few ms, where a tenth is below the timer's and GC's noise).
+//   - worst search (the slowest of six queries, the library's own query time): on / off <= 1.1,
+//     or on - off <= 5 ms. The worst of six jumps by a few ms between runs of one setting (0.5 to
+//     4 ms at 2k here: a GC or a timer's task lands in one query or not), and 5 ms is a tenth of
+//     the 50 ms the figure is held to (issue 6); at 100k the queries take tens of ms and the
+//     ratio decides.
 // Fewer rounds or a shorter scroll keep a comparison inside its time budget (scripts/bench.py
 // runs 4 rounds of 8 s scrolls): the medians then rest on fewer pairs, and a shorter scroll has
 // fewer frames to put in the p95 (480 at 8 s: still 24 past it).
@@ -562,12 +566,22 @@ function pairStats(pairs, get) {
   const off = pairs.map((p) => get(p.off));
   const on = pairs.map((p) => get(p.on));
   const diffs = pairs.map((_, i) => on[i] - off[i]);
-  const ratios = pairs.map((_, i) => (off[i] > 0 ? on[i] / off[i] : null));
   const med = (xs) => {
     const m = median(xs);
     return m === null ? null : round(m, 2);
   };
-  return { off: off.map((x) => round(x, 1)), on: on.map((x) => round(x, 1)), offMedian: med(off), onMedian: med(on), diffMedian: med(diffs), ratioMedian: med(ratios) };
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return {
+    off: off.map((x) => round(x, 1)),
+    on: on.map((x) => round(x, 1)),
+    offMedian: med(off),
+    onMedian: med(on),
+    diffMedian: med(diffs),
+    // the median of the rounds' on/off ratios (undefined when a round's "off" is 0: dropped frames)
+    ratioMedian: off.every((x) => x > 0) ? med(pairs.map((_, i) => on[i] / off[i])) : null,
+    // all rounds' "on" over all rounds' "off" (what a count such as dropped frames compares by)
+    ratioOfSums: sum(off) > 0 ? round(sum(on) / sum(off), 2) : null,
+  };
 }
 
 async function compareSize(feature, n) {
@@ -607,8 +621,9 @@ async function compareSize(feature, n) {
   const st = stats;
   const search = st.searchWorstMs;
   const valid = feature === 'sync'
-    // the engine was at work while the grid scrolled, in every "on" run; never in an "off" one
-    ? pairs.every((p) => p.on.sync.libraryRequestsDuringScroll > 0 && p.off.sync.libraryRequestsInRun === 0)
+    // the engine was at work while the grid scrolled, in every "on" run, without a refused
+    // request (an engine in error backs off: less work); never in an "off" one
+    ? pairs.every((p) => p.on.sync.libraryRequestsDuringScroll > 0 && p.on.sync.failedRequestCount === 0 && p.on.sync.atScrollEnd?.phase !== 'error' && p.off.sync.libraryRequestsInRun === 0)
     // stacks collapsed the grid in every "on" run and in no "off" one
     : pairs.every((p) => p.on.stacks?.enabled && p.on.stacks.cells < n && !p.off.stacks?.enabled && p.off.stacks.cells === n);
   return {
@@ -616,13 +631,13 @@ async function compareSize(feature, n) {
     rounds,
     scrollSeconds,
     framesPerScroll: frames,
-    seedMs: feature === 'stacks' ? shared.seedMs : median(pairs.flatMap((p) => [p.off.seedMs, p.on.seedMs])),
+    seedMs: feature === 'stacks' ? shared.seedMs : round(median(pairs.flatMap((p) => [p.off.seedMs, p.on.seedMs])), 0),
     ...stats,
     targets: {
       p95_diff_le_one_frame: st.p95FrameMs.diffMedian !== null && st.p95FrameMs.diffMedian <= ON_TIME_MS,
       dropped_diff_le_1pct_frames: st.droppedFrames.diffMedian !== null && st.droppedFrames.diffMedian <= 0.01 * frames,
       firstThumbs_ratio_le_1_1: st.firstThumbsMs.ratioMedian !== null && st.firstThumbsMs.ratioMedian <= 1.1,
-      searchWorst_ratio_le_1_1_or_within_1ms: search.diffMedian !== null && (search.diffMedian <= 1 || (search.ratioMedian ?? Infinity) <= 1.1),
+      searchWorst_ratio_le_1_1_or_within_5ms: search.diffMedian !== null && (search.diffMedian <= 5 || (search.ratioMedian ?? Infinity) <= 1.1),
       [feature === 'sync' ? 'syncBusyDuringScroll' : 'stacksCollapsedOnlyWhenOn']: valid,
     },
     // every run's figures (frame histograms and drop times left out: see the plain section)
@@ -641,7 +656,8 @@ if (compare !== 'none') {
     chromium: chromiumVersion,
     cores: (await import('node:os')).cpus().length,
     ...(compare === 'sync' ? { originalsPerRun: Math.min(originals, Math.max(...sizes)), originalBytes: 1 << 20 } : {}),
-    comparisons,
+    // by size: scripts/bench.py writes each figure on a row of its own (a list would be one cell)
+    comparisons: Object.fromEntries(comparisons.map((c) => [c.n, c])),
     targets: Object.fromEntries(Object.keys(comparisons[0]?.targets ?? {}).map((k) => [k, comparisons.every((c) => c.targets[k])])),
   };
   const json = JSON.stringify(summary, null, 2);
