@@ -70,7 +70,12 @@ def targets_grid_compare(d: dict) -> list[dict]:
     feature = d.get("compare", "?")
     rows = []
     for c in (d.get("comparisons") or {"?": {}}).values():
-        n, t = c.get("n"), c.get("targets", {})
+        n, t = c.get("n"), dict(c.get("targets", {}))
+        # a comparison in which the feature did not do its work (sync idle or refused, no stack
+        # collapsed) shows nothing: its figures' targets count as missed
+        if t.get("syncBusyDuringScroll") is False or t.get("stacksCollapsedOnlyWhenOn") is False:
+            t.update({k: False for k in ("p95_diff_le_one_frame", "dropped_diff_le_1pct_frames",
+                                          "firstThumbs_ratio_le_1_1", "searchWorst_ratio_le_1_1_or_within_5ms")})
         at = f"{feature} on vs off at {n}, {c.get('rounds')} paired rounds"
         p95, drop, first, search = (c.get(k, {}) for k in ("p95FrameMs", "droppedFrames", "firstThumbsMs", "searchWorstMs"))
         frames = c.get("framesPerScroll")

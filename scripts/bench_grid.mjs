@@ -8,7 +8,8 @@
 //                               [--compare none|sync|stacks] [--rounds 4] [--port 8742] [--originals 200]
 //
 // Near-duplicate stacks are on (the default): every 20th seeded image is a re-encoded copy of
-// the one before (a pHash 2 bits off), so 5% of the library collapses into stacks of two.
+// the one before (a pHash 2 bits off), so 5% of the library collapses into stacks of two. Sync is
+// off (see SYNC_OFF_INIT; --compare sync measures it on).
 //
 // Needs the built UI served at --base (`npx vite build && npx vite preview --port 4173`, or the
 // backend on :8080). Chromium: /usr/bin/chromium or $CHROMIUM.
@@ -176,8 +177,18 @@ async function warmUp(page) {
   await page.waitForTimeout(2500);
 }
 
+/**
+ * Sync off, set once per context: `vite preview` proxies /v1 to :8080 (preview.proxy defaults to
+ * server.proxy), so with a backend running there the seeded library would upload itself into it.
+ */
+const SYNC_OFF_INIT = () => {
+  if (localStorage.getItem('atelier.bench.sync-off')) return;
+  localStorage.setItem('atelier.bench.sync-off', '1');
+  localStorage.setItem('atelier.sync', JSON.stringify({ enabled: false, originals: 'recent' }));
+};
+
 async function benchSize(n) {
-  const { ctx, page, seedMs } = await seededPage(n);
+  const { ctx, page, seedMs } = await seededPage(n, [SYNC_OFF_INIT]);
   // first visit after seeding builds the head cache; the measured visit is a normal return visit
   await warmUp(page);
   const figures = await measureVisit(page, n);
@@ -311,6 +322,7 @@ const SYNC_SNAPSHOT = () => {
 async function benchImport(count, rounds) {
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await ctx.newPage();
+  await page.addInitScript(SYNC_OFF_INIT);
   await page.goto(base);
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
   log(`import: ${rounds} rounds of ${count} camera-sized JPEGs`);
