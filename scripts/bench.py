@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,43 @@ def targets_grid(d: dict) -> list[dict]:
         _t("near-duplicate stacks at the largest size (5% re-encoded copies): rebuild ms",
            (sizes[-1].get("stacks") or {}).get("rebuildMs") if sizes else None, "(reported)", None),
     ]
+
+
+def targets_grid_compare(d: dict) -> list[dict]:
+    """--compare sync|stacks of bench_grid.mjs: per size, medians over paired ABBA rounds."""
+    feature = d.get("compare", "?")
+    rows = []
+    for c in (d.get("comparisons") or {"?": {}}).values():
+        n, t = c.get("n"), dict(c.get("targets", {}))
+        # a comparison in which the feature did not do its work (sync idle or refused, no stack
+        # collapsed) shows nothing: its figures' targets count as missed
+        if t.get("syncBusyDuringScroll") is False or t.get("stacksCollapsedOnlyWhenOn") is False:
+            t.update({k: False for k in ("p95_diff_le_one_frame", "dropped_diff_le_1pct_frames",
+                                          "firstThumbs_ratio_le_1_1", "searchWorst_ratio_le_1_1_or_within_5ms")})
+        at = f"{feature} on vs off at {n}, {c.get('rounds')} paired rounds"
+        p95, drop, first, search = (c.get(k, {}) for k in ("p95FrameMs", "droppedFrames", "firstThumbsMs", "searchWorstMs"))
+        frames = c.get("framesPerScroll")
+        rows += [
+            _t(f"{at}: p95 frame, on - off (ms; off {p95.get('offMedian')}, on {p95.get('onMedian')})", p95.get("diffMedian"),
+               "<= 16.7 (one 60 Hz frame, 0.5 ms timer jitter)", t.get("p95_diff_le_one_frame")),
+            _t(f"{at}: p95 frame, on / off", p95.get("ratioMedian"), "(reported)", None),
+            _t(f"{at}: dropped frames, on - off (off {drop.get('offMedian')}, on {drop.get('onMedian')})", drop.get("diffMedian"),
+               f"<= 1% of the scroll's {frames} frames", t.get("dropped_diff_le_1pct_frames")),
+            _t(f"{at}: dropped frames, on / off (all rounds)", drop.get("ratioOfSums"), "(reported)", None),
+            _t(f"{at}: first painted thumbnails, on / off (ms: off {first.get('offMedian')}, on {first.get('onMedian')})",
+               first.get("ratioMedian"), "<= 1.1", t.get("firstThumbs_ratio_le_1_1")),
+            _t(f"{at}: worst search, on / off (ms: off {search.get('offMedian')}, on {search.get('onMedian')})",
+               search.get("ratioMedian"), f"<= 1.1, or on - off <= 5 ms (it is {search.get('diffMedian')})",
+               t.get("searchWorst_ratio_le_1_1_or_within_5ms")),
+        ]
+        if "syncBusyDuringScroll" in t:
+            rows.append(_t(f"{at}: the sync engine sent requests during every 'on' scroll (and none 'off')",
+                           t.get("syncBusyDuringScroll"), "yes (else the comparison measured nothing)", t.get("syncBusyDuringScroll")))
+        if "stacksCollapsedOnlyWhenOn" in t:
+            rows.append(_t(f"{at}: stacks collapsed the grid in every 'on' run and in no 'off' one",
+                           t.get("stacksCollapsedOnlyWhenOn"), "yes (else the comparison measured nothing)",
+                           t.get("stacksCollapsedOnlyWhenOn")))
+    return rows
 
 
 def targets_search(d: dict) -> list[dict]:
@@ -129,6 +167,13 @@ BENCHES = [
     ("chat overhead (issue 4)", [PY, "scripts/bench_chat.py"], 900, targets_chat),
     ("RAM-cache swap (issue 5)", [PY, "scripts/bench_swap.py"], 900, targets_swap),
     ("gallery grid (issue 6)", ["node", "scripts/bench_grid.mjs"], 1500, targets_grid),
+    # the grid figures with a feature off vs on, paired ABBA rounds (bench_grid.mjs --compare);
+    # selected by their key: `scripts/bench.py grid-sync`, `scripts/bench.py grid-stacks`
+    ("grid with sync on (issue 18)", ["node", "scripts/bench_grid.mjs", "--compare", "sync", "--sizes", "10000",
+                                      "--rounds", "4", "--scroll-seconds", "8"], 720, targets_grid_compare, "grid-sync"),
+    ("grid with stacks on, 100k (issue 19)", ["node", "scripts/bench_grid.mjs", "--compare", "stacks", "--sizes", "100000",
+                                              "--rounds", "4", "--scroll-seconds", "8"], 720, targets_grid_compare,
+     "grid-stacks"),
     ("analysis queue overhead (issue 7)", ["node", "scripts/bench_queue.mjs"], 900, targets_queue),
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
     ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
@@ -183,14 +228,26 @@ def run(title: str, cmd: list[str], timeout: int, adapter) -> dict:
         return {"title": title, "error": f"{cmd[1]} does not exist yet"}
     env = {**os.environ, "PYTHONPATH": str(ROOT / "backend"), "PYTHONUNBUFFERED": "1"}
     print(f"== {title}: {' '.join(cmd)}", flush=True)
+    # its own process group: a timeout ends the script and what it started (Chromium, a backend)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.communicate(timeout=wait)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
         return {"title": title, "error": f"timed out after {timeout} s"}
-    sys.stderr.write(proc.stderr[-4000:])
-    data = last_json(proc.stdout)
+    sys.stderr.write(stderr[-4000:])
+    data = last_json(stdout)
     if data is None:
-        return {"title": title, "error": f"exit {proc.returncode}, no JSON result: {proc.stdout[-500:]}"}
+        return {"title": title, "error": f"exit {proc.returncode}, no JSON result: {stdout[-500:]}"}
     report = {"title": title, "results": data, "targets": adapter(data)}
     if proc.returncode != 0 and not all(t["ok"] is not False for t in report["targets"]):
         report["notes"] = f"The script exited with code {proc.returncode} (a target was missed)."
@@ -269,9 +326,18 @@ def render(results: list[dict], command: str, previous: str = "") -> str:
     return "\n".join(out) + "\n"
 
 
+def selected(bench: tuple, only: set[str]) -> bool:
+    """No names: all. A section with a key of its own is picked by that key alone; the others by
+    any part of their script's path (`bench_grid`, `grid`: the plain grid section only)."""
+    if not only:
+        return True
+    _, cmd, _, _, *key = bench
+    return bool(only & set(key)) if key else any(o in cmd[1] for o in only)
+
+
 def main() -> int:
     only = set(sys.argv[1:])
-    results = [run(t, c, to, ad) for t, c, to, ad in BENCHES if not only or any(o in c[1] for o in only)]
+    results = [run(*b[:4]) for b in BENCHES if selected(b, only)]
     (ROOT / "docs").mkdir(exist_ok=True)
     path = ROOT / "docs" / "BENCHMARKS.md"
     # a run of some benchmarks keeps the last figures of the others

@@ -23,4 +23,14 @@ describe('records as server changes', () => {
     const edited = { ...rec({ rating: 5 }), stamps: { $: formatStamp(5000, 0, 'c1'), rating: formatStamp(6000, 0, 'c2') } };
     expect(mergeFields(fromChange({ id: 'a', seq: 1, fields: c.fields!, stamps: c.stamps!, deleted: null })!, edited).rating).toBe(5);
   });
+
+  it('a record from before stamps existed and stamped since for some fields only keeps those and gets a creation stamp', () => {
+    // the first sync stamps the thumbnail hash it adds: the other fields have no stamp of their own
+    const legacy = rec({ rating: 2, thumbHash: 't', stamps: { thumbHash: formatStamp(7000, 0, 'c1') } });
+    const c = toChange(legacy, 'c1');
+    expect(c.stamps).toEqual({ $: formatStamp(5000, 0, 'c1'), thumbHash: formatStamp(7000, 0, 'c1') });
+    // a record with a creation stamp is sent as it is
+    const stamped = stampNew(rec(), formatStamp(9000, 0, 'c1'));
+    expect(toChange(stamped, 'c2').stamps).toEqual(stamped.stamps);
+  });
 });

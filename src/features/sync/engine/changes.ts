@@ -7,11 +7,15 @@ import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
 
 /**
  * The change that carries a local record: every field and its stamps. A record from before
- * stamps existed gets its import time as creation stamp, so any edit made since wins over it.
+ * stamps existed gets its import time as creation stamp, so any edit made since wins over it;
+ * so does one that was edited since without ever getting a creation stamp (the stamps of its
+ * edited fields only: the first sync stamps its thumbnail hash, a rating may be stamped too),
+ * or the server would refuse its unstamped fields.
  */
 export function toChange(rec: ImageRecord, clientId: string): LibraryChange {
   const { id, stamps, ...fields } = rec;
-  return { id, fields, stamps: stamps && Object.keys(stamps).length ? stamps : { [CREATED]: formatStamp(Math.max(0, Math.floor(rec.addedAt)), 0, clientId) } };
+  if (stamps?.[CREATED]) return { id, fields, stamps };
+  return { id, fields, stamps: { [CREATED]: formatStamp(Math.max(0, Math.floor(rec.addedAt)), 0, clientId), ...(stamps ?? {}) } };
 }
 
 export function deletion(id: string, stamp: string): LibraryChange {
