@@ -74,6 +74,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { seedLibrary } from './lib/seed.mjs';
 import { ROOT, waitUp } from './lib/tiny-backend.mjs';
+import { MAIN_THREAD_PROBE, mainThreadFigures, sourceMapper, startCpuProfile } from './lib/main-thread.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -91,6 +92,10 @@ const rounds = Number(arg('rounds', '4'));
 const originals = Number(arg('originals', '200'));
 const out = arg('out', '');
 const dupEvery = Number(arg('dup-every', '20'));
+// --profile: a sampling CPU profile of the main thread during each scroll (costs some frames
+// itself: read its attribution, not the frame figures of such a run)
+const profile = process.argv.includes('--profile');
+const mapper = sourceMapper(join(ROOT, 'dist'));
 const log = (...a) => console.error('[bench]', ...a);
 
 // serve dist/ ourselves when nothing answers at --base (`make bench` builds first); with sync, a
@@ -163,6 +168,7 @@ async function seededPage(n, initScripts = []) {
   const page = await ctx.newPage();
   for (const script of initScripts) await page.addInitScript(script);
   await page.addInitScript(FIRST_PAINT_PROBE);
+  await page.addInitScript(MAIN_THREAD_PROBE);
   await page.goto(base);
   await page.waitForFunction(() => window.__atelier?.library.getState().status === 'ready');
   log(`seeding ${n}`);
@@ -227,6 +233,7 @@ async function measureVisit(page, n, requests) {
   log(`scrolling ${n} for ${scrollSeconds}s`);
   const syncAtStart = await page.evaluate(SYNC_SNAPSHOT);
   const scrollFrom = Date.now();
+  const stopProfile = profile ? await startCpuProfile(page, mapper) : null;
   const scroll = await page.evaluate(async (seconds) => {
     const el = document.querySelector('[data-testid="grid-scroller"]');
     const frames = [];
@@ -251,9 +258,13 @@ async function measureVisit(page, n, requests) {
       requestAnimationFrame(step);
     });
     frames.shift();
-    return { frames, maxCells, maxDom, liveThumbUrls: window.__atelier.liveThumbUrls(), scrolledPx: el.scrollTop };
+    return { frames, maxCells, maxDom, liveThumbUrls: window.__atelier.liveThumbUrls(), scrolledPx: el.scrollTop, start, end: performance.now() };
   }, scrollSeconds);
   const scrollTo = Date.now();
+  const cpuProfile = stopProfile ? await stopProfile() : null;
+  // (long tasks are reported a moment after they end)
+  await page.waitForTimeout(100);
+  const mainThread = await mainThreadFigures(page, scroll.start, scroll.end, mapper);
   const syncAtEnd = await page.evaluate(SYNC_SNAPSHOT);
   const heapAfterScroll = await heapMB(page);
 
@@ -299,6 +310,9 @@ async function measureVisit(page, n, requests) {
     searchMs: { max: round(Math.max(...search.map((s) => s.queryMs))), maxToPaint: round(Math.max(...search.map((s) => s.toPaintMs))), detail: search.map((s) => ({ ...s, queryMs: round(s.queryMs), toPaintMs: round(s.toPaintMs) })) },
     lastImageReachable: lastReachable,
     stacks: stackInfo,
+    // the page's own work during the scroll (steadier than frames on a loaded machine)
+    mainThread,
+    ...(cpuProfile ? { cpuProfile } : {}),
     // what the sync engine was doing (the indicator's phase and pending count; absent before the
     // features load) and how many /v1/library requests the page sent while it scrolled
     ...(requests ? { sync: { atScrollStart: syncAtStart, atScrollEnd: syncAtEnd, libraryRequestsDuringScroll: requests.filter((t) => t >= scrollFrom && t <= scrollTo).length } } : {}),
@@ -610,7 +624,7 @@ async function compareSize(feature, n) {
       const t = Date.now();
       const run = await compareRun(feature, n, on, shared);
       pair[run.side] = run;
-      log(`${feature} ${run.side} at ${n}, round ${r + 1}/${rounds}: ${JSON.stringify({ firstThumbsMs: run.firstThumbsMs, p95FrameMs: run.p95FrameMs, droppedFrames: run.droppedFrames, searchMax: run.searchMs.max, ...(run.sync ? { sync: run.sync } : {}), ...(run.stacks ? { cells: run.stacks.cells } : {}) })} (${Math.round((Date.now() - t) / 1000)} s)`);
+      log(`${feature} ${run.side} at ${n}, round ${r + 1}/${rounds}: ${JSON.stringify({ firstThumbsMs: run.firstThumbsMs, p95FrameMs: run.p95FrameMs, droppedFrames: run.droppedFrames, searchMax: run.searchMs.max, longTaskMs: run.mainThread?.longTaskMs, longFrameBlockingMs: run.mainThread?.longFrameBlockingMs, ...(run.cpuProfile ? { busyMs: run.cpuProfile.busyMs, inclusiveMs: run.cpuProfile.inclusiveMs } : {}), ...(run.sync ? { sync: run.sync } : {}), ...(run.stacks ? { cells: run.stacks.cells } : {}) })} (${Math.round((Date.now() - t) / 1000)} s)`);
     }
     pairs.push(pair);
   }
@@ -629,6 +643,8 @@ async function compareSize(feature, n) {
     searchWorstToPaintMs: pairStats(pairs, (x) => x.searchMs.maxToPaint),
     fullLoadMs: pairStats(pairs, (x) => x.fullLoadMs ?? NaN),
     heapIdleMB: pairStats(pairs, (x) => x.heapIdleMB),
+    longTaskMs: pairStats(pairs, (x) => x.mainThread?.longTaskMs ?? NaN),
+    longFrameBlockingMs: pairStats(pairs, (x) => x.mainThread?.longFrameBlockingMs ?? NaN),
   };
   const st = stats;
   const search = st.searchWorstMs;
@@ -653,7 +669,7 @@ async function compareSize(feature, n) {
       [feature === 'sync' ? 'syncBusyDuringScroll' : 'stacksCollapsedOnlyWhenOn']: valid,
     },
     // every run's figures (frame histograms and drop times left out: see the plain section)
-    runs: pairs.flatMap((p) => [p.off, p.on]).map(({ frameHistogram, dropsAtMs, searchMs, ...rest }) => ({ ...rest, searchMs: { max: searchMs.max, maxToPaint: searchMs.maxToPaint } })),
+    runs: pairs.flatMap((p) => [p.off, p.on]).map(({ frameHistogram, searchMs, ...rest }) => ({ ...rest, searchMs: { max: searchMs.max, maxToPaint: searchMs.maxToPaint } })),
   };
 }
 
