@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHlc, parseStamp, ZERO_STAMP } from './hlc';
-import { CREATED, mergeFields, stampChanges, stampNew, stampOf } from './fields';
+import { CREATED, mergeFields, sameToTheEye, stampChanges, stampNew, stampOf } from './fields';
 import type { ImageRecord } from './schema';
 
 const rec = (extra: Partial<ImageRecord> = {}): ImageRecord => ({
@@ -67,5 +67,22 @@ describe('field-wise merge', () => {
     const removed = stampChanges(base, rec(), c.now());
     expect(mergeFields(base, removed).caption).toBeUndefined();
     expect(mergeFields(removed, base)).toBe(removed);
+  });
+});
+
+describe('what the user sees of a record', () => {
+  it("is the same when only sync's bookkeeping changed (stamps, the thumbnail's hash)", () => {
+    const before = rec({ tags: [{ name: 'cat', source: 'user' }] });
+    expect(sameToTheEye(before, { ...before, thumbHash: 'ab'.repeat(32), stamps: { [CREATED]: 'x', thumbHash: 'y' } })).toBe(true);
+    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', source: 'user' }] })).toBe(true);
+  });
+
+  it('differs when a shown field changed, was added or was removed', () => {
+    const before = rec({ caption: 'a cat' });
+    expect(sameToTheEye(before, { ...before, rating: 3 })).toBe(false);
+    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', source: 'user' }] })).toBe(false);
+    const { caption: _, ...without } = before;
+    expect(sameToTheEye(before, without)).toBe(false);
+    expect(sameToTheEye(before, { ...before, camera: 'X100' })).toBe(false);
   });
 });

@@ -36,6 +36,17 @@ export function changedFields(before: ImageRecord, after: ImageRecord): string[]
   return fieldNames(before, after).filter((k) => !same((before as unknown as Record<string, unknown>)[k], (after as unknown as Record<string, unknown>)[k]));
 }
 
+/** Fields sync keeps for itself: no view shows, sorts or filters by them. */
+const BOOKKEEPING = new Set(['thumbHash']);
+
+/**
+ * Whether `after` differs from `before` only in sync's bookkeeping (its stamps, the thumbnail's
+ * hash): what the user sees of the record is the same.
+ */
+export function sameToTheEye(before: ImageRecord, after: ImageRecord): boolean {
+  return changedFields(before, after).every((k) => BOOKKEEPING.has(k));
+}
+
 /** `after` with the fields it changed from `before` stamped `stamp` (unchanged: `after` as it is). */
 export function stampChanges(before: ImageRecord, after: ImageRecord, stamp: string): ImageRecord {
   const changed = changedFields(before, after);

@@ -3,6 +3,7 @@ import { clear } from 'idb-keyval';
 import { putRecords } from '@/lib/db/records';
 import { defaultStores } from '@/lib/db/stores';
 import { applyAnalysis } from '@/lib/db/library-api';
+import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { settings } from '@/lib/api';
 import { createLibraryStore } from './library-store';
@@ -28,6 +29,28 @@ describe('library store', () => {
     lib.setQuery({ text: 'red square' });
     expect(lib.getState().order).toEqual(['b']);
     expect(lib.getState().selection.ids.size).toBe(1); // pruned to what is visible
+  });
+});
+
+describe('library store: writes the user cannot see', () => {
+  it("sync's bookkeeping (the thumbnail's hash, stamps) neither re-renders nor re-sorts; a shown change does", async () => {
+    await clear(defaultStores().meta);
+    await putRecords([rec('a', 1), rec('b', 2)]);
+    const lib = createLibraryStore();
+    await lib.load();
+    await new Promise((r) => setTimeout(r, 400)); // the tag count and storage figures after a load
+    const before = lib.getState();
+    let notified = 0;
+    lib.subscribe(() => notified++);
+    emit('updated', [{ ...rec('a', 1), thumbHash: 'f'.repeat(64), stamps: { thumbHash: 'x' } }, { ...rec('b', 2), stamps: { $: 'y' } }]);
+    await new Promise((r) => setTimeout(r, 80)); // past the store's 50 ms coalescing
+    expect(notified).toBe(0);
+    expect(lib.getState()).toBe(before);
+
+    emit('updated', [{ ...rec('a', 1), rating: 5, thumbHash: 'f'.repeat(64) }]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(notified).toBeGreaterThan(0);
+    expect(lib.getState().byId.get('a')?.rating).toBe(5);
   });
 });
 

@@ -1,6 +1,7 @@
 import { useSyncExternalStore } from 'react';
 import { batcher } from '@/lib/batcher';
 import { emit, on } from '@/lib/db/events';
+import { sameToTheEye } from '@/lib/db/fields';
 import { editRecords } from '@/lib/db/library-api';
 import { deleteImages, getOriginals, loadAllRecordsPaged, sweepOrphans } from '@/lib/db/records';
 import { blobWrites } from '@/lib/db/sweep-marker';
@@ -148,7 +149,16 @@ export function createLibraryStore() {
     }, 300);
   };
 
-  const merge = (records: ImageRecord[]) => {
+  const merge = (all: ImageRecord[]) => {
+    // Sync stamps every record it pushes or pulls back (the thumbnail's hash, field stamps): a
+    // write that changes nothing on screen would otherwise re-sort, re-render the grid, save the
+    // head cache and recount the tags, batch after batch, while the user scrolls. `byId` holds
+    // what the UI shows; whoever needs the bookkeeping reads the record from IndexedDB.
+    const records = all.filter((r) => {
+      const shown = state.byId.get(r.id);
+      return !shown || !sameToTheEye(shown, r);
+    });
+    if (!records.length) return;
     const byId = new Map(state.byId);
     const edits = records.every((r) => state.byId.has(r.id));
     for (const r of records) byId.set(r.id, r);

@@ -147,8 +147,13 @@ export function createSyncEngine(state: StateStore, clientId: string) {
     });
     if (deletes.length) await removeLocal(deletes);
     if (merges.size) {
-      const out = await updateRecords([...merges.keys()], (r) => mergeFields(r, merges.get(r.id)!), stores);
-      const changed = out.filter((r): r is ImageRecord => !!r);
+      // a change this device pushed comes back unchanged: only what the merge changed is news
+      const changed: ImageRecord[] = [];
+      await updateRecords([...merges.keys()], (r) => {
+        const m = mergeFields(r, merges.get(r.id)!);
+        if (m !== r) changed.push(m);
+        return m;
+      }, stores);
       if (changed.length) await quietly(() => emit('updated', changed));
     }
     if (fresh.length) {
