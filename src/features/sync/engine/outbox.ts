@@ -40,8 +40,18 @@ export async function markDeleted(ids: readonly string[], stamp: string): Promis
   if (ids.length) await setMany(ids.map((id) => [id, { deleted: stamp, token: ++token } satisfies OutboxEntry]), outboxDb());
 }
 
-export async function readOutbox(): Promise<[string, OutboxEntry][]> {
-  return (await idbEntries<string, OutboxEntry>(outboxDb()));
+/** The first `limit` entries (all by default): a push reads one batch, not the whole outbox again per batch. */
+export async function readOutbox(limit?: number): Promise<[string, OutboxEntry][]> {
+  if (limit === undefined) return idbEntries<string, OutboxEntry>(outboxDb());
+  return outboxDb()('readonly', (store) => {
+    const keysReq = store.getAllKeys(null, limit);
+    const valuesReq = store.getAll(null, limit);
+    return new Promise<[string, OutboxEntry][]>((resolve, reject) => {
+      // one transaction: both lists are of the same entries, in key order
+      store.transaction.oncomplete = () => resolve((keysReq.result as string[]).map((k, i) => [k, valuesReq.result[i] as OutboxEntry]));
+      store.transaction.onerror = () => reject(store.transaction.error);
+    });
+  });
 }
 
 /** Removes entries that were pushed, unless they were written again meanwhile. */

@@ -83,9 +83,8 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       ls.set(SEEDED_KEY, '1');
     }
     for (;;) {
-      const all = await readOutbox();
-      if (!all.length) return;
-      const batch = all.slice(0, PUSH_BATCH);
+      const batch = await readOutbox(PUSH_BATCH);
+      if (!batch.length) return;
       const ids = batch.map(([id]) => id);
       const recs = await getMany<ImageRecord | undefined>(ids, stores.meta);
       const changes: LibraryChange[] = [];
