@@ -14,14 +14,34 @@ export interface SyncState {
 
 export const INITIAL: SyncState = { phase: 'synced', pending: 0, upload: null, error: null, lastSynced: null };
 
-export function createStateStore(initial: SyncState = INITIAL) {
+/**
+ * At most one notification per this many ms for progress alone (pending counts, bytes uploaded):
+ * an upload reports progress many times a second, and each notification re-renders the indicator
+ * and is posted to every other tab. A new phase or error is told at once.
+ */
+export const PROGRESS_EVERY_MS = 250;
+
+export function createStateStore(initial: SyncState = INITIAL, progressEveryMs = PROGRESS_EVERY_MS) {
   let state = initial;
   const listeners = new Set<() => void>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastTold = -Infinity;
+  const tell = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    lastTold = Date.now();
+    listeners.forEach((l) => l());
+  };
   return {
     get: () => state,
     set(patch: Partial<SyncState>) {
+      const prev = state;
       state = { ...state, ...patch };
-      listeners.forEach((l) => l());
+      if (state.phase !== prev.phase || state.error !== prev.error || state.lastSynced !== prev.lastSynced) return tell();
+      if (timer) return; // the trailing notification is already due: it tells the latest state
+      const wait = lastTold + progressEveryMs - Date.now();
+      if (wait <= 0) tell();
+      else timer = setTimeout(tell, wait);
     },
     subscribe(fn: () => void) {
       listeners.add(fn);
