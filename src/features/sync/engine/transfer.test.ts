@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@/lib/api/errors';
-import { PIECE, pool, uploadBlob, type Transport } from './transfer';
+import { PIECE, pool, SMALL_BLOB, uploadBlob, type Transport } from './transfer';
 
 /** A server's blob store in memory, speaking the HEAD / PUT-with-Content-Range protocol. */
 function memoryServer() {
   const parts = new Map<string, number>(); // sha -> bytes of its part
   const stored = new Set<string>();
   const puts: { start: number; size: number }[] = [];
-  const t: Transport & { parts: typeof parts; stored: typeof stored; puts: typeof puts; failNext?: ApiError; hang?: boolean } = {
+  const heads: string[] = [];
+  const t: Transport & { parts: typeof parts; stored: typeof stored; puts: typeof puts; heads: typeof heads; failNext?: ApiError; hang?: boolean } = {
     parts,
     stored,
     puts,
-    head: async (sha) => ({ stored: stored.has(sha), offset: parts.get(sha) ?? 0 }),
+    heads,
+    head: async (sha) => {
+      heads.push(sha);
+      return { stored: stored.has(sha), offset: parts.get(sha) ?? 0 };
+    },
     put: async (sha, piece, start, size, _type, onBytes, signal) => {
       puts.push({ start, size: piece.size });
       if (t.failNext) {
@@ -22,6 +27,7 @@ function memoryServer() {
       if (t.hang) {
         await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new ApiError('Cancelled', { code: 'cancelled' }))));
       }
+      if (stored.has(sha)) return { sha256: sha, size, complete: true, offset: size }; // not read again
       const have = parts.get(sha) ?? 0;
       if (start !== 0 && start !== have) throw new ApiError(`send from byte ${have}`, { status: 409 });
       onBytes(piece.size);
@@ -51,7 +57,7 @@ describe('resumable upload', () => {
   });
 
   it('a 409 (the part is elsewhere than thought) asks HEAD again and goes on from there', async () => {
-    const size = 3000;
+    const size = SMALL_BLOB + 3000;
     const server = memoryServer();
     server.parts.set('s', 1000);
     server.failNext = new ApiError('this upload has 1500 bytes so far', { status: 409 });
@@ -65,6 +71,32 @@ describe('resumable upload', () => {
     expect(server.puts.map((p) => p.start)).toEqual([1000, 1500]);
     expect(server.stored.has('s')).toBe(true);
     expect(counted).toBe(size);
+  });
+
+  it('a small blob (a thumbnail) goes out whole in one request, without asking first', async () => {
+    const server = memoryServer();
+    let counted = 0;
+    await uploadBlob('t', blobOf(20_000), (d) => (counted += d), { transport: server });
+    expect(server.heads).toEqual([]);
+    expect(server.puts).toEqual([{ start: 0, size: 20_000 }]);
+    expect(server.stored.has('t')).toBe(true);
+    expect(counted).toBe(20_000);
+  });
+
+  it("a small blob whose upload the server holds part of starts over, or after a 409 goes on from the server's part", async () => {
+    const server = memoryServer();
+    server.parts.set('t', 500); // a crash cut it: sending it whole starts the part over
+    await uploadBlob('t', blobOf(20_000), undefined, { transport: server });
+    expect(server.puts.map((p) => p.start)).toEqual([0]);
+    expect(server.stored.has('t')).toBe(true);
+
+    const busy = memoryServer();
+    busy.parts.set('u', 700);
+    busy.failNext = new ApiError('this upload has 700 bytes so far', { status: 409 });
+    await uploadBlob('u', blobOf(20_000), undefined, { transport: busy });
+    expect(busy.heads).toEqual(['u']);
+    expect(busy.puts.map((p) => p.start)).toEqual([0, 700]);
+    expect(busy.stored.has('u')).toBe(true);
   });
 
   it('other failures end the upload (the engine retries the cycle later)', async () => {
@@ -86,9 +118,9 @@ describe('resumable upload', () => {
     const server = memoryServer();
     server.stored.add('s');
     let counted = 0;
-    await uploadBlob('s', blobOf(10), (d) => (counted += d), { transport: server });
+    await uploadBlob('s', blobOf(SMALL_BLOB + 10), (d) => (counted += d), { transport: server });
     expect(server.puts).toEqual([]);
-    expect(counted).toBe(10);
+    expect(counted).toBe(SMALL_BLOB + 10);
   });
 });
 

@@ -10,6 +10,13 @@ import { putBlobPiece } from '../api/put-blob';
 export const PIECE = 8 * 1024 * 1024;
 /** An upload that moves no byte for this long is cut (a half-open connection never fails by itself). */
 export const STALL_MS = 60_000;
+/**
+ * A blob up to this size (a thumbnail) goes out whole without asking HEAD first: its bytes cost
+ * less than a second request (a first sync uploads thousands of thumbnails, and each request
+ * costs the page's main thread and the server alike). A stored one is answered at once, without
+ * the server reading it.
+ */
+export const SMALL_BLOB = 256 * 1024;
 /** Times one upload asks the server for its offset again after a 409, before it gives up. */
 const OFFSET_RETRIES = 3;
 
@@ -73,7 +80,7 @@ async function putWatched(t: Transport, sha: string, piece: Blob, start: number,
 
 /**
  * Uploads a blob the server does not have, in PIECE-sized pieces, from where the server's part
- * of it ends (HEAD): an upload cut by a crash on either side goes on where it stopped. A 409 (the
+ * of it ends (HEAD; a small blob is sent whole at once): an upload cut by a crash on either side goes on where it stopped. A 409 (the
  * part is not where this upload thought: the server lost its last unflushed bytes, or another
  * upload of the same blob ran) asks HEAD again and goes on from there. `onBytes` gets the bytes
  * done since its last call (the part already on the server counts, once).
@@ -86,10 +93,15 @@ export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: numb
     reported = upTo;
   };
   let retries = 0;
+  let ask = blob.size > SMALL_BLOB;
   for (;;) {
-    const { stored, offset } = await transport.head(sha);
-    if (stored) return report(blob.size);
-    let start = offset > 0 && offset < blob.size ? offset : 0;
+    let start = 0;
+    if (ask) {
+      const { stored, offset } = await transport.head(sha);
+      if (stored) return report(blob.size);
+      start = offset > 0 && offset < blob.size ? offset : 0;
+    }
+    ask = true; // after a 409: where the server's part ends
     report(start);
     try {
       while (start < blob.size) {
