@@ -144,6 +144,33 @@ class BlobStore:
         os.replace(part, dest)
         _fsync_dir(dest.parent)
 
+    def put_whole(self, items: list[tuple[str, bytes]]) -> int:
+        """Stores small blobs received whole and already verified (a batch of thumbnails): each
+        written to a temp file of its own (an upload of the same blob under way keeps its part),
+        fsynced and renamed into place; the directories are fsynced once at the end. Returns how
+        many were new."""
+        dirs: set[Path] = set()
+        new = 0
+        for sha, data in items:
+            dest = self.path(sha)
+            if dest.exists():
+                continue
+            tmp = self.uploads / f"{sha}.{os.urandom(6).hex()}.part"
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                dest.parent.mkdir(exist_ok=True)
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
+            dirs.add(dest.parent)
+            new += 1
+        for d in dirs:
+            _fsync_dir(d)
+        return new
+
     def discard(self, sha: str) -> None:
         self._part(sha).unlink(missing_ok=True)
 

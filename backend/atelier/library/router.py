@@ -6,6 +6,8 @@
   (a stored blob answers 200 at once), verified (wrong hash: 400, nothing kept), limited (413, 415).
 - `GET /blobs/{sha256}`: the bytes (immutable: they are their own name).
 - `POST /blobs/batch`: up to 200 small blobs in one response, each as '<sha256> <size>\n' + bytes.
+- `POST /blobs/upload`: up to 200 small blobs (thumbnails) stored in one request, framed the same
+  way; all verified before any is kept (one wrong hash: 400, nothing kept).
 - `POST /changes`: a batch of record changes with the client id and per-field HLC stamps.
 - `GET /changes?since=&limit=`: the feed after a cursor, paged and streamed.
 - `GET /`: epoch, counters, which database.
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated
 
@@ -23,9 +26,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from atelier.api.deps import ServicesDep
 from atelier.core.errors import InvalidParameter, PayloadTooLarge, UnsupportedMediaType
 from atelier.library.blobs import check_sha256
-from atelier.library.exceptions import BlobNotFound
-from atelier.library.schemas import (BlobBatchRequest, BlobStored, ChangesPage, LibrarySummary, PushRequest,
-                                     PushResponse)
+from atelier.library.exceptions import BlobNotFound, HashMismatch
+from atelier.library.schemas import (MAX_BATCH_BLOBS, BlobBatchRequest, BlobBatchStored, BlobStored, ChangesPage,
+                                     LibrarySummary, PushRequest, PushResponse)
 from atelier.library.service import MAX_PAGE, LibraryService
 
 router = APIRouter(prefix="/library", tags=["library"])
@@ -169,6 +172,76 @@ def get_blob_batch(body: BlobBatchRequest, library: LibraryDep) -> StreamingResp
             yield f"{sha} {len(data)}\n".encode() + data
 
     return StreamingResponse(frames(), media_type="application/octet-stream")
+
+
+UPLOAD_BATCH_MAX_BYTES = 16 << 20  # a batch upload's body, frames included
+
+
+def parse_frames(body: bytes) -> list[tuple[str, bytes]]:
+    """'<sha256> <size>\\n' + bytes, repeated (the framing of POST /blobs/batch's response)."""
+    items: list[tuple[str, bytes]] = []
+    at = 0
+    while at < len(body):
+        nl = body.find(b"\n", at, at + 100)
+        head = body[at:nl].decode("ascii", "replace").split(" ") if nl >= 0 else []
+        if len(head) != 2 or not head[1].isdigit():
+            raise InvalidParameter(f"frame {len(items) + 1} of the body (at byte {at}) is not '<sha256> <size>\\n' "
+                                   "followed by that many bytes", param="body")
+        sha, size = check_sha256(head[0]), int(head[1])
+        if size > BATCH_MAX_BYTES:
+            raise PayloadTooLarge(f"blob {sha} is {size:,} bytes; a batch takes blobs of at most "
+                                  f"{BATCH_MAX_BYTES:,} (PUT /v1/library/blobs/{{sha256}} takes larger ones)",
+                                  param="body")
+        at = nl + 1
+        if at + size > len(body):
+            raise InvalidParameter(f"the body ends inside blob {sha}: {len(body) - at:,} of its {size:,} bytes came",
+                                   param="body")
+        items.append((sha, body[at:at + size]))
+        at += size
+        if len(items) > MAX_BATCH_BLOBS:
+            raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH_BLOBS} blobs: split it", param="body")
+    if not items:
+        raise InvalidParameter("the body holds no blob", param="body")
+    return items
+
+
+def _verify(items: list[tuple[str, bytes]]) -> None:
+    for sha, data in items:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha:
+            raise HashMismatch(f"the bytes sent as {sha} hash to {digest}: nothing of this batch was kept; "
+                               "send it again", param="body")
+
+
+@router.post("/blobs/upload", summary="Store several small blobs (thumbnails) in one request",
+             response_model=BlobBatchStored,
+             openapi_extra={"requestBody": {"required": True, "description": "for each blob: a line "
+                                            "'<sha256> <size>\\n' and then its bytes (at most 200 blobs of at most "
+                                            "1 MiB, 16 MiB in all)",
+                                            "content": {"application/octet-stream": {"schema": {
+                                                "type": "string", "format": "binary"}}}}})
+async def upload_blob_batch(request: Request, library: LibraryDep) -> BlobBatchStored:
+    """The body frames each blob as a line '<sha256> <size>\\n' and then its bytes (the framing of
+    `POST /v1/library/blobs/batch`'s response): at most 200 blobs of at most 1 MiB, 16 MiB in all.
+    All or nothing: every hash is verified before any blob is kept (one wrong: 400, nothing kept).
+    Idempotent: a blob the library has is not written again."""
+    # A first sync uploads thousands of thumbnails: one request per batch instead of one per blob
+    # spares the browser's main thread (the grid scrolls meanwhile) and this server the per-request
+    # work. The body is held in memory: 16 MiB at most.
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype != "application/octet-stream":
+        raise UnsupportedMediaType(f"a batch is sent as application/octet-stream, not {ctype or 'nothing'}",
+                                   param="Content-Type")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > UPLOAD_BATCH_MAX_BYTES:
+            raise PayloadTooLarge(f"a batch upload is at most {UPLOAD_BATCH_MAX_BYTES:,} bytes: split it", param="body")
+    items = parse_frames(bytes(body))
+    await anyio.to_thread.run_sync(_verify, items)
+    new = await anyio.to_thread.run_sync(library.blobs.put_whole, items)
+    return BlobBatchStored(data=[BlobStored(sha256=sha, size=len(data), complete=True, offset=len(data))
+                                 for sha, data in items], new=new)
 
 
 @router.post("/changes", summary="Push record changes (merged per field, last writer wins)",

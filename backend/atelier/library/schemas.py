@@ -88,3 +88,11 @@ class BlobBatchRequest(_Strict):
     """Several small blobs (thumbnails) in one response: a fresh browser's grid fills at once."""
 
     sha256: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(min_length=1, max_length=MAX_BATCH_BLOBS)
+
+
+class BlobBatchStored(BaseModel):
+    """What a batch upload stored: every blob of the request, each complete."""
+
+    object: Literal["list"] = "list"
+    data: list[BlobStored]
+    new: int = Field(description="how many of them the library did not have before")

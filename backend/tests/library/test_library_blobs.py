@@ -107,3 +107,66 @@ def test_small_blobs_come_in_one_batch_framed_by_hash_and_size(lib_client):
     too_many = lib_client.post("/v1/library/blobs/batch", json={"sha256": ["a" * 64] * 201})
     assert too_many.status_code == 400 and too_many.json()["error"]["param"].startswith("sha256")
     assert lib_client.post("/v1/library/blobs/batch", json={"sha256": ["nope"]}).status_code == 400
+
+
+def frames(*blobs: tuple[str, bytes]) -> bytes:
+    return b"".join(f"{h} {len(b)}\n".encode() + b for h, b in blobs)
+
+
+def upload_batch(client, body: bytes, ctype="application/octet-stream"):
+    return client.post("/v1/library/blobs/upload", content=body, headers={"Content-Type": ctype})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_of_thumbnails_is_stored_in_one_request_once_each(lib_client, data_dir):
+    thumbs = [os.urandom(20_000 + i) for i in range(3)]
+    assert put(lib_client, thumbs[0]).status_code == 201  # one the library already has
+    r = upload_batch(lib_client, frames(*((sha(t), t) for t in thumbs)))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["new"] == 2
+    assert [(d["sha256"], d["size"], d["complete"]) for d in body["data"]] == [(sha(t), len(t), True) for t in thumbs]
+    for t in thumbs:
+        assert lib_client.get(f"/v1/library/blobs/{sha(t)}").content == t
+    # idempotent
+    again = upload_batch(lib_client, frames(*((sha(t), t) for t in thumbs)))
+    assert again.status_code == 200 and again.json()["new"] == 0
+    assert stored_files(data_dir) == sorted(sha(t) for t in thumbs)
+    assert list((data_dir / "library" / "uploads").iterdir()) == []
+    # what the browser asks for next comes back in the batch download's framing
+    got = lib_client.post("/v1/library/blobs/batch", json={"sha256": [sha(t) for t in thumbs]})
+    assert got.content == frames(*((sha(t), t) for t in thumbs))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_with_one_wrong_hash_keeps_nothing(lib_client, data_dir):
+    good, bad = os.urandom(1000), os.urandom(1000)
+    r = upload_batch(lib_client, frames((sha(good), good), (sha(good), bad)))
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["code"] == "hash_mismatch" and err["param"] == "body" and "nothing" in err["message"]
+    assert stored_files(data_dir) == []
+    assert list((data_dir / "library" / "uploads").iterdir()) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bad_batch_is_refused_in_the_envelope_naming_the_body(lib_client, data_dir):
+    t = os.urandom(100)
+    cases = [
+        (b"not a frame", 400, "invalid_parameter"),
+        (f"{sha(t)} 100\n".encode() + t[:40], 400, "invalid_parameter"),  # the body ends inside a blob
+        (f"{'x' * 64} 100\n".encode() + t, 400, "invalid_parameter"),  # not a SHA-256
+        (f"{sha(t)} {2 << 20}\n".encode(), 413, None),  # larger than a batch takes
+        (b"", 400, "invalid_parameter"),
+        (frames(*[(sha(t), t)] * 201), 413, None),
+    ]
+    for body, status, code in cases:
+        r = upload_batch(lib_client, body)
+        assert r.status_code == status, (body[:80], r.text)
+        err = r.json()["error"]
+        assert err["param"] in ("body", "sha256"), err
+        if code:
+            assert err["code"] == code, err
+    wrong_type = upload_batch(lib_client, frames((sha(t), t)), ctype="application/json")
+    assert wrong_type.status_code == 415 and wrong_type.json()["error"]["param"] == "Content-Type"
+    assert stored_files(data_dir) == []

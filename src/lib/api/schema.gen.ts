@@ -269,6 +269,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/library/blobs/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Store several small blobs (thumbnails) in one request
+         * @description The body frames each blob as a line '<sha256> <size>\n' and then its bytes (the framing of
+         *     `POST /v1/library/blobs/batch`'s response): at most 200 blobs of at most 1 MiB, 16 MiB in all.
+         *     All or nothing: every hash is verified before any blob is kept (one wrong: 400, nothing kept).
+         *     Idempotent: a blob the library has is not written again.
+         */
+        post: operations["upload_blob_batch_v1_library_blobs_upload_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/library/changes": {
         parameters: {
             query?: never;
@@ -680,6 +703,25 @@ export interface components {
         BlobBatchRequest: {
             /** Sha256 */
             sha256: string[];
+        };
+        /**
+         * BlobBatchStored
+         * @description What a batch upload stored: every blob of the request, each complete.
+         */
+        BlobBatchStored: {
+            /** Data */
+            data: components["schemas"]["BlobStored"][];
+            /**
+             * New
+             * @description how many of them the library did not have before
+             */
+            new: number;
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
         };
         /** BlobStored */
         BlobStored: {
@@ -2614,6 +2656,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_blob_batch_v1_library_blobs_upload_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description for each blob: a line '<sha256> <size>\n' and then its bytes (at most 200 blobs of at most 1 MiB, 16 MiB in all) */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlobBatchStored"];
                 };
             };
         };

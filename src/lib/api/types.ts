@@ -81,3 +81,4 @@ export type LibraryPushResponse = Schemas['PushResponse'];
 export type LibraryChangeOut = Schemas['ChangeOut'];
 export type LibraryChangesPage = Schemas['ChangesPage'];
 export type LibraryBlobStored = Schemas['BlobStored'];
+export type LibraryBlobBatchStored = Schemas['BlobBatchStored'];

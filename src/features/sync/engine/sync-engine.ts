@@ -3,7 +3,7 @@
 //
 // One cycle, repeated every few seconds and at once when a tab records a change:
 //   1. push: drain the outbox (outbox.ts). For each changed record its thumbnail goes to the
-//      server first (a pulled record is never without one), then the record with its per-field
+//      server first (a pulled record is never without one; a batch's thumbnails in one request), then the record with its per-field
 //      HLC stamps; deletions as tombstones. The first sync against a server puts every local
 //      record in the outbox: an existing library uploads itself.
 //   2. pull: the change feed after the saved cursor. Each change is merged per field into the
@@ -35,7 +35,7 @@ import { evictOriginals } from './original-cache';
 import { markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
 import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
 import type { StateStore } from './sync-state';
-import { pool, uploadBlob } from './transfer';
+import { pool, uploadBlob, uploadSmallBlobs } from './transfer';
 
 const PUSH_BATCH = 200;
 const FIRST_PAGE = 60; // the first page is small (about a screen): a fresh browser paints sooner
@@ -96,12 +96,15 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       // thumbnails first: a record the server has always has its thumbnail there
       const thumbs = await getMany<Blob | undefined>(withThumb.map((r) => r.id), stores.thumbs);
       const hashed = new Map<string, string>();
+      const toSend: [string, Blob][] = [];
       await pool(withThumb.map((r, i) => [r, thumbs[i]] as const), PARALLEL, async ([r, thumb]) => {
         if (!thumb) return;
         const sha = r.thumbHash ?? (await hashBytes(new Uint8Array(await thumb.arrayBuffer())));
-        await uploadBlob(sha, thumb);
+        toSend.push([sha, thumb]);
         if (!r.thumbHash) hashed.set(r.id, sha);
       });
+      // one request for the batch's thumbnails (a stored one is not written again)
+      await uploadSmallBlobs(toSend);
       if (hashed.size) {
         const ids2 = [...hashed.keys()];
         const stamp = hlc().now();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@/lib/api/errors';
-import { PIECE, pool, SMALL_BLOB, uploadBlob, type Transport } from './transfer';
+import { BATCH_BLOB_MAX, BATCH_BLOBS, BATCH_BYTES, batchesOf, PIECE, pool, SMALL_BLOB, uploadBlob, uploadSmallBlobs, type Transport } from './transfer';
 
 /** A server's blob store in memory, speaking the HEAD / PUT-with-Content-Range protocol. */
 function memoryServer() {
@@ -152,5 +152,44 @@ describe('worker pool', () => {
     });
     expect(done.sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
     expect(most).toBe(3);
+  });
+});
+
+describe('thumbnails in batches', () => {
+  const item = (sha: string, n: number) => [sha, blobOf(n)] as const;
+
+  it('fills each batch up to the count and byte limits, and leaves a blob too large for a batch alone', () => {
+    const many = Array.from({ length: BATCH_BLOBS + 5 }, (_, i) => item(`s${i}`, 10));
+    expect(batchesOf(many).batches.map((b) => b.length)).toEqual([BATCH_BLOBS, 5]);
+    const heavy = Array.from({ length: 20 }, (_, i) => item(`h${i}`, BATCH_BLOB_MAX));
+    const { batches, alone } = batchesOf([...heavy, item('big', BATCH_BLOB_MAX + 1)]);
+    expect(batches.every((b) => b.reduce((n, [, blob]) => n + blob.size, 0) <= BATCH_BYTES)).toBe(true);
+    expect(batches.flat().length).toBe(20);
+    expect(alone.map(([sha]) => sha)).toEqual(['big']);
+  });
+
+  it('sends each thumbnail once, small ones a batch per request, a large one by itself', async () => {
+    const sent: string[][] = [];
+    const alone: string[] = [];
+    await uploadSmallBlobs(
+      [item('a', 5), item('b', 5), item('a', 5), item('big', BATCH_BLOB_MAX + 1)],
+      async (b) => {
+        sent.push(b.map(([sha]) => sha));
+        return { object: 'list', data: [], new: b.length };
+      },
+      async (sha) => void alone.push(sha),
+    );
+    expect(sent).toEqual([['a', 'b']]);
+    expect(alone).toEqual(['big']);
+  });
+
+  it('a failed batch fails the push (nothing after it is sent)', async () => {
+    let calls = 0;
+    const many = Array.from({ length: BATCH_BLOBS + 1 }, (_, i) => item(`s${i}`, 10));
+    await expect(uploadSmallBlobs(many, async () => {
+      calls++;
+      throw new ApiError('Cannot reach the backend', { offline: true });
+    })).rejects.toMatchObject({ offline: true });
+    expect(calls).toBe(1);
   });
 });

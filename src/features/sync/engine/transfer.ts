@@ -6,6 +6,7 @@ import { ApiError } from '@/lib/api/errors';
 import type { LibraryBlobStored } from '@/lib/api/types';
 import { headBlob } from '../api/head-blob';
 import { putBlobPiece } from '../api/put-blob';
+import { uploadBlobBatch } from '../api/upload-blob-batch';
 
 export const PIECE = 8 * 1024 * 1024;
 /** An upload that moves no byte for this long is cut (a half-open connection never fails by itself). */
@@ -119,4 +120,45 @@ export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: numb
       if (!(err instanceof ApiError && err.status === 409) || ++retries > OFFSET_RETRIES) throw err;
     }
   }
+}
+
+/** What one batch upload may hold (the server takes 200 blobs of up to 1 MiB, 16 MiB in all). */
+export const BATCH_BLOBS = 200;
+export const BATCH_BLOB_MAX = 1024 * 1024;
+export const BATCH_BYTES = 8 * 1024 * 1024;
+
+/** Groups small blobs into batches within the limits above; larger ones are left to go alone. */
+export function batchesOf<T extends readonly [string, Blob]>(items: readonly T[]): { batches: T[][]; alone: T[] } {
+  const batches: T[][] = [];
+  const alone: T[] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item[1].size;
+    if (size > BATCH_BLOB_MAX) {
+      alone.push(item);
+      continue;
+    }
+    if (cur.length && (cur.length >= BATCH_BLOBS || bytes + size > BATCH_BYTES)) {
+      batches.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(item);
+    bytes += size;
+  }
+  if (cur.length) batches.push(cur);
+  return { batches, alone };
+}
+
+/**
+ * Uploads small blobs (thumbnails) a batch per request: a first sync sends thousands, and every
+ * request costs the page's main thread (the grid scrolls meanwhile) and the server. A blob too
+ * large for a batch goes alone (`uploadBlob`).
+ */
+export async function uploadSmallBlobs(items: readonly (readonly [sha: string, blob: Blob])[], send = uploadBlobBatch, one: (sha: string, blob: Blob) => Promise<void> = uploadBlob): Promise<void> {
+  const unique = [...new Map(items.map((i) => [i[0], i] as const)).values()];
+  const { batches, alone } = batchesOf(unique);
+  for (const b of batches) await send(b);
+  for (const [sha, blob] of alone) await one(sha, blob);
 }
