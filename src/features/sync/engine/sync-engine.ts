@@ -14,7 +14,7 @@
 //      originals this device keeps by the settings (all / recent / on demand) come down, and
 //      past 80% of the storage quota the least recently opened uploaded ones go
 //      (original-cache.ts).
-import { del, entries as idbEntries, getMany, keys, set as idbSet } from 'idb-keyval';
+import { del, entries as idbEntries, getMany, keys, setMany } from 'idb-keyval';
 import { ApiError } from '@/lib/api/errors';
 import { browserStorage } from '@/lib/browser-storage';
 import { emit } from '@/lib/db/events';
@@ -121,7 +121,7 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       }
       // the originals follow in the background
       const stillHere = new Set((await getMany<ImageRecord | undefined>(withThumb.map((r) => r.id), stores.meta)).filter((r) => !!r).map((r) => r!.id));
-      for (const r of withThumb) if (stillHere.has(r.id)) await idbSet(r.id, r.hash, uploadsDb());
+      await setMany(withThumb.filter((r) => stillHere.has(r.id)).map((r) => [r.id, r.hash]), uploadsDb()); // one transaction
       await settle(batch);
       state.set({ pending: await pendingCount() });
     }
