@@ -24,7 +24,7 @@ import { deleteImages, getOriginal, putReplicas, updateRecords } from '@/lib/db/
 import type { ImageRecord } from '@/lib/db/schema';
 import { defaultStores } from '@/lib/db/stores';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
-import { hashBytes } from '@/lib/workers/hash';
+import { hashBlobs } from '@/lib/workers/hash-blobs';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
 import { getBlobBatch } from '../api/get-blob-batch';
 import { getLibrary } from '../api/get-library';
@@ -40,7 +40,6 @@ import { pool, uploadBlob, uploadSmallBlobs } from './transfer';
 const PUSH_BATCH = 200;
 const FIRST_PAGE = 60; // the first page is small (about a screen): a fresh browser paints sooner
 const PAGE = 500;
-const PARALLEL = 6;
 const THUMB_BATCH = 100;
 export const CURSOR_KEY = 'atelier.sync.cursor';
 export const SEEDED_KEY = 'atelier.sync.seeded';
@@ -95,14 +94,11 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       });
       // thumbnails first: a record the server has always has its thumbnail there
       const thumbs = await getMany<Blob | undefined>(withThumb.map((r) => r.id), stores.thumbs);
-      const hashed = new Map<string, string>();
-      const toSend: [string, Blob][] = [];
-      await pool(withThumb.map((r, i) => [r, thumbs[i]] as const), PARALLEL, async ([r, thumb]) => {
-        if (!thumb) return;
-        const sha = r.thumbHash ?? (await hashBytes(new Uint8Array(await thumb.arrayBuffer())));
-        toSend.push([sha, thumb]);
-        if (!r.thumbHash) hashed.set(r.id, sha);
-      });
+      // (hashed in a worker: reading thumbnails' bytes would cost the main thread, the grid's)
+      const unhashed = withThumb.flatMap((r, i) => (thumbs[i] && !r.thumbHash ? [[r.id, thumbs[i]!] as const] : []));
+      const shas = await hashBlobs(unhashed.map(([, t]) => t));
+      const hashed = new Map(unhashed.map(([id], i) => [id, shas[i]!]));
+      const toSend: [string, Blob][] = withThumb.flatMap((r, i) => (thumbs[i] ? [[r.thumbHash ?? hashed.get(r.id)!, thumbs[i]!] as [string, Blob]] : []));
       // one request for the batch's thumbnails (a stored one is not written again)
       await uploadSmallBlobs(toSend);
       if (hashed.size) {
