@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeFields, stampNew } from '@/lib/db/fields';
 import { formatStamp } from '@/lib/db/hlc';
 import type { ImageRecord } from '@/lib/db/schema';
-import { fromChange, toChange } from './changes';
+import { fromChange, toChange, withCreationStamp } from './changes';
 
 const rec = (extra: Partial<ImageRecord> = {}): ImageRecord => ({ id: 'a', hash: 'h', name: 'a.png', mime: 'image/png', bytes: 1, width: 1, height: 1, addedAt: 5000, origin: 'imported', rating: 0, flag: 'none', tags: [], thumbW: 1, thumbH: 1, ...extra });
 
@@ -32,5 +32,17 @@ describe('records as server changes', () => {
     // a record with a creation stamp is sent as it is
     const stamped = stampNew(rec(), formatStamp(9000, 0, 'c1'));
     expect(toChange(stamped, 'c2').stamps).toEqual(stamped.stamps);
+  });
+
+  it('a record stored with the creation stamp its push carried is not rewritten when the change comes back', () => {
+    const legacy = rec({ rating: 2, thumbHash: 'f'.repeat(64), stamps: { thumbHash: formatStamp(9000, 0, 'c1') } });
+    const stored = withCreationStamp(legacy, 'c1');
+    expect(toChange(stored, 'c1')).toEqual(toChange(legacy, 'c1'));
+    const c = toChange(stored, 'c1');
+    const back = fromChange({ id: c.id, seq: 1, fields: c.fields!, stamps: c.stamps!, deleted: null })!;
+    expect(mergeFields(stored, back)).toBe(stored);
+    expect(mergeFields(legacy, back)).not.toBe(legacy); // without it, every record is written again
+    const created = stampNew(rec(), formatStamp(7000, 0, 'c2'));
+    expect(withCreationStamp(created, 'c1')).toBe(created);
   });
 });

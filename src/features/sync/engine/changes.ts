@@ -13,9 +13,17 @@ import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
  * or the server would refuse its unstamped fields.
  */
 export function toChange(rec: ImageRecord, clientId: string): LibraryChange {
-  const { id, stamps, ...fields } = rec;
-  if (stamps?.[CREATED]) return { id, fields, stamps };
-  return { id, fields, stamps: { [CREATED]: formatStamp(Math.max(0, Math.floor(rec.addedAt)), 0, clientId), ...(stamps ?? {}) } };
+  const { id, stamps, ...fields } = withCreationStamp(rec, clientId);
+  return { id, fields, stamps: stamps! };
+}
+
+/**
+ * The record with the creation stamp its change carries (see toChange). Sync stores it so: the
+ * change pulled back after the push is then the record as stored, and merging it writes nothing.
+ */
+export function withCreationStamp(rec: ImageRecord, clientId: string): ImageRecord {
+  if (rec.stamps?.[CREATED]) return rec;
+  return { ...rec, stamps: { [CREATED]: formatStamp(Math.max(0, Math.floor(rec.addedAt)), 0, clientId), ...(rec.stamps ?? {}) } };
 }
 
 export function deletion(id: string, stamp: string): LibraryChange {

@@ -30,7 +30,7 @@ import { getBlobBatch } from '../api/get-blob-batch';
 import { getLibrary } from '../api/get-library';
 import { pullChanges } from '../api/pull-changes';
 import { pushChanges } from '../api/push-changes';
-import { deletion, fromChange, stampsOf, toChange } from './changes';
+import { deletion, fromChange, stampsOf, toChange, withCreationStamp } from './changes';
 import { evictOriginals } from './original-cache';
 import { markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
 import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
@@ -104,7 +104,8 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       if (hashed.size) {
         const ids2 = [...hashed.keys()];
         const stamp = hlc().now();
-        const updated = await updateRecords(ids2, (r) => ({ ...r, thumbHash: hashed.get(r.id)!, stamps: { ...(r.stamps ?? {}), thumbHash: stamp } }), stores);
+        // (with its creation stamp: the pull that follows then finds nothing to write)
+        const updated = await updateRecords(ids2, (r) => withCreationStamp({ ...r, thumbHash: hashed.get(r.id)!, stamps: { ...(r.stamps ?? {}), thumbHash: stamp } }, clientId), stores);
         for (const u of updated) if (u) withThumb.splice(withThumb.findIndex((r) => r.id === u.id), 1, u);
         await quietly(() => emit('updated', updated.filter((u): u is ImageRecord => !!u)));
       }
