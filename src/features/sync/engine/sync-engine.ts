@@ -14,7 +14,7 @@
 //      originals this device keeps by the settings (all / recent / on demand) come down, and
 //      past 80% of the storage quota the least recently opened uploaded ones go
 //      (original-cache.ts).
-import { del, entries as idbEntries, getMany, keys, setMany } from 'idb-keyval';
+import { del, delMany, entries as idbEntries, getMany, keys, setMany } from 'idb-keyval';
 import { ApiError } from '@/lib/api/errors';
 import { browserStorage } from '@/lib/browser-storage';
 import { emit } from '@/lib/db/events';
@@ -110,15 +110,17 @@ export function createSyncEngine(state: StateStore, clientId: string) {
         await quietly(() => emit('updated', updated.filter((u): u is ImageRecord => !!u)));
       }
       for (const r of withThumb) changes.push(toChange(r, clientId));
+      let res: { deleted: string[] } | undefined;
       if (changes.length) {
-        const res = await pushChanges({ client_id: clientId, changes });
+        res = await pushChanges({ client_id: clientId, changes });
         const mine = new Set(batch.filter(([, e]) => e.deleted).map(([id]) => id));
-        const gone = res.deleted.filter((id) => !mine.has(id));
-        if (gone.length) await removeLocal(gone);
+        const goneThere = res.deleted.filter((id) => !mine.has(id));
+        if (goneThere.length) await removeLocal(goneThere);
       }
-      // the originals follow in the background
-      const stillHere = new Set((await getMany<ImageRecord | undefined>(withThumb.map((r) => r.id), stores.meta)).filter((r) => !!r).map((r) => r!.id));
-      await setMany(withThumb.filter((r) => stillHere.has(r.id)).map((r) => [r.id, r.hash]), uploadsDb()); // one transaction
+      // the originals follow in the background, queued in one transaction (one deleted meanwhile
+      // has no original left: uploadOriginals drops its entry)
+      const gone = new Set(res?.deleted ?? []);
+      await setMany(withThumb.filter((r) => !gone.has(r.id)).map((r) => [r.id, r.hash]), uploadsDb());
       await settle(batch);
       state.set({ pending: await pendingCount() });
     }
@@ -208,13 +210,20 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       return;
     }
     const blobs = await getMany<Blob | undefined>(todo.map(([id]) => id), stores.originals);
-    const total = blobs.reduce((n, b) => n + (b?.size ?? 0), 0);
+    // records without an original here (only on the server, evicted, deleted meanwhile) leave
+    // the queue at once, in one transaction
+    const none = todo.filter((_, i) => !blobs[i]).map(([id]) => id);
+    if (none.length) await delMany(none, uploadsDb());
+    const work = todo.flatMap((t, i) => (blobs[i] ? [[t, blobs[i]!] as const] : []));
+    const total = work.reduce((n, [, b]) => n + b.size, 0);
     let sent = 0;
-    state.set({ upload: { sent, total } });
-    await pool(todo.map((t, i) => [t, blobs[i]] as const), 2, async ([[id, sha], blob]) => {
-      if (blob) await uploadBlob(sha, blob, (d) => state.set({ upload: { sent: (sent += d), total } }));
+    // counted down as originals go up (not counted again per original: that reads both queues whole)
+    let left = await pendingCount();
+    state.set({ upload: { sent, total }, pending: left });
+    await pool(work, 2, async ([[id, sha], blob]) => {
+      await uploadBlob(sha, blob, (d) => state.set({ upload: { sent: (sent += d), total } }));
       await del(id, uploadsDb());
-      state.set({ pending: await pendingCount() });
+      state.set({ pending: (left = Math.max(0, left - 1)) });
     });
     state.set({ upload: null });
   }
