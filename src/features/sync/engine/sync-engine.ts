@@ -63,13 +63,18 @@ const ls = {
   },
 };
 
-export function createSyncEngine(state: StateStore, clientId: string) {
+/** `pollMs`: the background poll's interval when nothing happens. */
+export function createSyncEngine(state: StateStore, clientId: string, { pollMs = 5_000 }: { pollMs?: number } = {}) {
   const stores = defaultStores();
   let running = false;
   let again = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let failures = 0;
+  // Which originals this device should hold changes only with the library or the settings: the
+  // background poll every few seconds does not look again (reading every record, and asking the
+  // server for originals it does not have, each time).
+  let originalsDirty = true;
 
   async function pendingCount(): Promise<number> {
     const [outbox, uploads] = await Promise.all([keys(outboxDb()), keys(uploadsDb())]);
@@ -84,6 +89,7 @@ export function createSyncEngine(state: StateStore, clientId: string) {
     for (;;) {
       const batch = await readOutbox(PUSH_BATCH);
       if (!batch.length) return;
+      originalsDirty = true;
       const ids = batch.map(([id]) => id);
       const recs = await getMany<ImageRecord | undefined>(ids, stores.meta);
       const changes: LibraryChange[] = [];
@@ -133,6 +139,7 @@ export function createSyncEngine(state: StateStore, clientId: string) {
   }
 
   async function applyPage(changes: LibraryChangeOut[]): Promise<void> {
+    if (changes.length) originalsDirty = true;
     for (const c of changes) for (const s of stampsOf(c)) hlc().receive(s);
     const ids = changes.map((c) => c.id);
     const local = await getMany<ImageRecord | undefined>(ids, stores.meta);
@@ -237,11 +244,9 @@ export function createSyncEngine(state: StateStore, clientId: string) {
     let missing = metaKeys.filter((k) => !present.has(k)) as string[];
     if (!missing.length) return;
     if (policy === 'recent') {
-      const recs = (await getMany<ImageRecord | undefined>(missing, stores.meta)).filter((r): r is ImageRecord => !!r);
-      const newest = (await getMany<ImageRecord | undefined>(metaKeys as string[], stores.meta)).filter((r): r is ImageRecord => !!r)
-        .sort((a, b) => b.addedAt - a.addedAt).slice(0, RECENT_ORIGINALS).map((r) => r.id);
-      const wanted = new Set(newest);
-      missing = recs.filter((r) => wanted.has(r.id)).map((r) => r.id);
+      const wanted = new Set((await getMany<ImageRecord | undefined>(metaKeys as string[], stores.meta)).filter((r): r is ImageRecord => !!r)
+        .sort((a, b) => b.addedAt - a.addedAt).slice(0, RECENT_ORIGINALS).map((r) => r.id));
+      missing = missing.filter((id) => wanted.has(id));
     }
     await pool(missing, 2, async (id) => {
       await getOriginal(id, stores).catch(() => undefined);
@@ -279,7 +284,15 @@ export function createSyncEngine(state: StateStore, clientId: string) {
         await pull();
         state.set({ phase: (await pendingCount()) ? 'pending' : 'synced', error: null, lastSynced: Date.now() });
         await uploadOriginals();
-        await fetchOriginals();
+        if (originalsDirty) {
+          originalsDirty = false;
+          try {
+            await fetchOriginals();
+          } catch (err) {
+            originalsDirty = true;
+            throw err;
+          }
+        }
         await evictOriginals(stores);
       } while (again && !stopped);
       failures = 0;
@@ -290,7 +303,7 @@ export function createSyncEngine(state: StateStore, clientId: string) {
       state.set({ phase: e.offline || e.status === 404 || e.status === undefined ? 'offline' : 'error', error: e.message, upload: null });
     } finally {
       running = false;
-      if (!stopped) timer = setTimeout(() => void cycle(), failures ? Math.min(60_000, 2_000 * 2 ** failures) : 5_000);
+      if (!stopped) timer = setTimeout(() => void cycle(), failures ? Math.min(60_000, 2_000 * 2 ** failures) : pollMs);
     }
   }
 
@@ -298,11 +311,13 @@ export function createSyncEngine(state: StateStore, clientId: string) {
     /** Starts the loop (now, then every few seconds). */
     start() {
       stopped = false;
+      originalsDirty = true;
       void cycle();
     },
-    /** Something changed locally (or the user pressed Retry): sync now. */
+    /** Something changed locally, or the settings did (or the user pressed Retry): sync now. */
     nudge() {
       failures = 0;
+      originalsDirty = true;
       void cycle();
     },
     stop() {
