@@ -66,6 +66,12 @@ export function sourceMapper(distDir) {
       const hit = e.map.findEntry(line, col);
       return hit?.originalSource ? short(hit.originalSource) : e.file;
     },
+    /** the source file and line (one-based) */
+    line(url, line, col) {
+      const e = load(url);
+      const hit = e?.map.findEntry(line, col);
+      return hit?.originalSource ? `${short(hit.originalSource)}:${hit.originalLine + 1}` : this.at(url, line, col);
+    },
     atChar(url, pos) {
       const e = load(url);
       if (!e || pos < 0) return this.at(url, 0, 0);
@@ -138,6 +144,7 @@ export async function startCpuProfile(page, mapper, intervalUs = 500) {
     const self = new Map();
     const selfFn = new Map();
     const incl = new Map();
+    const inclFn = new Map();
     let busy = 0;
     let total = 0;
     const deltas = profile.timeDeltas ?? [];
@@ -149,14 +156,22 @@ export async function startCpuProfile(page, mapper, intervalUs = 500) {
       if (s === '(idle)') return;
       busy += ms;
       add(self, s, ms);
-      add(selfFn, `${s} ${n.callFrame.functionName || '(anonymous)'}`, ms);
+      const f = n.callFrame;
+      add(selfFn, `${f.url ? mapper.line(f.url, f.lineNumber, f.columnNumber) : s} ${f.functionName || '(anonymous)'}`, ms);
       const seen = new Set();
       for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
         const cs = src(nodes.get(cur));
         for (const [area, re] of AREAS) if (!seen.has(area) && re.test(cs)) seen.add(area);
       }
       for (const a of seen) add(incl, a, ms);
+      const files = new Set();
+      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+        const cs = src(nodes.get(cur));
+        const cf = nodes.get(cur).callFrame;
+        if (cs.startsWith('src/')) files.add(`${mapper.line(cf.url, cf.lineNumber, cf.columnNumber)} ${cf.functionName || '(anonymous)'}`);
+      }
+      for (const f of files) add(inclFn, f, ms);
     });
-    return { profiledMs: round(total), busyMs: round(busy), inclusiveMs: top(incl, 20), selfBySource: top(self, 15), selfByFunction: top(selfFn, 15) };
+    return { profiledMs: round(total), busyMs: round(busy), inclusiveMs: top(incl, 20), inclusiveBySrcFunction: top(inclFn, 25), selfBySource: top(self, 15), selfByFunction: top(selfFn, 15) };
   };
 }
