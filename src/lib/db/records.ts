@@ -3,6 +3,7 @@ import type { ImageRecord } from './schema';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
 import { blobWrites } from './sweep-marker';
+import { readInOrder } from './sorted-reads';
 
 export interface NewImage {
   record: ImageRecord;
@@ -121,14 +122,13 @@ export async function updateRecords(
   if (ids.length === 0) return out;
   try {
     await stores.meta('readwrite', (store) => {
-      ids.forEach((id, i) => {
-        const req = store.get(id);
-        req.onsuccess = () => {
-          const rec = req.result as ImageRecord | undefined;
+      // (ids in key order, a sync batch's, are read with one request: sorted-reads.ts)
+      readInOrder<ImageRecord>(store, ids, (recs) => {
+        recs.forEach((rec, i) => {
           if (!rec) return;
           out[i] = fn(rec, i);
-          if (out[i] !== rec) store.put(out[i], id);
-        };
+          if (out[i] !== rec) store.put(out[i], ids[i]!);
+        });
       });
       return promisifyRequest(store.transaction);
     });

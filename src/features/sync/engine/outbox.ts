@@ -5,6 +5,7 @@
 import { createStore, delMany, entries as idbEntries, setMany, type UseStore } from 'idb-keyval';
 import { on } from '@/lib/db/events';
 import { hlc } from '@/lib/db/hlc';
+import { readInOrder } from '@/lib/db/sorted-reads';
 
 export interface OutboxEntry {
   /** a deletion's stamp; absent: the record changed (push it as stored) */
@@ -56,13 +57,13 @@ export async function readOutbox(limit?: number): Promise<[string, OutboxEntry][
 
 /** Removes entries that were pushed, unless they were written again meanwhile. */
 export async function settle(pushed: readonly [string, OutboxEntry][]): Promise<void> {
+  const ids = pushed.map(([id]) => id);
   await outboxDb()('readwrite', (store) => {
-    for (const [id, entry] of pushed) {
-      const req = store.get(id);
-      req.onsuccess = () => {
-        if ((req.result as OutboxEntry | undefined)?.token === entry.token) store.delete(id);
-      };
-    }
+    // (a batch read off the outbox is in key order: read back in a request or two, sorted-reads.ts)
+    readInOrder<OutboxEntry>(store, ids, (now) => {
+      const done = pushed.filter(([, entry], i) => now[i]?.token === entry.token).map(([id]) => id);
+      for (const id of done) store.delete(id);
+    });
     return new Promise<void>((resolve, reject) => {
       store.transaction.oncomplete = () => resolve();
       store.transaction.onerror = () => reject(store.transaction.error);

@@ -23,6 +23,7 @@ import { hlc } from '@/lib/db/hlc';
 import { deleteImages, getOriginal, putReplicas, updateRecords } from '@/lib/db/records';
 import type { ImageRecord } from '@/lib/db/schema';
 import { defaultStores } from '@/lib/db/stores';
+import { getInOrder } from '@/lib/db/sorted-reads';
 import { forgetThumbs } from '@/lib/db/thumb-urls';
 import { hashBlobs } from '@/lib/workers/hash-blobs';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
@@ -91,7 +92,8 @@ export function createSyncEngine(state: StateStore, clientId: string, { pollMs =
       if (!batch.length) return;
       originalsDirty = true;
       const ids = batch.map(([id]) => id);
-      const recs = await getMany<ImageRecord | undefined>(ids, stores.meta);
+      // (the batch is in key order: sorted-reads.ts reads it in a request or two)
+      const recs = await getInOrder<ImageRecord>(ids, stores.meta);
       const changes: LibraryChange[] = [];
       const withThumb: ImageRecord[] = [];
       batch.forEach(([id, entry], i) => {
@@ -99,7 +101,7 @@ export function createSyncEngine(state: StateStore, clientId: string, { pollMs =
         else if (recs[i]) withThumb.push(recs[i]!);
       });
       // thumbnails first: a record the server has always has its thumbnail there
-      const thumbs = await getMany<Blob | undefined>(withThumb.map((r) => r.id), stores.thumbs);
+      const thumbs = await getInOrder<Blob>(withThumb.map((r) => r.id), stores.thumbs);
       // (hashed in a worker: reading thumbnails' bytes would cost the main thread, the grid's)
       const unhashed = withThumb.flatMap((r, i) => (thumbs[i] && !r.thumbHash ? [[r.id, thumbs[i]!] as const] : []));
       const shas = await hashBlobs(unhashed.map(([, t]) => t));
