@@ -6,6 +6,7 @@
 //                               [--scroll-seconds 10] [--import-files 144] [--import-rounds 3]
 //                               [--dup-every 20] [--out bench-grid.json]
 //                               [--compare none|sync|stacks] [--rounds 4] [--port 8742] [--originals 200]
+//                               [--profile]
 //
 // Near-duplicate stacks are on (the default): every 20th seeded image is a re-encoded copy of
 // the one before (a pHash 2 bits off), so 5% of the library collapses into stacks of two. Sync is
@@ -63,6 +64,12 @@
 //     4 ms at 2k here: a GC or a timer's task lands in one query or not), and 5 ms is a tenth of
 //     the 50 ms the figure is held to (issue 6); at 100k the queries take tens of ms and the
 //     ratio decides.
+// Each run also reports the page's own work during the scroll (`mainThread`: long tasks, long
+// animation frames and the scripts in them, by source file), steadier than frame figures when the
+// machine is busy; --profile adds a sampling CPU profile of the main thread (`cpuProfile`: busy
+// ms, ms by source file and line, inclusive ms under sync, the library store, the grid...). The
+// profiler costs frames itself: read a profiled run's attribution, not its frame figures.
+//
 // Fewer rounds or a shorter scroll keep a comparison inside its time budget (scripts/bench.py
 // runs 4 rounds of 8 s scrolls): the medians then rest on fewer pairs, and a shorter scroll has
 // fewer frames to put in the p95 (480 at 8 s: still 24 past it).
