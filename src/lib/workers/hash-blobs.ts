@@ -27,13 +27,20 @@ function hasher(): Worker {
   return (worker = w);
 }
 
+const here = (blobs: readonly Blob[]) => Promise.all(blobs.map(async (b) => hashBytes(new Uint8Array(await b.arrayBuffer()))));
+
 export async function hashBlobs(blobs: readonly Blob[]): Promise<string[]> {
   if (!blobs.length) return [];
-  if (typeof Worker === 'undefined') return Promise.all(blobs.map(async (b) => hashBytes(new Uint8Array(await b.arrayBuffer()))));
-  const w = hasher();
+  if (typeof Worker === 'undefined') return here(blobs);
+  let w: Worker;
+  try {
+    w = hasher();
+  } catch {
+    return here(blobs); // no worker allowed here (a strict CSP): slower, not broken
+  }
   const id = ++seq;
-  return new Promise((resolve, reject) => {
+  return new Promise<string[]>((resolve, reject) => {
     pending.set(id, { resolve, reject });
     w.postMessage({ seq: id, blobs: [...blobs] } satisfies HashRequest);
-  });
+  }).catch(() => here(blobs));
 }
