@@ -13,6 +13,12 @@ import { syncSettings } from './sync-settings';
 import { createStateStore, type SyncState } from './sync-state';
 
 export const LEADER_LOCK = 'atelier-sync-leader';
+/**
+ * The engine's first cycle waits this long after the page starts it: the first screen's
+ * thumbnails are read from the same IndexedDB that a first sync then fills with its outbox (one
+ * transaction of every record). A change made meanwhile syncs at once (nudge).
+ */
+export const START_DELAY_MS = 1_500;
 const CHANNEL = 'atelier-sync';
 
 export const syncState = createStateStore();
@@ -48,9 +54,10 @@ export function startSync(): () => void {
   const unsubSettings = syncSettings.subscribe(() => (leader ? engine.nudge() : post({ kind: 'nudge' })));
 
   const release = new AbortController();
+  let startTimer: ReturnType<typeof setTimeout> | undefined;
   const lead = () => {
     leader = true;
-    engine.start();
+    startTimer = setTimeout(() => engine.start(), START_DELAY_MS);
   };
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
   if (locks) {
@@ -63,6 +70,7 @@ export function startSync(): () => void {
   } else lead();
 
   return () => {
+    clearTimeout(startTimer);
     engine.stop();
     release.abort();
     unwatch();
