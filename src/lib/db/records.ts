@@ -122,13 +122,11 @@ export async function updateRecords(
   if (ids.length === 0) return out;
   try {
     await stores.meta('readwrite', (store) => {
-      // (ids in key order, a sync batch's, are read with one request: sorted-reads.ts)
-      readInOrder<ImageRecord>(store, ids, (recs) => {
-        recs.forEach((rec, i) => {
-          if (!rec) return;
-          out[i] = fn(rec, i);
-          if (out[i] !== rec) store.put(out[i], ids[i]!);
-        });
+      // (ids in key order, a sync batch's, are read a chunk per request: sorted-reads.ts)
+      readInOrder<ImageRecord>(store, ids, (rec, i) => {
+        if (!rec) return;
+        out[i] = fn(rec, i);
+        if (out[i] !== rec) store.put(out[i], ids[i]!);
       });
       return promisifyRequest(store.transaction);
     });

@@ -20,5 +20,8 @@ describe('reading many keys in key order', () => {
     const shuffled = [id(5), id(2), id(7), id(2), ...run];
     expect(await getInOrder(shuffled, store)).toEqual(shuffled.map((k) => ({ i: Number(k.slice(1)) })));
     expect(await getInOrder([], store)).toEqual([]);
+    // more than one chunk, ascending
+    const long = Array.from({ length: 200 }, (_, i) => id(i + 50));
+    expect(await getInOrder(long, store)).toEqual(long.map((_, i) => ({ i: i + 50 })));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clear } from 'idb-keyval';
-import { markChanged, markDeleted, outboxDb, readOutbox, settle } from './outbox';
+import { markChanged, markDeleted, outboxDb, readOutbox, settle, WRITE_CHUNK } from './outbox';
 
 describe('sync outbox', () => {
   it('hands out one batch at a time, entries with their own values, until every pushed one is settled', async () => {
@@ -16,5 +16,14 @@ describe('sync outbox', () => {
     await markChanged(['a']); // written again while its push was under way: kept for the next one
     await settle(first);
     expect((await readOutbox(10)).map(([id]) => id)).toEqual(['a', 'c', 'd']);
+  });
+
+  it('marks a whole library changed, a transaction per chunk', async () => {
+    await clear(outboxDb());
+    const ids = Array.from({ length: 2 * WRITE_CHUNK + 7 }, (_, i) => `id${String(i).padStart(5, '0')}`);
+    await markChanged(ids);
+    const all = await readOutbox();
+    expect(all.map(([id]) => id)).toEqual(ids);
+    expect(new Set(all.map(([, e]) => e.token)).size).toBe(ids.length); // each its own token
   });
 });

@@ -33,8 +33,20 @@ export async function quietly<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
+/**
+ * Ids per transaction when many are written or removed at once (a first sync marks the whole
+ * library): issuing thousands of requests is one task long enough to drop frames; a transaction
+ * per chunk is a short task each.
+ */
+export const WRITE_CHUNK = 500;
+
+/** Runs `fn` over `items` a chunk at a time, one after the other. */
+export async function inChunks<T>(items: readonly T[], fn: (chunk: T[]) => Promise<void>, size = WRITE_CHUNK): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await fn(items.slice(i, i + size));
+}
+
 export async function markChanged(ids: readonly string[]): Promise<void> {
-  if (ids.length) await setMany(ids.map((id) => [id, { token: ++token } satisfies OutboxEntry]), outboxDb());
+  await inChunks(ids, (chunk) => setMany(chunk.map((id) => [id, { token: ++token } satisfies OutboxEntry]), outboxDb()));
 }
 
 export async function markDeleted(ids: readonly string[], stamp: string): Promise<void> {
@@ -60,9 +72,8 @@ export async function settle(pushed: readonly [string, OutboxEntry][]): Promise<
   const ids = pushed.map(([id]) => id);
   await outboxDb()('readwrite', (store) => {
     // (a batch read off the outbox is in key order: read back in a request or two, sorted-reads.ts)
-    readInOrder<OutboxEntry>(store, ids, (now) => {
-      const done = pushed.filter(([, entry], i) => now[i]?.token === entry.token).map(([id]) => id);
-      for (const id of done) store.delete(id);
+    readInOrder<OutboxEntry>(store, ids, (now, i) => {
+      if (now?.token === pushed[i]![1].token) store.delete(ids[i]!);
     });
     return new Promise<void>((resolve, reject) => {
       store.transaction.oncomplete = () => resolve();

@@ -33,7 +33,7 @@ import { pullChanges } from '../api/pull-changes';
 import { pushChanges } from '../api/push-changes';
 import { deletion, fromChange, stampsOf, toChange, withCreationStamp } from './changes';
 import { evictOriginals } from './original-cache';
-import { markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
+import { inChunks, markChanged, outboxDb, quietly, readOutbox, settle, uploadsDb } from './outbox';
 import { RECENT_ORIGINALS, syncSettings } from './sync-settings';
 import type { StateStore } from './sync-state';
 import { pool, uploadBlob, uploadSmallBlobs } from './transfer';
@@ -218,11 +218,12 @@ export function createSyncEngine(state: StateStore, clientId: string, { pollMs =
       state.set({ upload: null });
       return;
     }
-    const blobs = await getMany<Blob | undefined>(todo.map(([id]) => id), stores.originals);
+    // (the queue is read in key order: sorted-reads.ts reads the originals a chunk per request)
+    const blobs = await getInOrder<Blob>(todo.map(([id]) => id), stores.originals);
     // records without an original here (only on the server, evicted, deleted meanwhile) leave
     // the queue at once, in one transaction
     const none = todo.filter((_, i) => !blobs[i]).map(([id]) => id);
-    if (none.length) await delMany(none, uploadsDb());
+    await inChunks(none, (chunk) => delMany(chunk, uploadsDb()));
     const work = todo.flatMap((t, i) => (blobs[i] ? [[t, blobs[i]!] as const] : []));
     const total = work.reduce((n, [, b]) => n + b.size, 0);
     let sent = 0;
