@@ -79,7 +79,7 @@ test('two browsers share one library through the server, and a cleared browser g
   // edits both ways: a rating in B, tags in A, on the same record (different fields both survive)
   const first = byName(await records(b), 'sync-0.png');
   await b.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.cull({ type: 'rate', rating: 4 }, [id]), first.id);
-  await a.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.editRecord(id, (r) => ({ ...r, tags: [...r.tags, { name: 'harbour', source: 'user' }] })), first.id);
+  await a.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.editRecord(id, (r) => ({ ...r, tags: [...r.tags, { name: 'harbour', score: null, source: 'user' }] })), first.id);
   for (const p of [a, b]) {
     await expect.poll(async () => { const r = byName(await records(p), 'sync-0.png'); return [r.rating, r.tags.map((t) => t.name)]; }, { timeout: 45_000 }).toEqual([4, ['harbour']]);
   }

@@ -9,7 +9,7 @@ import { SharedQueue } from './shared-queue';
 import { FakeHub, FakeLocks, fakeStorage, sleep, until } from '@/test/tab-fakes';
 import type { Analyzer, QueueItem } from './types';
 
-const result: AnalysisResult = { caption: 'a test image', tags: [{ name: 'test' }], model: 'fake' };
+const result: AnalysisResult = { caption: 'a test image', tags: [{ name: 'test', score: null }], model: 'fake' };
 
 let store: Map<string, QueueItem>;
 let hub: FakeHub;
