@@ -178,3 +178,38 @@ test('the server killed mid-upload and restarted: the sync completes, every orig
   }
   await ctx.close();
 });
+
+test('without Web Locks (plain http on a LAN address) one tab of a browser runs the sync engine, and another takes over when it closes', async ({ browser }) => {
+  const ctx = await browser.newContext();
+  // As on http://192.168.x.y: no navigator.locks outside a secure context.
+  await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { configurable: true, get: () => undefined }));
+  // the engine pulls the change feed on every cycle (every 5 s, and at once when it starts)
+  const pulls = new Map<Page, number>();
+  const open = async () => {
+    const p = await ctx.newPage();
+    pulls.set(p, 0);
+    p.on('request', (r) => r.url().includes('/v1/library/changes') && pulls.set(p, pulls.get(p)! + 1));
+    await p.goto(BASE);
+    await ready(p);
+    return p;
+  };
+  const pages = [await open(), await open(), await open()];
+  expect(await pages[0]!.evaluate(() => 'locks' in navigator && navigator.locks)).toBeFalsy();
+  await expect.poll(() => pages.filter((p) => pulls.get(p)! > 0).length, { timeout: 30_000 }).toBe(1);
+  // two more cycles: still one tab
+  const leader = pages.find((p) => pulls.get(p)! > 0)!;
+  const seen = pulls.get(leader)!;
+  await expect.poll(() => pulls.get(leader)!, { timeout: 30_000 }).toBeGreaterThanOrEqual(seen + 2);
+  expect(pages.filter((p) => pulls.get(p)! > 0)).toEqual([leader]);
+  expect(await leader.evaluate(() => JSON.parse(localStorage.getItem('atelier-sync.leader') ?? 'null'))).toMatchObject({ until: expect.any(Number) });
+
+  // the leader closes (pagehide frees its lease): one of the others starts its engine
+  await leader.close({ runBeforeUnload: true });
+  const rest = pages.filter((p) => p !== leader);
+  await expect.poll(() => rest.filter((p) => pulls.get(p)! > 0).length, { timeout: 30_000 }).toBe(1);
+  const next = rest.find((p) => pulls.get(p)! > 0)!;
+  const base = pulls.get(next)!;
+  await expect.poll(() => pulls.get(next)!, { timeout: 30_000 }).toBeGreaterThanOrEqual(base + 2);
+  expect(rest.filter((p) => pulls.get(p)! > 0)).toEqual([next]);
+  await ctx.close();
+});
