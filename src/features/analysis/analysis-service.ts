@@ -3,7 +3,6 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { browserStorage } from '@/lib/browser-storage';
 import { getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
@@ -12,9 +11,10 @@ import { chatAnalyzer } from './api/chat-analyzer';
 import { startEmbedLane } from './queue/embed-lane-service';
 import { idbPersistence } from './queue/idb-persistence';
 import { librarySink } from './queue/library-sink';
-import { pickElection, type LockManagerLike, type PageEventsLike } from './queue/leader';
+import { broadcastChannel } from '@/lib/leader/channel';
+import { browserElection } from '@/lib/leader/election';
 import { AnalysisQueue } from './queue/scheduler';
-import { broadcastChannel, CHANNEL_NAME, SharedQueue } from './queue/shared-queue';
+import { CHANNEL_NAME, QUEUE_ELECTION, SharedQueue } from './queue/shared-queue';
 import type { Analyzer, QueuePersistence } from './queue/types';
 
 let queue: SharedQueue | undefined;
@@ -60,15 +60,8 @@ export function analysisQueue(): SharedQueue {
         holdAuto: () => importing,
       })),
     onApplied: (ids) => void reloadRecords(ids),
-    election: (id) =>
-      pickElection({
-        id,
-        // navigator.locks exists only in secure contexts (https, localhost), not on http://192.168…
-        locks: typeof navigator === 'undefined' ? undefined : (navigator as { locks?: LockManagerLike }).locks,
-        storage: browserStorage(),
-        channel: typeof BroadcastChannel !== 'undefined',
-        events: typeof window === 'undefined' ? undefined : (window as PageEventsLike),
-      }),
+    // followers forward their commands to the leader: without BroadcastChannel each tab runs its own
+    election: (id) => browserElection(QUEUE_ELECTION, { id, needsChannel: true }),
     channel: () => (typeof BroadcastChannel === 'undefined' ? undefined : broadcastChannel(CHANNEL_NAME)),
   });
   return queue;
