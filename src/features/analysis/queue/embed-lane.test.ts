@@ -26,7 +26,7 @@ function lane(ids: string[], extra: Partial<ConstructorParameters<typeof EmbedLa
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index,
     recordIds: async () => ids,
-    image: async (id) => (id.startsWith('gone') ? undefined : `img:${id.slice(1)}`),
+    images: async (ids) => ids.map((id) => (id.startsWith('gone') ? undefined : `img:${id.slice(1)}`)),
     batch: 4,
     backoffMs: 5,
     ...extra,
@@ -103,4 +103,86 @@ describe('the indexing lane', () => {
     expect(backend.embeddingCalls).toHaveLength(1);
     l.stop();
   });
+
+  it('asks nothing while an import runs', async () => {
+    let asked = 0;
+    const { l } = lane(['r1'], {
+      hold: () => true,
+      recordIds: async () => {
+        asked++;
+        return ['r1'];
+      },
+    });
+    l.wake();
+    await l.idle();
+    expect(l.getSnapshot()).toMatchObject({ state: 'waiting', reason: 'waits for the import to finish' });
+    expect(asked).toBe(0);
+    l.stop();
+  });
+
+  it('reads a batch in one go, the next one while a call runs, and stores without holding the next call', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const log: string[] = [];
+    const reads: string[][] = [];
+    const core = createCore({ store: createStore(`lane-${++n}`, 'segments') });
+    // every store is slow: the next call must not wait for it
+    const index: VectorCall = async (req) => {
+      if (req.op === 'put') {
+        log.push(`put ${req.ids.join(',')}`);
+        await new Promise((r) => setTimeout(r, 40));
+        log.push(`stored ${req.ids.join(',')}`);
+      }
+      return core.handle(req);
+    };
+    const { l } = lane(ids, {
+      index,
+      images: async (batch) => {
+        reads.push(batch);
+        log.push(`read ${batch.join(',')}`);
+        return batch.map((id) => `img:${id.slice(1)}`);
+      },
+      embed: async (model, images, signal) => {
+        log.push(`call ${images.map((x) => `r${x.slice(4)}`).join(',')}`);
+        const out = (await createEmbeddings({ model, input: images }, signal)).vectors;
+        log.push(`answer ${images.map((x) => `r${x.slice(4)}`).join(',')}`);
+        return out;
+      },
+    });
+    l.wake();
+    await l.idle();
+    // one read per batch, each image read once
+    expect(reads).toEqual([['r0', 'r1', 'r2', 'r3'], ['r4', 'r5', 'r6', 'r7'], ['r8', 'r9']]);
+    // the second batch was read before the first call answered
+    expect(log.indexOf('read r4,r5,r6,r7')).toBeLessThan(log.indexOf('answer r0,r1,r2,r3'));
+    // the second call went out before the first batch was stored
+    expect(log.indexOf('call r4,r5,r6,r7')).toBeLessThan(log.indexOf('stored r0,r1,r2,r3'));
+    // exactly once: one call and one store per batch, every vector there when the pass ends
+    expect(backend.embeddingCalls.map((c) => c.input.length)).toEqual([4, 4, 2]);
+    expect(log.filter((x) => x.startsWith('put'))).toHaveLength(3);
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+    expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 10, left: 0 });
+    l.stop();
+  });
+
+  it('retries a batch the backend could not take now, without reading or sending another twice', async () => {
+    let busy = 1;
+    backend.onEmbeddings = () => (busy-- > 0 ? { status: 503, body: envelope('busy', 'server_busy') } : undefined);
+    try {
+      const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
+      const reads: string[][] = [];
+      const { l, index } = lane(ids, {
+        images: async (batch) => (reads.push(batch), batch.map((id) => `img:${id.slice(1)}`)),
+      });
+      l.wake();
+      await l.idle();
+      expect(reads).toEqual([['r0', 'r1', 'r2', 'r3'], ['r4', 'r5']]);
+      // the refused call, then the same batch again, then the next one
+      expect(backend.embeddingCalls.map((c) => c.input.join(','))).toEqual(['img:0,img:1,img:2,img:3', 'img:0,img:1,img:2,img:3', 'img:4,img:5']);
+      expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+      l.stop();
+    } finally {
+      delete backend.onEmbeddings;
+    }
+  });
 });
+

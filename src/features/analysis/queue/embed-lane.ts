@@ -19,8 +19,8 @@ export interface EmbedLaneOptions {
   index: VectorCall;
   /** every image of the library, the ones to embed first first */
   recordIds: () => Promise<string[]>;
-  /** the image as the model gets it (a data URL), undefined when the image is gone */
-  image: (id: string) => Promise<string | undefined>;
+  /** the images as the model gets them (data URLs), in order; undefined for an image gone */
+  images: (ids: string[]) => Promise<(string | undefined)[]>;
   /** true while auto work should wait (an import runs); call wake() when it turns false */
   hold?: () => boolean;
   batch?: number;
@@ -103,6 +103,7 @@ export class EmbedLane {
   }
 
   private async work(): Promise<void> {
+    if (this.o.hold?.()) return this.holding(); // nothing to ask while an import runs
     const m = await this.o.model(this.snap.state === 'no-model');
     if (this.stopped) return;
     if (m.state !== 'ready') {
@@ -110,25 +111,64 @@ export class EmbedLane {
       return this.later(this.o.noModelMs);
     }
     const all = await this.o.recordIds();
-    let todo = (await this.o.index({ op: 'missing', model: m.id, ids: all })).filter((id) => !this.refused.has(id));
+    const todo = (await this.o.index({ op: 'missing', model: m.id, ids: all })).filter((id) => !this.refused.has(id));
     this.update({ state: todo.length ? 'running' : 'idle', model: m.id, left: todo.length, reason: undefined });
+    // stores still being written: the next call goes out before they end; the pass waits for them
+    // before it ends (the next pass asks the store what is missing)
+    const stores: Promise<unknown>[] = [];
     let wrote = false;
+    try {
+      if (!(await this.embedAll(m.id, todo, (p) => stores.push(p.then(() => (wrote = true))))) || this.stopped) return;
+      this.update({ state: 'idle', left: 0 });
+    } finally {
+      await Promise.allSettled(stores);
+    }
+    // a pass that wrote leaves small segments behind: pack them
+    if (wrote && !this.stopped) await this.o.index({ op: 'compact', model: m.id }).catch(() => undefined);
+  }
+
+  /**
+   * Embeds `todo` a batch at a time, one call in flight, pipelined: the next batch's thumbnails are
+   * read while a call runs, and each batch's vectors are stored while the next call runs (so the
+   * backend waits on the page for neither). Resolves false when the pass stops early (a hold, the
+   * model gone).
+   */
+  private async embedAll(model: string, todo: string[], storing: (p: Promise<unknown>) => void): Promise<boolean> {
+    const size = this.o.batch;
+    const read = (ids: string[]) => {
+      const p = this.read(ids);
+      p.catch(() => undefined); // read ahead: its failure surfaces when its batch comes
+      return p;
+    };
+    let at = 0;
+    let current = todo.length ? read(todo.slice(0, size)) : undefined;
+    let ahead: Promise<Prepared> | undefined;
     let delay = this.o.backoffMs;
-    while (todo.length && !this.stopped) {
+    const advance = () => {
+      at += size;
+      current = at < todo.length ? (ahead ?? read(todo.slice(at, at + size))) : undefined;
+      ahead = undefined;
+      this.update({ left: Math.max(0, todo.length - at) });
+    };
+    while (current && !this.stopped) {
       if (this.o.hold?.()) {
-        this.update({ state: 'waiting', reason: 'waits for the import to finish' });
-        return; // wake() when the hold lifts
+        this.holding();
+        return false; // wake() when the hold lifts
       }
-      const batch = todo.slice(0, this.o.batch);
+      const batch = todo.slice(at, at + size);
+      if (at + size < todo.length) ahead ??= read(todo.slice(at + size, at + 2 * size));
       try {
-        const embedded = await this.embedBatch(m.id, batch);
-        wrote = true;
+        const { ids, images } = await current;
+        if (ids.length) {
+          const vectors = await this.o.embed(model, images, this.ctrl.signal);
+          storing(this.store(model, ids, vectors));
+        }
         delay = this.o.backoffMs;
-        todo = todo.slice(batch.length);
-        this.update({ state: 'running', left: todo.length, done: this.snap.done + embedded, reason: undefined });
+        this.update({ state: 'running', reason: undefined });
+        advance();
       } catch (err) {
         const e = toApiError(err);
-        if (this.stopped) return;
+        if (this.stopped) return false;
         if (e.retryable || e.offline) {
           this.update({ state: 'waiting', reason: e.message });
           await new Promise((r) => (this.timer = setTimeout(r, e.retryAfterMs ?? delay)));
@@ -137,29 +177,45 @@ export class EmbedLane {
         }
         if (e.code === 'model_not_found' || e.code === 'model_not_downloaded') {
           await this.o.model(true);
-          return this.later(this.o.backoffMs);
+          this.later(this.o.backoffMs);
+          return false;
         }
         // refused for the images themselves: find the one at fault, image by image
         if (batch.length > 1) {
-          for (const id of batch) await this.embedBatch(m.id, [id]).then((k) => ((wrote = true), this.update({ done: this.snap.done + k })), () => this.refused.add(id));
+          for (const id of batch) {
+            await this.read([id])
+              .then(async ({ ids, images }) => ids.length && (await this.store(model, ids, await this.o.embed(model, images, this.ctrl.signal))))
+              .then(() => undefined, () => this.refused.add(id));
+          }
         } else this.refused.add(batch[0]!);
-        todo = todo.slice(batch.length);
-        this.update({ failed: this.refused.size, left: todo.length });
+        this.update({ failed: this.refused.size });
+        advance();
       }
     }
-    this.update({ state: 'idle', left: 0 });
-    // a pass that wrote leaves small segments behind: pack them
-    if (wrote && !this.stopped) await this.o.index({ op: 'compact', model: m.id }).catch(() => undefined);
+    return !this.stopped;
   }
 
-  /** Resolves to the images embedded (those still in the library). */
-  private async embedBatch(model: string, ids: string[]): Promise<number> {
-    const images = await Promise.all(ids.map((id) => this.o.image(id)));
-    const present = ids.filter((_, i) => images[i] !== undefined);
-    if (!present.length) return 0;
-    const vectors = await this.o.embed(model, images.filter((x): x is string => x !== undefined), this.ctrl.signal);
-    const dim = vectors[0]!.length;
-    await this.o.index({ op: 'put', model, dim, ids: present, vectors: flatten(vectors, dim) });
-    return present.length;
+  /** An import runs: wake() when it ends. */
+  private holding(): void {
+    this.update({ state: 'waiting', reason: 'waits for the import to finish' });
   }
+
+  /** The images of `ids` as the model gets them; those gone from the library left out. */
+  private async read(ids: string[]): Promise<Prepared> {
+    const images = await this.o.images(ids);
+    return { ids: ids.filter((_, i) => images[i] !== undefined), images: images.filter((x): x is string => x !== undefined) };
+  }
+
+  /** Stores one batch's vectors (the search worker quantizes and appends them). */
+  private async store(model: string, ids: string[], vectors: Float32Array[]): Promise<void> {
+    const dim = vectors[0]!.length;
+    const flat = flatten(vectors, dim);
+    await this.o.index({ op: 'put', model, dim, ids, vectors: flat }, [flat.buffer]);
+    this.update({ done: this.snap.done + ids.length });
+  }
+}
+
+interface Prepared {
+  ids: string[];
+  images: string[];
 }
