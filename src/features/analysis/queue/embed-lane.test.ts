@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createStore } from 'idb-keyval';
 import { createEmbeddings } from '@/lib/api';
 import { embeddingModel } from '@/lib/vectors/embedding-model';
@@ -120,20 +120,21 @@ describe('the indexing lane', () => {
     l.stop();
   });
 
-  it('reads a batch in one go, the next one while a call runs, and stores without holding the next call', async () => {
-    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
+  function traced(ids: string[], extra: Partial<ConstructorParameters<typeof EmbedLane>[0]> = {}) {
     const log: string[] = [];
     const reads: string[][] = [];
+    let open = 0;
+    let most = 0;
     const core = createCore({ store: createStore(`lane-${++n}`, 'segments') });
-    // every store is slow: the next call must not wait for it
+    // every store is slow
     const index: VectorCall = async (req) => {
       if (req.op === 'put') {
-        log.push(`put ${req.ids.join(',')}`);
-        await new Promise((r) => setTimeout(r, 40));
+        await new Promise((r) => setTimeout(r, 30));
         log.push(`stored ${req.ids.join(',')}`);
       }
       return core.handle(req);
     };
+    const name = (images: string[]) => images.map((x) => `r${x.slice(4)}`).join(',');
     const { l } = lane(ids, {
       index,
       images: async (batch) => {
@@ -142,25 +143,46 @@ describe('the indexing lane', () => {
         return batch.map((id) => `img:${id.slice(1)}`);
       },
       embed: async (model, images, signal) => {
-        log.push(`call ${images.map((x) => `r${x.slice(4)}`).join(',')}`);
-        const out = (await createEmbeddings({ model, input: images }, signal)).vectors;
-        log.push(`answer ${images.map((x) => `r${x.slice(4)}`).join(',')}`);
-        return out;
+        log.push(`call ${name(images)}`);
+        most = Math.max(most, ++open);
+        try {
+          return (await createEmbeddings({ model, input: images }, signal)).vectors;
+        } finally {
+          open--;
+          log.push(`answer ${name(images)}`);
+        }
       },
+      ...extra,
     });
+    return { l, index, log, reads, most: () => most };
+  }
+
+  it('reads a batch in one go, and keeps the next call queued while one runs (two in flight)', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const { l, index, log, reads, most } = traced(ids);
     l.wake();
     await l.idle();
     // one read per batch, each image read once
-    expect(reads).toEqual([['r0', 'r1', 'r2', 'r3'], ['r4', 'r5', 'r6', 'r7'], ['r8', 'r9']]);
-    // the second batch was read before the first call answered
-    expect(log.indexOf('read r4,r5,r6,r7')).toBeLessThan(log.indexOf('answer r0,r1,r2,r3'));
-    // the second call went out before the first batch was stored
-    expect(log.indexOf('call r4,r5,r6,r7')).toBeLessThan(log.indexOf('stored r0,r1,r2,r3'));
+    expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5,r6,r7', 'r8,r9']);
+    // the second call went out before the first answered; never more than two at once
+    expect(log.indexOf('call r4,r5,r6,r7')).toBeLessThan(log.indexOf('answer r0,r1,r2,r3'));
+    expect(most()).toBe(2);
     // exactly once: one call and one store per batch, every vector there when the pass ends
-    expect(backend.embeddingCalls.map((c) => c.input.length)).toEqual([4, 4, 2]);
-    expect(log.filter((x) => x.startsWith('put'))).toHaveLength(3);
+    expect(backend.embeddingCalls.map((c) => c.input.length).sort()).toEqual([2, 4, 4]);
+    expect(log.filter((x) => x.startsWith('stored'))).toHaveLength(3);
     expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
     expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 10, left: 0 });
+    l.stop();
+  });
+
+  it('with one call in flight, runs read, call and store one batch after the other', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    const { l, index, log, most } = traced(ids, { inFlight: 1 });
+    l.wake();
+    await l.idle();
+    expect(most()).toBe(1);
+    expect(log).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'answer r0,r1,r2,r3', 'stored r0,r1,r2,r3', 'read r4,r5', 'call r4,r5', 'answer r4,r5', 'stored r4,r5']);
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
     l.stop();
   });
 
@@ -172,17 +194,21 @@ describe('the indexing lane', () => {
       const reads: string[][] = [];
       const { l, index } = lane(ids, {
         images: async (batch) => (reads.push(batch), batch.map((id) => `img:${id.slice(1)}`)),
+        backoffMs: 50,
       });
       l.wake();
+      // a wake during the wait neither loses the pass nor starts a second one beside it
+      await vi.waitFor(() => expect(l.getSnapshot().state).toBe('waiting'), { interval: 1 });
+      l.wake();
       await l.idle();
-      expect(reads).toEqual([['r0', 'r1', 'r2', 'r3'], ['r4', 'r5']]);
-      // the refused call, then the same batch again, then the next one
-      expect(backend.embeddingCalls.map((c) => c.input.join(','))).toEqual(['img:0,img:1,img:2,img:3', 'img:0,img:1,img:2,img:3', 'img:4,img:5']);
+      expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5']);
+      // the refused call, the same batch again, and the other one: three calls
+      expect(backend.embeddingCalls.map((c) => c.input.join(',')).sort()).toEqual(['img:0,img:1,img:2,img:3', 'img:0,img:1,img:2,img:3', 'img:4,img:5']);
       expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+      expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 6, left: 0 });
       l.stop();
     } finally {
       delete backend.onEmbeddings;
     }
   });
 });
-

@@ -24,6 +24,10 @@ export interface EmbedLaneOptions {
   /** true while auto work should wait (an import runs); call wake() when it turns false */
   hold?: () => boolean;
   batch?: number;
+  /** calls in flight at once: with two, the backend has the next batch queued when one ends (its
+   * HTTP, parsing and image decoding overlap the model's work) and the page reads and stores a
+   * batch while the other runs */
+  inFlight?: number;
   /** how long to wait before asking again for a model that is not there */
   noModelMs?: number;
   backoffMs?: number;
@@ -53,7 +57,7 @@ export class EmbedLane {
   private listeners = new Set<() => void>();
 
   constructor(opts: EmbedLaneOptions) {
-    this.o = { batch: 16, noModelMs: 5 * 60_000, backoffMs: 2_000, maxBackoffMs: 60_000, ...opts };
+    this.o = { batch: 16, inFlight: 2, noModelMs: 5 * 60_000, backoffMs: 2_000, maxBackoffMs: 60_000, ...opts };
   }
 
   getSnapshot = () => this.snap;
@@ -113,86 +117,98 @@ export class EmbedLane {
     const all = await this.o.recordIds();
     const todo = (await this.o.index({ op: 'missing', model: m.id, ids: all })).filter((id) => !this.refused.has(id));
     this.update({ state: todo.length ? 'running' : 'idle', model: m.id, left: todo.length, reason: undefined });
-    // stores still being written: the next call goes out before they end; the pass waits for them
-    // before it ends (the next pass asks the store what is missing)
-    const stores: Promise<unknown>[] = [];
-    let wrote = false;
-    try {
-      if (!(await this.embedAll(m.id, todo, (p) => stores.push(p.then(() => (wrote = true))))) || this.stopped) return;
-      this.update({ state: 'idle', left: 0 });
-    } finally {
-      await Promise.allSettled(stores);
+    const wrote = { any: false };
+    const end = await this.embedAll(m.id, todo, wrote);
+    if (end === 'model-gone') {
+      await this.o.model(true);
+      return this.later(this.o.backoffMs);
     }
+    if (end !== 'done' || this.stopped) return;
+    this.update({ state: 'idle', left: 0 });
     // a pass that wrote leaves small segments behind: pack them
-    if (wrote && !this.stopped) await this.o.index({ op: 'compact', model: m.id }).catch(() => undefined);
+    if (wrote.any) await this.o.index({ op: 'compact', model: m.id }).catch(() => undefined);
   }
 
   /**
-   * Embeds `todo` a batch at a time, one call in flight, pipelined: the next batch's thumbnails are
-   * read while a call runs, and each batch's vectors are stored while the next call runs (so the
-   * backend waits on the page for neither). Resolves false when the pass stops early (a hold, the
-   * model gone).
+   * Embeds `todo` a batch at a time on `inFlight` runners: each reads its batch's thumbnails (one
+   * read), sends them, stores the vectors, and takes the next batch; with two, one runner's read
+   * and store happen while the other's call runs, and the backend always has the next call
+   * queued. Every batch is taken by one runner only, and sent again only when its call failed.
+   * Resolves when every runner has stopped: all taken batches stored (or set aside).
    */
-  private async embedAll(model: string, todo: string[], storing: (p: Promise<unknown>) => void): Promise<boolean> {
+  private async embedAll(model: string, todo: string[], wrote: { any: boolean }): Promise<'done' | 'held' | 'model-gone' | 'stopped'> {
     const size = this.o.batch;
-    const read = (ids: string[]) => {
-      const p = this.read(ids);
-      p.catch(() => undefined); // read ahead: its failure surfaces when its batch comes
-      return p;
+    let next = 0;
+    let settled = 0;
+    let end: 'done' | 'held' | 'model-gone' | 'stopped' = 'done';
+    const progress = (n: number) => {
+      settled += n;
+      this.update({ left: Math.max(0, todo.length - settled) });
     };
-    let at = 0;
-    let current = todo.length ? read(todo.slice(0, size)) : undefined;
-    let ahead: Promise<Prepared> | undefined;
-    let delay = this.o.backoffMs;
-    const advance = () => {
-      at += size;
-      current = at < todo.length ? (ahead ?? read(todo.slice(at, at + size))) : undefined;
-      ahead = undefined;
-      this.update({ left: Math.max(0, todo.length - at) });
-    };
-    while (current && !this.stopped) {
-      if (this.o.hold?.()) {
-        this.holding();
-        return false; // wake() when the hold lifts
-      }
-      const batch = todo.slice(at, at + size);
-      if (at + size < todo.length) ahead ??= read(todo.slice(at + size, at + 2 * size));
-      try {
-        const { ids, images } = await current;
-        if (ids.length) {
-          const vectors = await this.o.embed(model, images, this.ctrl.signal);
-          storing(this.store(model, ids, vectors));
+    const runner = async () => {
+      let delay = this.o.backoffMs;
+      while (next < todo.length && end === 'done') {
+        if (this.stopped) return void (end = 'stopped');
+        if (this.o.hold?.()) {
+          end = 'held';
+          return this.holding(); // wake() when the hold lifts
         }
-        delay = this.o.backoffMs;
-        this.update({ state: 'running', reason: undefined });
-        advance();
-      } catch (err) {
-        const e = toApiError(err);
-        if (this.stopped) return false;
-        if (e.retryable || e.offline) {
-          this.update({ state: 'waiting', reason: e.message });
-          await new Promise((r) => (this.timer = setTimeout(r, e.retryAfterMs ?? delay)));
-          delay = Math.min(this.o.maxBackoffMs, delay * 2);
-          continue;
-        }
-        if (e.code === 'model_not_found' || e.code === 'model_not_downloaded') {
-          await this.o.model(true);
-          this.later(this.o.backoffMs);
-          return false;
-        }
-        // refused for the images themselves: find the one at fault, image by image
-        if (batch.length > 1) {
-          for (const id of batch) {
-            await this.read([id])
-              .then(async ({ ids, images }) => ids.length && (await this.store(model, ids, await this.o.embed(model, images, this.ctrl.signal))))
-              .then(() => undefined, () => this.refused.add(id));
+        const batch = todo.slice(next, (next += size));
+        let read: Prepared | undefined;
+        for (;;) {
+          try {
+            read ??= await this.read(batch);
+            if (read.ids.length) await this.store(model, read.ids, await this.o.embed(model, read.images, this.ctrl.signal));
+            wrote.any ||= read.ids.length > 0;
+            delay = this.o.backoffMs;
+            if (this.snap.state !== 'running' || this.snap.reason) this.update({ state: 'running', reason: undefined });
+            break;
+          } catch (err) {
+            const e = toApiError(err);
+            if (this.stopped) return void (end = 'stopped');
+            if (e.retryable || e.offline) {
+              // the same batch again after a while (the other runner's call may still succeed)
+              this.update({ state: 'waiting', reason: e.message });
+              await this.sleep(e.retryAfterMs ?? delay);
+              delay = Math.min(this.o.maxBackoffMs, delay * 2);
+              if (end !== 'done') return;
+              continue;
+            }
+            if (e.code === 'model_not_found' || e.code === 'model_not_downloaded') return void (end = 'model-gone');
+            // refused for the images themselves: find the one at fault, image by image
+            if (batch.length > 1) {
+              for (const id of batch) {
+                await this.read([id])
+                  .then(async (one) => {
+                    if (one.ids.length) await this.store(model, one.ids, await this.o.embed(model, one.images, this.ctrl.signal));
+                    return one.ids.length;
+                  })
+                  .then((n) => (wrote.any ||= n > 0), () => this.refused.add(id));
+              }
+            } else this.refused.add(batch[0]!);
+            this.update({ failed: this.refused.size });
+            break;
           }
-        } else this.refused.add(batch[0]!);
-        this.update({ failed: this.refused.size });
-        advance();
+        }
+        progress(batch.length);
       }
-    }
-    return !this.stopped;
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.o.inFlight) }, runner));
+    return this.stopped ? 'stopped' : end;
+  }
+
+  /** Waits `ms`, or less if the lane stops (never on this.timer: wake() clears that one). */
+  private sleep(ms: number): Promise<void> {
+    const signal = this.ctrl.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+    });
   }
 
   /** An import runs: wake() when it ends. */
