@@ -145,7 +145,12 @@ export class EmbedLane {
       settled += n;
       this.update({ left: Math.max(0, todo.length - settled) });
     };
-    const runner = async () => {
+    // the first call goes out alone: the other runners read their batches once it is sent (reading
+    // them at the same time slowed the first read, on which the whole pass waits)
+    let firstSent!: () => void;
+    const first = new Promise<void>((resolve) => (firstSent = resolve));
+    const runner = async (i: number) => {
+      if (i > 0) await first;
       let delay = this.o.backoffMs;
       while (next < todo.length && end === 'done') {
         if (this.stopped) return void (end = 'stopped');
@@ -158,7 +163,11 @@ export class EmbedLane {
         for (;;) {
           try {
             read ??= await this.read(batch);
-            if (read.ids.length) await this.store(model, read.ids, await this.o.embed(model, read.images, this.ctrl.signal));
+            if (read.ids.length) {
+              const call = this.o.embed(model, read.images, this.ctrl.signal);
+              firstSent();
+              await this.store(model, read.ids, await call);
+            }
             wrote.any ||= read.ids.length > 0;
             delay = this.o.backoffMs;
             if (this.snap.state !== 'running' || this.snap.reason) this.update({ state: 'running', reason: undefined });
@@ -193,7 +202,7 @@ export class EmbedLane {
         progress(batch.length);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, this.o.inFlight) }, runner));
+    await Promise.all(Array.from({ length: Math.max(1, this.o.inFlight) }, (_, i) => runner(i).finally(firstSent)));
     return this.stopped ? 'stopped' : end;
   }
 
