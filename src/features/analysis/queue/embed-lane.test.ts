@@ -164,6 +164,8 @@ describe('the indexing lane', () => {
     await l.idle();
     // one read per batch, each image read once
     expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5,r6,r7', 'r8,r9']);
+    // the first call went out alone: the second batch was read after it was sent
+    expect(log.slice(0, 3)).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'read r4,r5,r6,r7']);
     // the second call went out before the first answered; never more than two at once
     expect(log.indexOf('call r4,r5,r6,r7')).toBeLessThan(log.indexOf('answer r0,r1,r2,r3'));
     expect(most()).toBe(2);
