@@ -3,7 +3,7 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
+import { getOriginal, getRecord, isImporting, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
@@ -20,9 +20,11 @@ import type { Analyzer, QueuePersistence } from './queue/types';
 let queue: SharedQueue | undefined;
 let persistence: QueuePersistence | undefined;
 let analyzerCache: { key: string; analyzer: Analyzer } | undefined;
-/** this tab's queue while it leads, and whether this tab is importing */
+/** this tab's queue while it leads */
 let local: AnalysisQueue | undefined;
-let importing = false;
+/** whether this tab is importing: asked, not tracked from 'importing' events (this module loads
+ * after the first paint, and an import started before would never have held the work) */
+const importing = isImporting;
 
 function currentAnalyzer(): Analyzer {
   const s = settings.get();
@@ -57,7 +59,7 @@ export function analysisQueue(): SharedQueue {
         sink: librarySink((ids) => ids.forEach((id) => queue?.announceApplied(id))),
         // Imports are queued as they commit (durably: a reload loses none), but analysed once the
         // import ends: decoding the originals again meanwhile slowed the import by a fifth.
-        holdAuto: () => importing,
+        holdAuto: importing,
       })),
     onApplied: (ids) => void reloadRecords(ids),
     // followers forward their commands to the leader: without BroadcastChannel each tab runs its own
@@ -83,9 +85,8 @@ export function startAnalysis(): () => void {
     if (settings.get().analyzeGenerated && ids.length) void q.enqueue(ids, 'auto');
   });
   // the indexing lane (search by meaning, find similar, bursts): embeds what has no vector yet
-  const embeds = startEmbedLane({ hold: () => importing });
+  const embeds = startEmbedLane({ hold: importing });
   const offImporting = onImporting((now) => {
-    importing = now;
     if (!now) {
       local?.wake();
       embeds.wake();

@@ -53,10 +53,8 @@ export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () =>
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index: vectorIndex(),
     recordIds: async () => (await keys<string>(defaultStores().meta)).map(String),
-    image: async (id) => {
-      const [thumb] = await getThumbs([id]);
-      return thumb ? blobToDataUrl(thumb) : undefined;
-    },
+    // one read (one transaction) for the batch's thumbnails
+    images: async (ids) => Promise.all((await getThumbs(ids)).map((thumb) => (thumb ? blobToDataUrl(thumb) : undefined))),
     hold,
   };
   const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => new EmbedLane(options));
