@@ -69,8 +69,8 @@ await page.screenshot({ path: `${out}/07-small-thumbs.png` });
 await page.evaluate(() => {
   const lib = window.__atelier.library;
   const [a, b] = lib.getState().order.slice(3, 5).map((id) => lib.getState().byId.get(id));
-  void lib.editRecord(a.id, (r) => ({ ...r, analysis: { caption: 'a dusky harbour with moored boats', model: 'moondream2', at: Date.now(), nsfw: { label: 'nsfw', score: 0.91 } }, tags: [{ name: 'harbour', source: 'ai', score: 0.93 }, { name: 'boats', source: 'ai', score: 0.8 }, { name: 'trip-2024', source: 'user' }] }));
-  void lib.editRecord(b.id, (r) => ({ ...r, analysis: { caption: 'green hills under a blue sky', model: 'moondream2', at: Date.now() }, tags: [{ name: 'hills', source: 'ai' }] }));
+  void lib.editRecord(a.id, (r) => ({ ...r, analysis: { caption: 'a dusky harbour with moored boats', model: 'moondream2', at: Date.now(), nsfw: { label: 'nsfw', score: 0.91 } }, tags: [{ name: 'harbour', source: 'ai', score: 0.93 }, { name: 'boats', source: 'ai', score: 0.8 }, { name: 'trip-2024', score: null, source: 'user' }] }));
+  void lib.editRecord(b.id, (r) => ({ ...r, analysis: { caption: 'green hills under a blue sky', model: 'moondream2', at: Date.now() }, tags: [{ name: 'hills', score: null, source: 'ai' }] }));
   lib.focus(a.id);
 });
 await page.getByTestId('thumb-size').fill('200');

@@ -65,7 +65,7 @@ export async function seedLibrary({ n, batch = 5000, start = 0, thumbs: withThum
         id, hash: `seedhash-${k}`, name: `IMG_${String(k).padStart(6, '0')}.jpg`, mime: 'image/jpeg', bytes: 2_400_000,
         width: 4000, height: 3000, addedAt: now - k * 1000, takenAt: now - k * 1500, origin: k % 10 === 0 ? 'generated' : 'imported',
         rating: k % 6, flag: k % 13 === 0 ? 'pick' : k % 17 === 0 ? 'reject' : 'none',
-        tags: [{ name: w1, source: 'ai' }, { name: w2, source: 'ai' }],
+        tags: [{ name: w1, score: null, source: 'ai' }, { name: w2, score: null, source: 'ai' }],
         analysis: k % 3 === 0 ? { caption: `a ${w1} scene with ${w2} light, photo ${k}`, model: 'seed', at: now } : undefined,
         thumbW: 384, thumbH: 288, phash: phashOf(k),
       }]);

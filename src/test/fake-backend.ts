@@ -155,7 +155,7 @@ export async function startFakeBackend(port = 0): Promise<FakeBackend> {
           model: 'tiny-vlm',
           object: 'list',
           timings: {},
-          data: ids.map((id, index) => ({ index, caption: `a picture of ${id}`, tags: [{ name: 'test', score: 0.9 }, { name: id }], nsfw: { label: 'safe', score: 0.01 } })),
+          data: ids.map((id, index) => ({ index, caption: `a picture of ${id}`, tags: [{ name: 'test', score: 0.9 }, { name: id, score: null }], nsfw: { label: 'safe', score: 0.01 } })),
         });
       }
       send(res, 404, { error: { message: `no route ${req.method} ${url}`, type: 'invalid_request_error', param: null, code: 'not_found' } });

@@ -1,7 +1,7 @@
 // Test doubles for what tabs share in a browser: Web Locks, a BroadcastChannel, localStorage.
-// (Used by leader.test.ts and shared-queue.test.ts; not part of the app.)
-import type { LockManagerLike, StorageLike } from '@/features/analysis/queue/leader';
-import type { ChannelLike } from '@/features/analysis/queue/shared-queue';
+// (Used by lib/leader/election.test.ts and the tests of the jobs it elects; not part of the app.)
+import type { LockManagerLike, StorageLike } from '@/lib/leader/election';
+import type { ChannelLike } from '@/lib/leader/channel';
 
 /** One origin's lock manager: an exclusive lock granted in request order; crash() frees a tab's. */
 export class FakeLocks {

@@ -79,7 +79,7 @@ test('two browsers share one library through the server, and a cleared browser g
   // edits both ways: a rating in B, tags in A, on the same record (different fields both survive)
   const first = byName(await records(b), 'sync-0.png');
   await b.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.cull({ type: 'rate', rating: 4 }, [id]), first.id);
-  await a.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.editRecord(id, (r) => ({ ...r, tags: [...r.tags, { name: 'harbour', source: 'user' }] })), first.id);
+  await a.evaluate((id) => (window as unknown as { __atelier: { library: Lib } }).__atelier.library.editRecord(id, (r) => ({ ...r, tags: [...r.tags, { name: 'harbour', score: null, source: 'user' }] })), first.id);
   for (const p of [a, b]) {
     await expect.poll(async () => { const r = byName(await records(p), 'sync-0.png'); return [r.rating, r.tags.map((t) => t.name)]; }, { timeout: 45_000 }).toEqual([4, ['harbour']]);
   }
@@ -176,5 +176,40 @@ test('the server killed mid-upload and restarted: the sync completes, every orig
     expect(r.status).toBe(200);
     expect(createHash('sha256').update(Buffer.from(await r.arrayBuffer())).digest('hex')).toBe(hash);
   }
+  await ctx.close();
+});
+
+test('without Web Locks (plain http on a LAN address) one tab of a browser runs the sync engine, and another takes over when it closes', async ({ browser }) => {
+  const ctx = await browser.newContext();
+  // As on http://192.168.x.y: no navigator.locks outside a secure context.
+  await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { configurable: true, get: () => undefined }));
+  // the engine pulls the change feed on every cycle (every 5 s, and at once when it starts)
+  const pulls = new Map<Page, number>();
+  const open = async () => {
+    const p = await ctx.newPage();
+    pulls.set(p, 0);
+    p.on('request', (r) => r.url().includes('/v1/library/changes') && pulls.set(p, pulls.get(p)! + 1));
+    await p.goto(BASE);
+    await ready(p);
+    return p;
+  };
+  const pages = [await open(), await open(), await open()];
+  expect(await pages[0]!.evaluate(() => 'locks' in navigator && navigator.locks)).toBeFalsy();
+  await expect.poll(() => pages.filter((p) => pulls.get(p)! > 0).length, { timeout: 30_000 }).toBe(1);
+  // two more cycles: still one tab
+  const leader = pages.find((p) => pulls.get(p)! > 0)!;
+  const seen = pulls.get(leader)!;
+  await expect.poll(() => pulls.get(leader)!, { timeout: 30_000 }).toBeGreaterThanOrEqual(seen + 2);
+  expect(pages.filter((p) => pulls.get(p)! > 0)).toEqual([leader]);
+  expect(await leader.evaluate(() => JSON.parse(localStorage.getItem('atelier-sync.leader') ?? 'null'))).toMatchObject({ until: expect.any(Number) });
+
+  // the leader closes (pagehide frees its lease): one of the others starts its engine
+  await leader.close({ runBeforeUnload: true });
+  const rest = pages.filter((p) => p !== leader);
+  await expect.poll(() => rest.filter((p) => pulls.get(p)! > 0).length, { timeout: 30_000 }).toBe(1);
+  const next = rest.find((p) => pulls.get(p)! > 0)!;
+  const base = pulls.get(next)!;
+  await expect.poll(() => pulls.get(next)!, { timeout: 30_000 }).toBeGreaterThanOrEqual(base + 2);
+  expect(rest.filter((p) => pulls.get(p)! > 0)).toEqual([next]);
   await ctx.close();
 });

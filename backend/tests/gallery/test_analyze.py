@@ -26,6 +26,22 @@ def test_analyze_returns_caption_tags_nsfw_model_and_timings(client):
         assert body["timings"][key] >= 0
 
 
+def test_every_tag_carries_its_score_even_when_null(client, monkeypatch):
+    """One tag shape end to end: the schema makes `score` required (nullable), and the routes,
+    which drop null fields, still send a VLM tag's null score (the browser stores tags as sent)."""
+    tag = client.get("/openapi.json").json()["components"]["schemas"]["Tag"]
+    assert sorted(tag["required"]) == ["name", "score"]
+    assert {"type": "null"} in tag["properties"]["score"]["anyOf"]
+    # the tiny model's random text may hold no word: plant two tags where its answer is parsed
+    monkeypatch.setattr("atelier.gallery.analyze.service.parse_tags", lambda text, n: ["cat", "sofa"][:n])
+    one = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["tags"]})
+    assert one.status_code == 200, one.text
+    assert one.json()["tags"] == [{"name": "cat", "score": None}, {"name": "sofa", "score": None}]
+    batch = client.post("/v1/analyze/batch", json={"images": [png_data_url()], "tasks": ["tags"], "max_tags": 1})
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["data"][0]["tags"] == [{"name": "cat", "score": None}]
+
+
 def test_analyze_nsfw_only_needs_no_vision_model(client):
     r = client.post("/v1/analyze", json={"image": png_data_url(), "tasks": ["nsfw"], "model": "no-such-model"})
     assert r.status_code == 200, r.text

@@ -3,8 +3,7 @@
 // One tab runs it (the leader, elected with Web Locks, or a localStorage lease where those are
 // missing); the others forward their commands to it and show its progress (queue/shared-queue.ts).
 import { ATELIER, providerById, settings } from '@/lib/api';
-import { browserStorage } from '@/lib/browser-storage';
-import { getOriginal, getRecord, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
+import { getOriginal, getRecord, isImporting, onGenerated, onImported, onImporting } from '@/lib/db/library-api';
 import { emit } from '@/lib/db/events';
 import type { ImageRecord } from '@/lib/db/schema';
 import { atelierAnalyzer } from './api/atelier-analyzer';
@@ -12,17 +11,20 @@ import { chatAnalyzer } from './api/chat-analyzer';
 import { startEmbedLane } from './queue/embed-lane-service';
 import { idbPersistence } from './queue/idb-persistence';
 import { librarySink } from './queue/library-sink';
-import { pickElection, type LockManagerLike, type PageEventsLike } from './queue/leader';
+import { broadcastChannel } from '@/lib/leader/channel';
+import { browserElection } from '@/lib/leader/election';
 import { AnalysisQueue } from './queue/scheduler';
-import { broadcastChannel, CHANNEL_NAME, SharedQueue } from './queue/shared-queue';
+import { CHANNEL_NAME, QUEUE_ELECTION, SharedQueue } from './queue/shared-queue';
 import type { Analyzer, QueuePersistence } from './queue/types';
 
 let queue: SharedQueue | undefined;
 let persistence: QueuePersistence | undefined;
 let analyzerCache: { key: string; analyzer: Analyzer } | undefined;
-/** this tab's queue while it leads, and whether this tab is importing */
+/** this tab's queue while it leads */
 let local: AnalysisQueue | undefined;
-let importing = false;
+/** whether this tab is importing: asked, not tracked from 'importing' events (this module loads
+ * after the first paint, and an import started before would never have held the work) */
+const importing = isImporting;
 
 function currentAnalyzer(): Analyzer {
   const s = settings.get();
@@ -57,18 +59,11 @@ export function analysisQueue(): SharedQueue {
         sink: librarySink((ids) => ids.forEach((id) => queue?.announceApplied(id))),
         // Imports are queued as they commit (durably: a reload loses none), but analysed once the
         // import ends: decoding the originals again meanwhile slowed the import by a fifth.
-        holdAuto: () => importing,
+        holdAuto: importing,
       })),
     onApplied: (ids) => void reloadRecords(ids),
-    election: (id) =>
-      pickElection({
-        id,
-        // navigator.locks exists only in secure contexts (https, localhost), not on http://192.168…
-        locks: typeof navigator === 'undefined' ? undefined : (navigator as { locks?: LockManagerLike }).locks,
-        storage: browserStorage(),
-        channel: typeof BroadcastChannel !== 'undefined',
-        events: typeof window === 'undefined' ? undefined : (window as PageEventsLike),
-      }),
+    // followers forward their commands to the leader: without BroadcastChannel each tab runs its own
+    election: (id) => browserElection(QUEUE_ELECTION, { id, needsChannel: true }),
     channel: () => (typeof BroadcastChannel === 'undefined' ? undefined : broadcastChannel(CHANNEL_NAME)),
   });
   return queue;
@@ -90,9 +85,8 @@ export function startAnalysis(): () => void {
     if (settings.get().analyzeGenerated && ids.length) void q.enqueue(ids, 'auto');
   });
   // the indexing lane (search by meaning, find similar, bursts): embeds what has no vector yet
-  const embeds = startEmbedLane({ hold: () => importing });
+  const embeds = startEmbedLane({ hold: importing });
   const offImporting = onImporting((now) => {
-    importing = now;
     if (!now) {
       local?.wake();
       embeds.wake();

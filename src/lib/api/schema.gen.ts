@@ -1939,12 +1939,18 @@ export interface components {
             /** Total Ms */
             total_ms: number;
         };
-        /** Tag */
+        /**
+         * Tag
+         * @description One tag, in the one shape the browser also stores (plus who added it): `score` is always sent.
+         */
         Tag: {
             /** Name */
             name: string;
-            /** Score */
-            score?: number | null;
+            /**
+             * Score
+             * @description The model's confidence in [0, 1], or null when it gives none (tags parsed from a VLM's text have none).
+             */
+            score: number | null;
         };
         /** UnloadRequest */
         UnloadRequest: {

@@ -21,6 +21,8 @@ export type AnalyzeBatchRequest = Schemas['AnalyzeBatchRequest'];
 export type AnalyzeBatchResponse = Schemas['AnalyzeBatchResult'];
 /** One image's analysis in a batch: a result, or `error` (the OpenAI error object). */
 export type AnalyzeResult = Schemas['BatchItem'];
+/** A tag as the backend sends it; the library record keeps it as it is, plus its `source`. */
+export type WireTag = Schemas['Tag'];
 export type ChatCompletionResponse = Schemas['ChatCompletion'];
 export type VramModeRequest = Schemas['ModeRequest'];
 export type DownloadProgress = Schemas['DownloadProgress'];

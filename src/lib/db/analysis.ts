@@ -12,10 +12,10 @@ export function mergeAnalysis(rec: ImageRecord, result: AnalysisResult, at = Dat
   const taken = new Set([...userTags.map((t) => t.name.toLowerCase()), ...(rec.removedTags ?? [])]);
   const aiTags: Tag[] = [];
   for (const t of result.tags) {
-    const name = t.name.trim();
-    if (!name || taken.has(name.toLowerCase())) continue;
-    taken.add(name.toLowerCase());
-    aiTags.push(t.score === undefined ? { name, source: 'ai' } : { name, source: 'ai', score: t.score });
+    const key = t.name.trim().toLowerCase();
+    if (!key || taken.has(key)) continue;
+    taken.add(key);
+    aiTags.push({ ...t, source: 'ai' }); // the wire's tag as it came, plus who added it
   }
   const analysis: ImageRecord['analysis'] = { caption: result.caption, model: result.model, at };
   if (result.nsfw) analysis.nsfw = result.nsfw;

@@ -25,7 +25,15 @@ export function on<K extends keyof LibraryEvents>(event: K, fn: Listener<Library
   return () => void set.delete(fn as Listener<never>);
 }
 
+// 'importing' is a state as well as an event: a feature that loads while an import runs (they load
+// after the first paint; an import can start before) asks isImporting() instead of waiting for a
+// 'true' it will never hear.
+let importingNow = false;
+/** Whether an import runs in this tab now. */
+export const isImporting = (): boolean => importingNow;
+
 export function emit<K extends keyof LibraryEvents>(event: K, payload: LibraryEvents[K]): void {
+  if (event === 'importing') importingNow = payload as boolean;
   const set = listeners.get(event) as Set<Listener<LibraryEvents[K]>> | undefined;
   set?.forEach((fn) => {
     try {

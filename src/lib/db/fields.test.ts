@@ -72,15 +72,15 @@ describe('field-wise merge', () => {
 
 describe('what the user sees of a record', () => {
   it("is the same when only sync's bookkeeping changed (stamps, the thumbnail's hash)", () => {
-    const before = rec({ tags: [{ name: 'cat', source: 'user' }] });
+    const before = rec({ tags: [{ name: 'cat', score: null, source: 'user' }] });
     expect(sameToTheEye(before, { ...before, thumbHash: 'ab'.repeat(32), stamps: { [CREATED]: 'x', thumbHash: 'y' } })).toBe(true);
-    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', source: 'user' }] })).toBe(true);
+    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', score: null, source: 'user' }] })).toBe(true);
   });
 
   it('differs when a shown field changed, was added or was removed', () => {
     const before = rec({ caption: 'a cat' });
     expect(sameToTheEye(before, { ...before, rating: 3 })).toBe(false);
-    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', source: 'user' }] })).toBe(false);
+    expect(sameToTheEye(before, { ...before, tags: [{ name: 'cat', score: null, source: 'user' }] })).toBe(false);
     const { caption: _, ...without } = before;
     expect(sameToTheEye(before, without)).toBe(false);
     expect(sameToTheEye(before, { ...before, camera: 'X100' })).toBe(false);

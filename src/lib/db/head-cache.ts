@@ -1,5 +1,6 @@
 import { createStore, get, set, type UseStore } from 'idb-keyval';
 import type { ImageRecord } from './schema';
+import { readRecord } from './stored';
 
 // The first screen of the unfiltered view in the user's sort order, kept as ONE value. Reading 50k records
 // one by one takes seconds in Chromium; this paints the grid at once while the rest streams in.
@@ -19,7 +20,9 @@ export interface Head {
 
 export async function loadHead(): Promise<Head | undefined> {
   try {
-    return await get<Head>('head', headStore());
+    const head = await get<Head>('head', headStore());
+    // records cached by an earlier version are read like stored ones
+    return head && { ...head, records: head.records.map(readRecord) };
   } catch {
     return undefined;
   }

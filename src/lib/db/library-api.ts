@@ -99,6 +99,8 @@ export const onImported = (fn: (ids: string[]) => void) => on('imported', fn);
 export const onGenerated = (fn: (ids: string[]) => void) => on('generated', fn);
 /** Called when an import starts (true) and ends (false). Returns an unsubscribe. */
 export const onImporting = (fn: (importing: boolean) => void) => on('importing', fn);
+/** Whether an import runs in this tab now (it may have started before the caller subscribed). */
+export { isImporting } from './events';
 /** Called when records are added, changed or removed anywhere. */
 export const onRecordsChanged = (fn: () => void) => {
   const offs = [on('added', fn), on('updated', fn), on('removed', fn)];

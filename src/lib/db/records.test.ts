@@ -110,9 +110,9 @@ describe('records storage', () => {
 
 describe('mergeAnalysis', () => {
   it('replaces AI tags, keeps user tags and lets a user tag win over the same AI tag', () => {
-    const r = rec('m', { tags: [{ name: 'cat', source: 'user' }, { name: 'old', source: 'ai' }] });
-    const out = mergeAnalysis(r, { caption: 'a cat', tags: [{ name: 'Cat' }, { name: 'sofa', score: 0.9 }], model: 'tiny', nsfw: { label: 'safe', score: 0.01 } }, 5);
-    expect(out.tags).toEqual([{ name: 'cat', source: 'user' }, { name: 'sofa', source: 'ai', score: 0.9 }]);
+    const r = rec('m', { tags: [{ name: 'cat', score: null, source: 'user' }, { name: 'old', score: null, source: 'ai' }] });
+    const out = mergeAnalysis(r, { caption: 'a cat', tags: [{ name: 'Cat', score: null }, { name: 'sofa', score: 0.9 }], model: 'tiny', nsfw: { label: 'safe', score: 0.01 } }, 5);
+    expect(out.tags).toEqual([{ name: 'cat', score: null, source: 'user' }, { name: 'sofa', source: 'ai', score: 0.9 }]);
     expect(out.analysis).toEqual({ caption: 'a cat', model: 'tiny', at: 5, nsfw: { label: 'safe', score: 0.01 } });
     expect(mergeAnalysis(out, { caption: 'a cat', tags: [{ name: 'sofa', score: 0.9 }], model: 'tiny' }, 5).tags).toEqual(out.tags);
   });

@@ -1,5 +1,6 @@
 import { clear, delMany, get, getMany, keys, promisifyRequest, setMany, values } from 'idb-keyval';
 import type { ImageRecord } from './schema';
+import { readRecord } from './stored';
 import { defaultStores, type Stores } from './stores';
 import { StorageQuotaError, isQuotaError } from './errors';
 import { blobWrites } from './sweep-marker';
@@ -123,8 +124,9 @@ export async function updateRecords(
   try {
     await stores.meta('readwrite', (store) => {
       // (ids in key order, a sync batch's, are read a chunk per request: sorted-reads.ts)
-      readInOrder<ImageRecord>(store, ids, (rec, i) => {
-        if (!rec) return;
+      readInOrder<ImageRecord>(store, ids, (stored, i) => {
+        if (!stored) return;
+        const rec = readRecord(stored);
         out[i] = fn(rec, i);
         if (out[i] !== rec) store.put(out[i], ids[i]!);
       });
@@ -142,8 +144,8 @@ export async function deleteImages(ids: string[], stores: Stores = defaultStores
   await Promise.all([delMany(ids, stores.thumbs), delMany(ids, stores.originals)]);
 }
 
-export function loadAllRecords(stores: Stores = defaultStores()): Promise<ImageRecord[]> {
-  return values<ImageRecord>(stores.meta);
+export async function loadAllRecords(stores: Stores = defaultStores()): Promise<ImageRecord[]> {
+  return (await values<ImageRecord>(stores.meta)).map(readRecord);
 }
 
 /**
@@ -158,7 +160,7 @@ export async function loadAllRecordsPaged(onPage?: (loaded: number) => void, pag
     const [vals, keys] = await stores.meta('readonly', (store) =>
       Promise.all([promisify<ImageRecord[]>(store.getAll(range, pageSize)), promisify<IDBValidKey[]>(store.getAllKeys(range, pageSize))]),
     );
-    for (const v of vals) out.push(v);
+    for (const v of vals) out.push(readRecord(v));
     onPage?.(out.length);
     if (vals.length < pageSize) return out;
     after = keys[keys.length - 1];
@@ -173,8 +175,9 @@ function promisify<T>(req: IDBRequest): Promise<T> {
   });
 }
 
-export function getRecord(id: string, stores: Stores = defaultStores()): Promise<ImageRecord | undefined> {
-  return get<ImageRecord>(id, stores.meta);
+export async function getRecord(id: string, stores: Stores = defaultStores()): Promise<ImageRecord | undefined> {
+  const rec = await get<ImageRecord>(id, stores.meta);
+  return rec && readRecord(rec);
 }
 
 /**

@@ -1,17 +1,18 @@
 // The library's record shapes, shared by every feature. Stored in IndexedDB through idb-keyval
 // stores (see ./stores.ts): `meta` holds ImageRecord by id, `thumbs` and `originals` hold Blobs
 // by the same id. Features never import each other; they meet here.
+import type { WireTag } from '@/lib/api/types';
 
 export type Rating = 0 | 1 | 2 | 3 | 4 | 5;
 export type Flag = 'none' | 'pick' | 'reject';
 export type Origin = 'imported' | 'generated';
 
-export interface Tag {
-  name: string;
-  /** 'ai' tags are replaced on re-analysis; 'user' tags are kept. */
-  source: 'ai' | 'user';
-  score?: number;
-}
+/**
+ * A tag as the backend sends it (`{name, score}`, score null when the model gives none), plus who
+ * added it: 'ai' tags are replaced on re-analysis; 'user' tags (score null) are kept. Records
+ * written before the score was always there lack it: `readRecord` (./stored.ts) fills it in.
+ */
+export type Tag = WireTag & { source: 'ai' | 'user' };
 
 export interface Analysis {
   caption: string;
@@ -114,7 +115,8 @@ export interface ExifFacts {
 /** What the analysis queue hands to `applyAnalysis(id, result)` (see src/lib/db/library-api.ts). */
 export interface AnalysisResult {
   caption: string;
-  tags: { name: string; score?: number }[];
+  /** as the backend sent them (the chat analyzer makes the same shape from the model's text) */
+  tags: WireTag[];
   nsfw?: { label: 'safe' | 'nsfw'; score: number };
   model: string;
   ms?: number;

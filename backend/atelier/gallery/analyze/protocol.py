@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Task = Literal["caption", "tags", "nsfw", "objects", "points"]
 DEFAULT_TASKS: list[Task] = ["caption", "tags", "nsfw"]
@@ -37,8 +37,20 @@ class AnalyzeBatchRequest(AnalyzeOptions):
 
 
 class Tag(BaseModel):
+    """One tag, in the one shape the browser also stores (plus who added it): `score` is always sent."""
+
     name: str
-    score: float | None = None
+    score: float | None = Field(description="The model's confidence in [0, 1], or null when it gives none "
+                                            "(tags parsed from a VLM's text have none).")
+
+    @model_serializer(mode="wrap")
+    def _score_always_sent(self, handler: SerializerFunctionWrapHandler):
+        # The analyze routes drop null fields (`response_model_exclude_none`: no `objects` unless
+        # asked); a tag keeps its null score, so every tag has one shape on the wire. No return
+        # annotation: with one, the JSON schema would describe that type instead of the fields.
+        out = handler(self)
+        out.setdefault("score", self.score)
+        return out
 
 
 class Nsfw(BaseModel):

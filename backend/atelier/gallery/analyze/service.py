@@ -37,6 +37,7 @@ from atelier.gallery.analyze.protocol import (
     AnalyzeRequest,
     AnalyzeResult,
     BatchItem,
+    Tag,
 )
 from atelier.gallery.analyze.tags import parse_tags
 
@@ -229,7 +230,7 @@ def run_analysis(services: Services, p: Plan, pending: list[PendingImage],
             r.data.pop("tags", None)
     for r in results:
         if "tags" in r.data:
-            r.data["tags"] = [{"name": t} for t in r.data["tags"]]
+            r.data["tags"] = [Tag(name=t, score=None) for t in r.data["tags"]]
     return results, timings
 
 

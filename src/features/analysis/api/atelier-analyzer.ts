@@ -10,7 +10,7 @@ export type ImageSource = (recordId: string) => Promise<Blob | undefined>;
 export function toAnalysisResult(r: AnalyzeResult, fallbackModel: string, ms?: number): AnalysisResult {
   const out: AnalysisResult = {
     caption: (r.caption ?? '').trim(),
-    tags: (r.tags ?? []).map((t) => (t.score == null ? { name: t.name } : { name: t.name, score: t.score })),
+    tags: r.tags ?? [],
     model: fallbackModel,
   };
   if (r.nsfw) out.nsfw = { label: r.nsfw.label, score: r.nsfw.score }; // one label end to end: safe | nsfw

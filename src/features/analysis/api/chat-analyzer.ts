@@ -29,7 +29,7 @@ export function parseAnalysisJson(text: string, model: string): AnalysisResult {
   }
   const tags = Array.isArray(obj.tags) ? obj.tags : [];
   const names = [...new Set(tags.filter((t): t is string => typeof t === 'string').map((t) => t.trim().toLowerCase()).filter(Boolean))].slice(0, 30);
-  const out: AnalysisResult = { caption: typeof obj.caption === 'string' ? obj.caption.trim() : '', tags: names.map((name) => ({ name })), model };
+  const out: AnalysisResult = { caption: typeof obj.caption === 'string' ? obj.caption.trim() : '', tags: names.map((name) => ({ name, score: null })), model };
   if (typeof obj.nsfw === 'boolean') out.nsfw = { label: obj.nsfw ? 'nsfw' : 'safe', score: obj.nsfw ? 1 : 0 };
   return out;
 }

@@ -1,52 +1,69 @@
 // The indexing lane as the app runs it: the backend's embeddings model, the search worker, the
-// library's thumbnails; in one tab at a time (a Web Lock held for the tab's life).
+// library's thumbnails; in one tab at a time, the leader of EMBED_ELECTION (lib/leader/election.ts:
+// a Web Lock, or a localStorage lease where navigator.locks is missing). A tab that stops leading
+// (its lease lapsed) stops its lane; the one that takes over starts a fresh lane, whose work
+// follows from the store.
 import { keys } from 'idb-keyval';
 import { blobToDataUrl, createEmbeddings } from '@/lib/api';
 import { on } from '@/lib/db/events';
 import { getThumbs } from '@/lib/db/records';
 import { defaultStores } from '@/lib/db/stores';
+import { browserElection, type Election, type ElectionNames } from '@/lib/leader/election';
 import { embeddingModel } from '@/lib/vectors/embedding-model';
 import { vectorIndex } from '@/lib/vectors/client';
-import { EmbedLane } from './embed-lane';
+import { EmbedLane, type EmbedLaneOptions } from './embed-lane';
 
-const LOCK = 'atelier-embed-lane';
+export const EMBED_ELECTION: ElectionNames = { lock: 'atelier-embed-lane', leaseKey: 'atelier-embed-lane.leader' };
 
-/** Starts the lane (where this tab gets the lock); returns its wake and stop functions. */
-export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; wake: () => void; lane: EmbedLane } {
-  const lane = new EmbedLane({
+/** The lane while this tab leads `election`; returns its wake and stop functions. */
+export function leadEmbedLane(election: Election, makeLane: () => Pick<EmbedLane, 'wake' | 'stop'>): { stop: () => void; wake: () => void; readonly running: boolean } {
+  let lane: Pick<EmbedLane, 'wake' | 'stop'> | undefined;
+  let stopped = false;
+  const follow = (leads: boolean) => {
+    if (stopped || leads === !!lane) return;
+    if (leads) {
+      lane = makeLane();
+      lane.wake();
+    } else {
+      lane?.stop();
+      lane = undefined;
+    }
+  };
+  const off = election.onChange(follow);
+  follow(election.leader);
+  return {
+    get running() {
+      return !!lane;
+    },
+    wake: () => lane?.wake(),
+    stop: () => {
+      stopped = true;
+      off();
+      lane?.stop();
+      lane = undefined;
+      election.close();
+    },
+  };
+}
+
+/** Starts the lane (while this tab leads); returns its wake and stop functions. */
+export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; wake: () => void } {
+  const options: EmbedLaneOptions = {
     model: (fresh) => embeddingModel({ fresh: !!fresh }),
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index: vectorIndex(),
     recordIds: async () => (await keys<string>(defaultStores().meta)).map(String),
-    image: async (id) => {
-      const [thumb] = await getThumbs([id]);
-      return thumb ? blobToDataUrl(thumb) : undefined;
-    },
+    // one read (one transaction) for the batch's thumbnails
+    images: async (ids) => Promise.all((await getThumbs(ids)).map((thumb) => (thumb ? blobToDataUrl(thumb) : undefined))),
     hold,
-  });
-  let release: (() => void) | undefined;
-  let stopped = false;
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  // only the tab holding the lock runs the lane (without Web Locks, every tab may)
-  let held = !locks;
-  const wake = () => held && lane.wake();
-  const offs = [on('added', wake)];
-  if (locks) {
-    void locks.request(LOCK, () => {
-      if (stopped) return undefined;
-      held = true;
-      lane.wake();
-      return new Promise<void>((r) => (release = r));
-    });
-  } else lane.wake();
+  };
+  const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => new EmbedLane(options));
+  const off = on('added', led.wake);
   return {
-    lane,
-    wake,
+    wake: led.wake,
     stop: () => {
-      stopped = true;
-      lane.stop();
-      release?.();
-      offs.forEach((off) => off());
+      off();
+      led.stop();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createStore } from 'idb-keyval';
 import { createEmbeddings } from '@/lib/api';
 import { embeddingModel } from '@/lib/vectors/embedding-model';
@@ -26,7 +26,7 @@ function lane(ids: string[], extra: Partial<ConstructorParameters<typeof EmbedLa
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index,
     recordIds: async () => ids,
-    image: async (id) => (id.startsWith('gone') ? undefined : `img:${id.slice(1)}`),
+    images: async (ids) => ids.map((id) => (id.startsWith('gone') ? undefined : `img:${id.slice(1)}`)),
     batch: 4,
     backoffMs: 5,
     ...extra,
@@ -102,5 +102,115 @@ describe('the indexing lane', () => {
     await l.idle();
     expect(backend.embeddingCalls).toHaveLength(1);
     l.stop();
+  });
+
+  it('asks nothing while an import runs', async () => {
+    let asked = 0;
+    const { l } = lane(['r1'], {
+      hold: () => true,
+      recordIds: async () => {
+        asked++;
+        return ['r1'];
+      },
+    });
+    l.wake();
+    await l.idle();
+    expect(l.getSnapshot()).toMatchObject({ state: 'waiting', reason: 'waits for the import to finish' });
+    expect(asked).toBe(0);
+    l.stop();
+  });
+
+  function traced(ids: string[], extra: Partial<ConstructorParameters<typeof EmbedLane>[0]> = {}) {
+    const log: string[] = [];
+    const reads: string[][] = [];
+    let open = 0;
+    let most = 0;
+    const core = createCore({ store: createStore(`lane-${++n}`, 'segments') });
+    // every store is slow
+    const index: VectorCall = async (req) => {
+      if (req.op === 'put') {
+        await new Promise((r) => setTimeout(r, 30));
+        log.push(`stored ${req.ids.join(',')}`);
+      }
+      return core.handle(req);
+    };
+    const name = (images: string[]) => images.map((x) => `r${x.slice(4)}`).join(',');
+    const { l } = lane(ids, {
+      index,
+      images: async (batch) => {
+        reads.push(batch);
+        log.push(`read ${batch.join(',')}`);
+        return batch.map((id) => `img:${id.slice(1)}`);
+      },
+      embed: async (model, images, signal) => {
+        log.push(`call ${name(images)}`);
+        most = Math.max(most, ++open);
+        try {
+          return (await createEmbeddings({ model, input: images }, signal)).vectors;
+        } finally {
+          open--;
+          log.push(`answer ${name(images)}`);
+        }
+      },
+      ...extra,
+    });
+    return { l, index, log, reads, most: () => most };
+  }
+
+  it('reads a batch in one go, and keeps the next call queued while one runs (two in flight)', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const { l, index, log, reads, most } = traced(ids);
+    l.wake();
+    await l.idle();
+    // one read per batch, each image read once
+    expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5,r6,r7', 'r8,r9']);
+    // the first call went out alone: the second batch was read after it was sent
+    expect(log.slice(0, 3)).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'read r4,r5,r6,r7']);
+    // the second call went out before the first answered; never more than two at once
+    expect(log.indexOf('call r4,r5,r6,r7')).toBeLessThan(log.indexOf('answer r0,r1,r2,r3'));
+    expect(most()).toBe(2);
+    // exactly once: one call and one store per batch, every vector there when the pass ends
+    expect(backend.embeddingCalls.map((c) => c.input.length).sort()).toEqual([2, 4, 4]);
+    expect(log.filter((x) => x.startsWith('stored'))).toHaveLength(3);
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+    expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 10, left: 0 });
+    l.stop();
+  });
+
+  it('with one call in flight, runs read, call and store one batch after the other', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    const { l, index, log, most } = traced(ids, { inFlight: 1 });
+    l.wake();
+    await l.idle();
+    expect(most()).toBe(1);
+    expect(log).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'answer r0,r1,r2,r3', 'stored r0,r1,r2,r3', 'read r4,r5', 'call r4,r5', 'answer r4,r5', 'stored r4,r5']);
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+    l.stop();
+  });
+
+  it('retries a batch the backend could not take now, without reading or sending another twice', async () => {
+    let busy = 1;
+    backend.onEmbeddings = () => (busy-- > 0 ? { status: 503, body: envelope('busy', 'server_busy') } : undefined);
+    try {
+      const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
+      const reads: string[][] = [];
+      const { l, index } = lane(ids, {
+        images: async (batch) => (reads.push(batch), batch.map((id) => `img:${id.slice(1)}`)),
+        backoffMs: 50,
+      });
+      l.wake();
+      // a wake during the wait neither loses the pass nor starts a second one beside it
+      await vi.waitFor(() => expect(l.getSnapshot().state).toBe('waiting'), { interval: 1 });
+      l.wake();
+      await l.idle();
+      expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5']);
+      // the refused call, the same batch again, and the other one: three calls
+      expect(backend.embeddingCalls.map((c) => c.input.join(',')).sort()).toEqual(['img:0,img:1,img:2,img:3', 'img:0,img:1,img:2,img:3', 'img:4,img:5']);
+      expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+      expect(l.getSnapshot()).toMatchObject({ state: 'idle', done: 6, left: 0 });
+      l.stop();
+    } finally {
+      delete backend.onEmbeddings;
+    }
   });
 });

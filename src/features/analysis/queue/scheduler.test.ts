@@ -378,7 +378,7 @@ describe('AnalysisQueue', () => {
     const aiTag = 'test'; // the fake backend tags every image with it
     await editRecords(recordIds.slice(0, 2), (r) => ({
       ...r,
-      tags: [...r.tags.filter((t) => t.name !== aiTag), { name: 'mine', source: 'user' }],
+      tags: [...r.tags.filter((t) => t.name !== aiTag), { name: 'mine', score: null, source: 'user' }],
       rating: 4,
       caption: 'my words',
     }));

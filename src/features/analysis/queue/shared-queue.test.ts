@@ -3,13 +3,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnalysisResult } from '@/lib/db/schema';
 import { memoryPersistence } from '@/test/memory-persistence';
-import { pickElection, type Election } from './leader';
+import { pickElection, type Election } from '@/lib/leader/election';
 import { AnalysisQueue } from './scheduler';
-import { SharedQueue } from './shared-queue';
+import { QUEUE_ELECTION, SharedQueue } from './shared-queue';
 import { FakeHub, FakeLocks, fakeStorage, sleep, until } from '@/test/tab-fakes';
 import type { Analyzer, QueueItem } from './types';
 
-const result: AnalysisResult = { caption: 'a test image', tags: [{ name: 'test' }], model: 'fake' };
+const result: AnalysisResult = { caption: 'a test image', tags: [{ name: 'test', score: null }], model: 'fake' };
 
 let store: Map<string, QueueItem>;
 let hub: FakeHub;
@@ -34,7 +34,7 @@ interface Tab {
 }
 
 type ElectionFor = (id: string) => Election;
-const withLocks: ElectionFor = (id) => pickElection({ id, locks: locks.manager(id), channel: true });
+const withLocks: ElectionFor = (id) => pickElection({ id, names: QUEUE_ELECTION, locks: locks.manager(id), channel: true });
 
 /** the shared store, its writes taking `writeMs` (IndexedDB under load) */
 function persistence(writeMs: number) {
@@ -295,7 +295,7 @@ describe('shared analysis queue without navigator.locks (localStorage lease)', (
   it('elects one leader, forwards to it, and a follower takes over after the leader dies', async () => {
     const storage = fakeStorage();
     const withLease: ElectionFor = (id) => {
-      const e = pickElection({ id, locks: undefined, storage, channel: true, lease });
+      const e = pickElection({ id, names: QUEUE_ELECTION, locks: undefined, storage, channel: true, lease });
       expect(e.kind).toBe('lease');
       return e;
     };
@@ -312,9 +312,9 @@ describe('shared analysis queue without navigator.locks (localStorage lease)', (
     await until(() => states().includes('claimed'), 'a claim');
 
     // A crash: the tab is gone, its lease stays behind until it expires.
-    const held = storage.map.get('atelier-analysis-queue.leader')!;
+    const held = storage.map.get(QUEUE_ELECTION.leaseKey)!;
     leader.crash();
-    storage.map.set('atelier-analysis-queue.leader', held);
+    storage.map.set(QUEUE_ELECTION.leaseKey, held);
     await until(() => followers.some((t) => t.q.isLeader), 'a new leader', 2_000);
     const next = followers.find((t) => t.q.isLeader)!;
     await followers[1]!.q.enqueue(['late']);

@@ -21,28 +21,14 @@
 // A new leader loads the persisted queue first (AnalysisQueue.start: claimed items go back to
 // pending) and keeps a pause it heard from the old leader.
 import type { AnalysisQueue } from './scheduler';
-import type { Election } from './leader';
+import type { ChannelLike } from '@/lib/leader/channel';
+import type { Election, ElectionNames } from '@/lib/leader/election';
 import type { Priority, QueueSnapshot } from './types';
 
 export const CHANNEL_NAME = 'atelier-analysis-queue';
+/** The queue's election (lib/leader/election.ts): its own, apart from sync's and the lane's. */
+export const QUEUE_ELECTION: ElectionNames = { lock: 'atelier-analysis-queue', leaseKey: 'atelier-analysis-queue.leader' };
 
-/** A BroadcastChannel, reduced to what is used (a fake in tests). Never delivers to itself. */
-export interface ChannelLike {
-  post(msg: unknown): void;
-  listen(fn: (msg: unknown) => void): void;
-  close(): void;
-}
-
-export function broadcastChannel(name = CHANNEL_NAME): ChannelLike {
-  const bc = new BroadcastChannel(name);
-  return {
-    post: (msg) => bc.postMessage(msg),
-    listen: (fn) => {
-      bc.onmessage = (ev: MessageEvent) => fn(ev.data);
-    },
-    close: () => bc.close(),
-  };
-}
 
 export type Command =
   | { op: 'enqueue'; ids: string[]; priority: Priority }

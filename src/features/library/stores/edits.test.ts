@@ -22,7 +22,7 @@ describe('edits are never lost', () => {
     // none of these is awaited before the next starts: they race as keypresses and results do
     const writes = [
       lib.cull({ type: 'rate', rating: 3 }),
-      ...ids.map((id) => applyAnalysis(id, { caption: `caption ${id}`, tags: [{ name: 'sky' }, { name: 'sea' }], model: 'tiny' })),
+      ...ids.map((id) => applyAnalysis(id, { caption: `caption ${id}`, tags: [{ name: 'sky', score: null }, { name: 'sea', score: null }], model: 'tiny' })),
       ...ids.flatMap((id) => ['one', 'two', 'three'].map((t) => lib.editRecord(id, (r) => addUserTag(r, t)))),
       lib.cull({ type: 'flag', flag: 'pick' }),
     ];
@@ -47,7 +47,7 @@ describe('edits are never lost', () => {
     await putRecords([rec('x')]);
     const lib = createLibraryStore();
     await lib.load();
-    const result = { caption: 'a dog', tags: [{ name: 'Dog' }, { name: 'grass' }], model: 'tiny' };
+    const result = { caption: 'a dog', tags: [{ name: 'Dog', score: null }, { name: 'grass', score: null }], model: 'tiny' };
     await applyAnalysis('x', result);
     await lib.editRecord('x', (r) => removeTag(r, 'Dog'));
     await applyAnalysis('x', result);
@@ -63,13 +63,13 @@ describe('edits are never lost', () => {
     await applyAnalysis('x', result);
     const final = createLibraryStore();
     await final.load();
-    expect(final.getState().byId.get('x')!.tags).toEqual([{ name: 'dog', source: 'user' }, { name: 'grass', source: 'ai' }]);
+    expect(final.getState().byId.get('x')!.tags).toEqual([{ name: 'dog', score: null, source: 'user' }, { name: 'grass', score: null, source: 'ai' }]);
   });
 
   it("a result's idempotency key is stamped with its analysis: a replay writes no new stamp, and a merge carries the key along", async () => {
     await clear(defaultStores().meta);
     await putRecords([rec('k')]);
-    const result = { caption: 'a cat', tags: [{ name: 'cat' }], model: 'tiny' };
+    const result = { caption: 'a cat', tags: [{ name: 'cat', score: null }], model: 'tiny' };
     const first = await applyAnalysis('k', result, 'job-1');
     expect(first?.analysis?.key).toBe('job-1');
     const stamped = first!.stamps!['analysis'];

@@ -25,7 +25,7 @@ describe('library store', () => {
     await again.load();
     expect([...again.getState().byId.values()].map((r) => [r.rating, r.flag])).toEqual([[4, 'pick'], [4, 'pick'], [4, 'pick']]);
 
-    await applyAnalysis('b', { caption: 'a tiny red square', tags: [{ name: 'red' }], model: 'tiny' });
+    await applyAnalysis('b', { caption: 'a tiny red square', tags: [{ name: 'red', score: null }], model: 'tiny' });
     lib.setQuery({ text: 'red square' });
     expect(lib.getState().order).toEqual(['b']);
     expect(lib.getState().selection.ids.size).toBe(1); // pruned to what is visible

@@ -22,7 +22,7 @@ export function addUserTag(r: ImageRecord, name: string): ImageRecord {
   const n = name.trim();
   if (!n) return r;
   const rest = r.tags.filter((t) => t.name.toLowerCase() !== n.toLowerCase());
-  return { ...r, tags: [...rest, { name: n, source: 'user' }] };
+  return { ...r, tags: [...rest, { name: n, score: null, source: 'user' }] };
 }
 
 /** Removes a tag; an AI tag's removal is remembered, so a re-analysis does not add it back. */

@@ -198,7 +198,7 @@ describe('import pipeline', () => {
 
   it('applies XMP sidecars (NAME.xmp and NAME.ext.xmp) and does not report them as files', async () => {
     const committed: NewImage[] = [];
-    const exported = buildXmp({ ...makeRecord(await fakeProcess(new Blob(['x'])), { name: 'x.png', bytes: 1, origin: 'imported' }), rating: 4, tags: [{ name: 'sea', source: 'ai' }, { name: 'boat', source: 'user' }] });
+    const exported = buildXmp({ ...makeRecord(await fakeProcess(new Blob(['x'])), { name: 'x.png', bytes: 1, origin: 'imported' }), rating: 4, tags: [{ name: 'sea', score: null, source: 'ai' }, { name: 'boat', score: null, source: 'user' }] });
     const lr = '<x:xmpmeta><rdf:RDF><rdf:Description><xmp:Rating>-1</xmp:Rating><dc:subject><rdf:Bag><rdf:li>blurry</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>';
     const inDir = (it: ImportItem, path: string): ImportItem => ({ ...it, path });
     const p = await runImport(
@@ -216,8 +216,8 @@ describe('import pipeline', () => {
     );
     expect(p).toMatchObject({ total: 4, done: 4, imported: 4, skipped: [] });
     const byKey = new Map(committed.map((c) => [`${c.record.path ?? ''}/${c.record.name}`, c.record]));
-    expect(byKey.get('/a.png')).toMatchObject({ rating: 4, flag: 'none', tags: [{ name: 'sea', source: 'user' }, { name: 'boat', source: 'user' }] });
-    expect(byKey.get('/b.jpg')).toMatchObject({ rating: 0, flag: 'reject', tags: [{ name: 'blurry', source: 'user' }] });
+    expect(byKey.get('/a.png')).toMatchObject({ rating: 4, flag: 'none', tags: [{ name: 'sea', score: null, source: 'user' }, { name: 'boat', score: null, source: 'user' }] });
+    expect(byKey.get('/b.jpg')).toMatchObject({ rating: 0, flag: 'reject', tags: [{ name: 'blurry', score: null, source: 'user' }] });
     expect(byKey.get('/c.png')).toMatchObject({ rating: 0, flag: 'none', tags: [] });
     expect(byKey.get('sub/a.png')).toMatchObject({ rating: 0, tags: [] });
   });

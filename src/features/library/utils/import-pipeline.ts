@@ -81,7 +81,7 @@ export async function applySidecar(record: ImageRecord, sidecar: Blob): Promise<
     return record; // an unreadable sidecar never costs the image
   }
   const have = new Set(record.tags.map((t) => t.name.toLowerCase()));
-  const tags = [...record.tags, ...x.tags.filter((t) => !have.has(t.toLowerCase())).map((name) => ({ name, source: 'user' as const }))];
+  const tags = [...record.tags, ...x.tags.filter((t) => !have.has(t.toLowerCase())).map((name) => ({ name, score: null, source: 'user' as const }))];
   return { ...record, tags, ...(x.rating !== undefined ? { rating: x.rating } : {}), ...(x.flag ? { flag: x.flag } : {}) };
 }
 

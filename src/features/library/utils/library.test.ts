@@ -12,8 +12,8 @@ function rec(id: string, extra: Partial<ImageRecord> = {}): ImageRecord {
 }
 
 const lib = [
-  rec('a', { name: 'beach.jpg', addedAt: 1, rating: 5, flag: 'pick', takenAt: 50, tags: [{ name: 'sea', source: 'ai' }, { name: 'sunset', source: 'user' }] }),
-  rec('b', { name: 'forest.png', addedAt: 2, rating: 2, analysis: { caption: 'A misty pine forest', model: 'm', at: 1 }, tags: [{ name: 'sea', source: 'ai' }] }),
+  rec('a', { name: 'beach.jpg', addedAt: 1, rating: 5, flag: 'pick', takenAt: 50, tags: [{ name: 'sea', score: null, source: 'ai' }, { name: 'sunset', score: null, source: 'user' }] }),
+  rec('b', { name: 'forest.png', addedAt: 2, rating: 2, analysis: { caption: 'A misty pine forest', model: 'm', at: 1 }, tags: [{ name: 'sea', score: null, source: 'ai' }] }),
   rec('c', { name: 'img10.png', addedAt: 3, flag: 'reject', origin: 'generated', params: { prompt: 'a cyberpunk cat', source: 'atelier' }, analysis: { caption: 'cat', model: 'm', at: 1, nsfw: { label: 'nsfw', score: 0.9 } } }),
   rec('d', { name: 'img9.png', addedAt: 4, rating: 3, takenAt: 10 }),
 ];
@@ -65,7 +65,7 @@ describe('search, filters and sort', () => {
   });
   it('counts tags', () => expect(tagCounts(lib)[0]).toEqual({ name: 'sea', count: 2 }));
   it('searches 50k records within budget', () => {
-    const big = Array.from({ length: 50_000 }, (_, i) => rec(`r${i}`, { name: `IMG_${i}.jpg`, addedAt: i, tags: [{ name: i % 7 ? 'dog' : 'cat', source: 'ai' }] }));
+    const big = Array.from({ length: 50_000 }, (_, i) => rec(`r${i}`, { name: `IMG_${i}.jpg`, addedAt: i, tags: [{ name: i % 7 ? 'dog' : 'cat', score: null, source: 'ai' }] }));
     runQuery(big, { ...DEFAULT_QUERY, text: 'warm' });
     const t = performance.now();
     const out = runQuery(big, { ...DEFAULT_QUERY, text: 'img_4 cat' });
@@ -88,7 +88,7 @@ describe('culling', () => {
     expect(applyCull([lib[0]!], { type: 'rate', rating: 0 })[0]!.rating).toBe(0);
   });
   it('adds a user tag over an AI tag of the same name', () => {
-    expect(addUserTag(lib[0]!, 'SEA').tags).toEqual([{ name: 'sunset', source: 'user' }, { name: 'SEA', source: 'user' }]);
+    expect(addUserTag(lib[0]!, 'SEA').tags).toEqual([{ name: 'sunset', score: null, source: 'user' }, { name: 'SEA', score: null, source: 'user' }]);
   });
   it('finds images derived from a source', () => {
     const kids = [rec('k1', { lineage: { sourceId: 'a', action: 'enhance' }, addedAt: 9 }), rec('k2', { lineage: { sourceId: 'b', action: 'remix' } })];
@@ -119,7 +119,7 @@ describe('selection', () => {
 
 describe('export', () => {
   it('writes an XMP sidecar with dc:subject tags and xmp:Rating', () => {
-    const xmp = buildXmp(rec('x', { rating: 4, tags: [{ name: 'sea & sky', source: 'user' }, { name: 'boat', source: 'ai' }], caption: 'a <small> boat' }));
+    const xmp = buildXmp(rec('x', { rating: 4, tags: [{ name: 'sea & sky', score: null, source: 'user' }, { name: 'boat', score: null, source: 'ai' }], caption: 'a <small> boat' }));
     expect(xmp).toContain('xmp:Rating="4"');
     expect(xmp).toMatch(/<dc:subject>\s*<rdf:Bag>\s*<rdf:li>sea &amp; sky<\/rdf:li>\s*<rdf:li>boat<\/rdf:li>/);
     expect(xmp).toContain('a &lt;small&gt; boat');

@@ -14,7 +14,7 @@ const rec = (over: Partial<ImageRecord>): ImageRecord => ({
 
 describe('parseXmp', () => {
   it('reads back what buildXmp writes', () => {
-    const tags = [{ name: 'sea & sky', source: 'user' as const }, { name: '<odd> "quoted"', source: 'ai' as const }, { name: 'boat', source: 'user' as const }];
+    const tags = [{ name: 'sea & sky', score: null, source: 'user' as const }, { name: '<odd> "quoted"', score: null, source: 'ai' as const }, { name: 'boat', score: null, source: 'user' as const }];
     expect(parseXmp(buildXmp(rec({ rating: 4, tags, caption: 'a caption', params: { prompt: 'p', source: 'atelier' } })))).toEqual({ tags: ['sea & sky', '<odd> "quoted"', 'boat'], rating: 4 });
     expect(parseXmp(buildXmp(rec({ rating: 2, flag: 'pick' })))).toEqual({ tags: [], rating: 2, flag: 'pick' });
     expect(parseXmp(buildXmp(rec({ rating: 3, flag: 'reject' })))).toEqual({ tags: [], rating: 0, flag: 'reject' });
@@ -38,7 +38,7 @@ describe('buildXmp writes files other tools read', () => {
   const dirty = rec({
     rating: 3,
     caption: 'a harbour\u0007 at dusk\u0000, boats \uD800 moored',
-    tags: [{ name: 'sea\u001b', source: 'ai' }, { name: '\u0001', source: 'ai' }],
+    tags: [{ name: 'sea\u001b', score: null, source: 'ai' }, { name: '\u0001', score: null, source: 'ai' }],
     params: { prompt: 'harbour\u000b, dusk', source: 'atelier' },
   });
 

@@ -1,10 +1,12 @@
 // Records imported before perceptual hashes existed get one in idle time: their thumbnails are
 // hashed by the image workers, a batch at a time, and written field-wise (editRecords). One tab
-// does it (a Web Lock); where there is none, every tab may, and they write the same hashes.
+// does it: the leader of BACKFILL_ELECTION (lib/leader/election.ts: a Web Lock, or a localStorage
+// lease where navigator.locks is missing). Two tabs that both lead for a moment write the same hashes.
 import { editRecords } from '@/lib/db/library-api';
 import { getThumbs } from '@/lib/db/records';
 import type { ImageRecord } from '@/lib/db/schema';
 import { idleTask } from '@/lib/idle';
+import { browserElection, type Election, type ElectionNames } from '@/lib/leader/election';
 import { imagePool } from '@/lib/workers/image-pool';
 
 // 128 thumbnails a batch: each batch is one write and one re-query of the library (ms at 100k)
@@ -50,12 +52,29 @@ export async function backfillPerceptualHashes(deps: BackfillDeps, signal?: Abor
   return written;
 }
 
-/** Runs the backfill in one tab at a time. */
-export function startBackfill(deps: BackfillDeps): () => void {
-  const ctrl = new AbortController();
-  const run = () => backfillPerceptualHashes(deps, ctrl.signal).catch((err: unknown) => console.warn('perceptual hash backfill stopped', err));
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  if (locks) void locks.request('atelier-phash-backfill', { ifAvailable: true }, (lock) => (lock && !ctrl.signal.aborted ? run() : undefined));
-  else void run();
-  return () => ctrl.abort();
+export const BACKFILL_ELECTION: ElectionNames = { lock: 'atelier-phash-backfill', leaseKey: 'atelier-phash-backfill.leader' };
+
+/**
+ * Runs the backfill in one tab at a time: whenever this tab becomes the leader of `election`
+ * (at once, or when the tab that led leaves), and stops it when the tab stops leading.
+ */
+export function startBackfill(deps: BackfillDeps, election: Election = browserElection(BACKFILL_ELECTION)): () => void {
+  let ctrl: AbortController | undefined;
+  let closed = false;
+  const follow = (leads: boolean) => {
+    if (closed) return;
+    ctrl?.abort();
+    ctrl = undefined;
+    if (!leads) return;
+    const run = (ctrl = new AbortController());
+    backfillPerceptualHashes(deps, run.signal).catch((err: unknown) => console.warn('perceptual hash backfill stopped', err));
+  };
+  const off = election.onChange(follow);
+  if (election.leader) follow(true);
+  return () => {
+    closed = true;
+    ctrl?.abort();
+    off();
+    election.close();
+  };
 }

@@ -46,3 +46,22 @@ describe('records as server changes', () => {
     expect(withCreationStamp(created, 'c1')).toBe(created);
   });
 });
+
+describe('records pushed by an earlier version (tags without score)', () => {
+  const oldFields = (tags: object[]) => ({ ...toChange(rec(), 'c1').fields!, tags });
+
+  it('a pulled change is read with score null', () => {
+    const r = fromChange({ id: 'a', seq: 1, fields: oldFields([{ name: 'sea', source: 'user' }]), stamps: { $: formatStamp(5000, 0, 'c1') }, deleted: null });
+    expect(r!.tags).toStrictEqual([{ name: 'sea', score: null, source: 'user' }]);
+  });
+
+  it('merges per field as before: the later tag edit wins whichever shape it was written in', () => {
+    const created = formatStamp(5000, 0, 'c1');
+    const local = stampNew(rec({ tags: [{ name: 'boat', score: null, source: 'user' }] }), created);
+    const later = fromChange({ id: 'a', seq: 1, fields: oldFields([{ name: 'sea', source: 'user' }]), stamps: { $: created, tags: formatStamp(7000, 0, 'c2') }, deleted: null })!;
+    expect(mergeFields(local, later).tags).toStrictEqual([{ name: 'sea', score: null, source: 'user' }]);
+    const earlier = fromChange({ id: 'a', seq: 2, fields: oldFields([{ name: 'sea', source: 'user' }]), stamps: { $: created }, deleted: null })!;
+    const mine = { ...local, stamps: { $: created, tags: formatStamp(6000, 0, 'c1') } };
+    expect(mergeFields(mine, earlier)).toBe(mine);
+  });
+});

@@ -3,6 +3,7 @@
 import { CREATED } from '@/lib/db/fields';
 import { formatStamp } from '@/lib/db/hlc';
 import type { ImageRecord } from '@/lib/db/schema';
+import { readRecord } from '@/lib/db/stored';
 import type { LibraryChange, LibraryChangeOut } from '@/lib/api/types';
 
 /**
@@ -30,10 +31,13 @@ export function deletion(id: string, stamp: string): LibraryChange {
   return { id, deleted: stamp };
 }
 
-/** The record a pulled change describes, or null for a tombstone. */
+/**
+ * The record a pulled change describes, or null for a tombstone. The server keeps what clients
+ * pushed, older shapes included: it is read like a stored record (`readRecord`).
+ */
 export function fromChange(c: LibraryChangeOut): ImageRecord | null {
   if (c.deleted) return null;
-  return { ...(c.fields as unknown as Omit<ImageRecord, 'id' | 'stamps'>), id: c.id, stamps: c.stamps };
+  return readRecord({ ...(c.fields as unknown as Omit<ImageRecord, 'id' | 'stamps'>), id: c.id, stamps: c.stamps });
 }
 
 /** Every stamp a change carries (the clock moves past them). */

@@ -1,25 +1,25 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-
-const engine = vi.hoisted(() => ({ start: vi.fn(), nudge: vi.fn(), stop: vi.fn() }));
-vi.mock('./sync-engine', () => ({ createSyncEngine: () => engine }));
-
-const { START_DELAY_MS, startSync } = await import('./start-sync');
+import { START_DELAY_MS, startingLate } from './start-sync';
 
 describe('starting sync with the page', () => {
   afterEach(() => vi.useRealTimers());
 
-  it("lets the first screen's thumbnails load before the engine's first cycle, and a stop before then starts nothing", () => {
+  it("lets the first screen's thumbnails load before the engine's first cycle; a stop before then starts nothing; a nudge goes through at once", () => {
     vi.useFakeTimers();
-    const stop = startSync();
+    const engine = { start: vi.fn(), stop: vi.fn(), nudge: vi.fn() };
+    const late = startingLate(engine);
+    late.start();
+    late.nudge();
+    expect(engine.nudge).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(START_DELAY_MS - 1);
     expect(engine.start).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
     expect(engine.start).toHaveBeenCalledTimes(1);
-    stop();
 
-    const stopEarly = startSync();
-    stopEarly();
+    late.start();
+    late.stop();
     vi.advanceTimersByTime(START_DELAY_MS * 2);
     expect(engine.start).toHaveBeenCalledTimes(1);
+    expect(engine.stop).toHaveBeenCalledTimes(1);
   });
 });

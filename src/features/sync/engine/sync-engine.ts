@@ -1,4 +1,4 @@
-// The sync engine: runs in the leading tab only (engine/leader.ts). IndexedDB stays the replica
+// The sync engine: runs in the leading tab only (leadership.ts). IndexedDB stays the replica
 // the UI reads; the engine moves changes between it and the server (backend/atelier/library).
 //
 // One cycle, repeated every few seconds and at once when a tab records a change:

@@ -1,6 +1,8 @@
-// Which tab runs the analysis queue. Every open tab of the app would otherwise load the same
-// persisted items and send them to the backend; exactly one tab (the leader) runs the queue and
-// the others forward their commands to it (see shared-queue.ts).
+// Which tab runs a piece of background work that must run once per browser, not once per tab:
+// the analysis queue (features/analysis/queue/shared-queue.ts), the sync engine
+// (features/sync/engine/start-sync.ts), the embeddings indexing lane and the perceptual-hash
+// backfill. Each job has its own election (`ElectionNames`: a lock name and a lease key), so
+// their leaders may be different tabs.
 //
 // - Web Locks (secure contexts: https, localhost): every tab requests one exclusive lock and holds
 //   it for its lifetime. The browser grants it to one tab at a time and hands it to the next
@@ -8,11 +10,16 @@
 // - Plain http on a LAN address has no navigator.locks: a lease in localStorage ({ id, until }),
 //   renewed by the leader's heartbeat, taken by another tab when it expires (a crashed leader) or
 //   is removed (a leader that closed: pagehide). See leaseElection for its race window.
-// - Neither BroadcastChannel nor localStorage (very old browsers, storage blocked): nobody to
-//   coordinate with is reachable, so the tab runs its own queue, as before.
+// - No localStorage either (storage blocked), or no BroadcastChannel for a job whose followers
+//   talk to the leader (very old browsers): nobody to coordinate with is reachable, so the tab
+//   runs the work itself.
+import { browserStorage } from '@/lib/browser-storage';
 
-export const LEADER_LOCK = 'atelier-analysis-queue';
-export const LEASE_KEY = 'atelier-analysis-queue.leader';
+/** What one job's election is called: its Web Lock, and its lease's localStorage key. */
+export interface ElectionNames {
+  lock: string;
+  leaseKey: string;
+}
 
 export interface Election {
   readonly kind: 'locks' | 'lease' | 'solo';
@@ -58,7 +65,7 @@ function listeners() {
 }
 
 /** Leadership = holding the exclusive Web Lock; the browser releases it when the tab goes away. */
-export function lockElection(locks: LockManagerLike, name = LEADER_LOCK): Election {
+export function lockElection(locks: LockManagerLike, name: string): Election {
   const fns = listeners();
   const ctrl = new AbortController();
   let leader = false;
@@ -93,8 +100,9 @@ export interface LeaseOptions {
   storage: StorageLike;
   /** this tab */
   id: string;
-  key?: string;
-  /** a lease not renewed for this long is free: how long a crashed leader blocks the queue */
+  /** the localStorage key of the lease */
+  key: string;
+  /** a lease not renewed for this long is free: how long a crashed leader blocks the work */
   ttlMs?: number;
   /** how often the leader renews, and followers look */
   heartbeatMs?: number;
@@ -121,17 +129,18 @@ interface Lease {
  * each renderer keeps a copy of the storage area and other tabs' writes reach it asynchronously,
  * so two tabs that both find the lease free at the same moment can each read back their own claim
  * if propagation is slower than `settleMs`. Both then lead until a heartbeat shows each the
- * other's claim (a 'leader' message from the other tab triggers that check at once): the tab with
- * the larger id steps down, the other rewrites its lease. In that window both may send the same items (duplicate
- * backend work) and both write to the queue's store; the library write is idempotent per item
- * key, so no result is applied twice. The same happens when a leader's timers are held back
- * longer than `ttlMs` (a frozen or heavily throttled background tab): another tab takes over, and
- * the old leader steps down at its next heartbeat; activity (every queue change) renews too, so
- * a working leader keeps its lease.
+ * other's claim (`poke()`, e.g. on a 'leader' message from the other tab, checks at once): the
+ * tab with the larger id steps down, the other rewrites its lease. In that window both run the
+ * work, so every job elected here must stand being run twice for a moment: the analysis queue's
+ * library write is idempotent per item key, sync's pushes are idempotent and its merges
+ * commutative, the lane and the backfill write the same vectors and hashes. The same happens when
+ * a leader's timers are held back longer than `ttlMs` (a frozen or heavily throttled background
+ * tab): another tab takes over, and the old leader steps down at its next heartbeat; activity
+ * (`poke()`, on every queue change) renews too, so a working leader keeps its lease.
  */
 export function leaseElection(opts: LeaseOptions): Election {
   const { storage, id, events } = opts;
-  const key = opts.key ?? LEASE_KEY;
+  const key = opts.key;
   const ttl = opts.ttlMs ?? 5_000;
   const heartbeat = opts.heartbeatMs ?? 1_000;
   const settle = opts.settleMs ?? 150;
@@ -250,18 +259,44 @@ export function soloElection(): Election {
 
 export interface ElectionEnv {
   id: string;
+  names: ElectionNames;
   locks?: LockManagerLike | undefined;
   storage?: StorageLike | undefined;
-  /** whether BroadcastChannel exists (followers need it to reach the leader) */
+  /**
+   * false where followers could not reach the leader (no BroadcastChannel, for a job whose
+   * followers forward work to it): each tab then runs the work itself
+   */
   channel: boolean;
   events?: PageEventsLike | undefined;
-  lease?: Omit<LeaseOptions, 'storage' | 'id' | 'events'>;
+  lease?: Omit<LeaseOptions, 'storage' | 'id' | 'key' | 'events'>;
 }
 
 /** Web Locks where they exist, else the localStorage lease, else this tab alone. */
 export function pickElection(env: ElectionEnv): Election {
   if (!env.channel) return soloElection();
-  if (env.locks) return lockElection(env.locks);
-  if (env.storage) return leaseElection({ ...env.lease, storage: env.storage, id: env.id, ...(env.events ? { events: env.events } : {}) });
+  if (env.locks) return lockElection(env.locks, env.names.lock);
+  if (env.storage) return leaseElection({ ...env.lease, storage: env.storage, id: env.id, key: env.names.leaseKey, ...(env.events ? { events: env.events } : {}) });
   return soloElection();
+}
+
+/** A new id for this tab: the lease's tie-break compares them, so they only need to differ. */
+export function newTabId(): string {
+  return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/**
+ * This tab's election for one job, from the browser itself: navigator.locks (secure contexts
+ * only: https, localhost; not http://192.168...), localStorage, pagehide/pageshow.
+ * `needsChannel`: the job's followers talk to the leader over a BroadcastChannel, so without one
+ * every tab runs the job itself.
+ */
+export function browserElection(names: ElectionNames, opts: { id?: string; needsChannel?: boolean } = {}): Election {
+  return pickElection({
+    id: opts.id ?? newTabId(),
+    names,
+    locks: typeof navigator === 'undefined' ? undefined : (navigator as { locks?: LockManagerLike }).locks,
+    storage: browserStorage(),
+    channel: !opts.needsChannel || typeof BroadcastChannel !== 'undefined',
+    events: typeof window === 'undefined' ? undefined : (window as PageEventsLike),
+  });
 }
