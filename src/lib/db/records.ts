@@ -175,6 +175,11 @@ function promisify<T>(req: IDBRequest): Promise<T> {
   });
 }
 
+/** Whether this browser's library holds any record (one key read, whatever the library's size). */
+export async function hasRecords(stores: Stores = defaultStores()): Promise<boolean> {
+  return stores.meta('readonly', (store) => promisifyRequest(store.getAllKeys(null, 1))).then((k) => k.length > 0);
+}
+
 export async function getRecord(id: string, stores: Stores = defaultStores()): Promise<ImageRecord | undefined> {
   const rec = await get<ImageRecord>(id, stores.meta);
   return rec && readRecord(rec);
