@@ -16,8 +16,9 @@ import logging
 import os
 import re
 import time
+from collections import OrderedDict
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from atelier.core.errors import InvalidParameter, PayloadTooLarge
 from atelier.library.exceptions import HashMismatch, UploadOffsetMismatch
@@ -26,6 +27,7 @@ log = logging.getLogger("atelier.library")
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STALE_UPLOAD_S = 7 * 24 * 3600
+KEPT_HASHES = 256  # running hashes of unfinished uploads kept between their pieces (tiny each)
 
 
 def check_sha256(sha: str) -> str:
@@ -43,13 +45,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 class PartWriter:
-    """Appends one request's bytes to an upload. Hashes as it goes when the upload started at byte
-    0 in this request, so a blob sent in one piece is never read back."""
+    """Appends one request's bytes to an upload. Hashes as it goes: from byte 0, or from where the
+    previous piece's hash stopped when this process received that piece (BlobStore keeps it), so an
+    upload received whole by one process is never read back. `hashed_to`: the bytes the hash covers."""
 
-    def __init__(self, fh: BinaryIO, start: int):
+    def __init__(self, fh: BinaryIO, start: int, hasher: Any | None = None):
         self.fh = fh
         self.offset = start
-        self.hasher = hashlib.sha256() if start == 0 else None
+        self.hasher = hashlib.sha256() if start == 0 else hasher
+        self.hashed_to = start if self.hasher is not None else 0
 
     def write(self, data: bytes | bytearray) -> None:
         self.write_bytes(data)
@@ -64,6 +68,7 @@ class PartWriter:
         side in two threads, so verifying costs no time beside the disk write."""
         if self.hasher is not None:
             self.hasher.update(data)
+            self.hashed_to += len(data)
 
     def close(self) -> None:
         self.fh.flush()
@@ -79,6 +84,11 @@ class BlobStore:
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.uploads.mkdir(parents=True, exist_ok=True)
         self._drop_stale_uploads()
+        # sha -> (bytes hashed, the hash so far) of unfinished uploads whose pieces this process
+        # received, so that the next piece goes on hashing instead of the last one reading the whole
+        # file back. A restart forgets them (the file is then read back once, as before). Callers
+        # hold the upload's lock (LibraryService.upload_lock), one request per blob at a time.
+        self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
     def path(self, sha: str) -> Path:
         return self.blobs / sha[:2] / sha
@@ -116,7 +126,17 @@ class BlobStore:
         if start != have:
             raise UploadOffsetMismatch(f"this upload has {have:,} bytes so far; send from byte {have} "
                                        f"(Content-Range: bytes {have}-...), not {start}", offset=have)
-        return PartWriter(open(part, "ab"), start)
+        kept = self._hashes.pop(sha, None)
+        return PartWriter(open(part, "ab"), start, kept[1] if kept is not None and kept[0] == start else None)
+
+    def keep_hash(self, sha: str, writer: PartWriter) -> None:
+        """After a piece that left the upload unfinished: keep its running hash for the next piece,
+        when it covers every byte received so far."""
+        if writer.hasher is not None and writer.hashed_to == writer.offset:
+            self._hashes[sha] = (writer.offset, writer.hasher)
+            self._hashes.move_to_end(sha)
+            while len(self._hashes) > KEPT_HASHES:
+                self._hashes.popitem(last=False)
 
     def finish(self, sha: str, writer: PartWriter | None, total: int) -> None:
         """Verifies the whole upload against its name and moves it into place (see the module doc)."""
@@ -125,7 +145,8 @@ class BlobStore:
         if size != total:
             raise UploadOffsetMismatch(f"the upload ended at {size:,} bytes but Content-Range announced {total:,}",
                                        offset=size)
-        if writer is not None and writer.hasher is not None and writer.offset == total:
+        self._hashes.pop(sha, None)
+        if writer is not None and writer.hasher is not None and writer.hashed_to == writer.offset == total:
             digest = writer.hasher.hexdigest()
         else:
             h = hashlib.sha256()
@@ -172,6 +193,7 @@ class BlobStore:
         return new
 
     def discard(self, sha: str) -> None:
+        self._hashes.pop(sha, None)
         self._part(sha).unlink(missing_ok=True)
 
     def _drop_stale_uploads(self) -> None:

@@ -145,6 +145,7 @@ async def put_blob(sha256: Sha256, request: Request, library: LibraryDep) -> JSO
                                    param="body")
         done = total if total is not None else writer.offset
         if writer.offset < done:
+            blobs.keep_hash(sha256, writer)
             return JSONResponse(BlobStored(sha256=sha256, size=done, complete=False, offset=writer.offset).model_dump(),
                                 status_code=202, headers={"Upload-Offset": str(writer.offset)})
         await anyio.to_thread.run_sync(blobs.finish, sha256, writer, done)
