@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '@/lib/api/errors';
-import { BATCH_BLOB_MAX, BATCH_BLOBS, BATCH_BYTES, batchesOf, PIECE, pool, SMALL_BLOB, uploadBlob, uploadSmallBlobs, type Transport } from './transfer';
+import { BATCH_BLOB_MAX, BATCH_BLOBS, BATCH_BYTES, batchesOf, MIN_PIECE, PIECE, pool, SMALL_BLOB, uploadBlob, uploadSmallBlobs, type Transport } from './transfer';
 
 /** A server's blob store in memory, speaking the HEAD / PUT-with-Content-Range protocol. */
 function memoryServer() {
@@ -54,6 +54,35 @@ describe('resumable upload', () => {
     expect(server.stored.has('s')).toBe(true);
     expect(server.puts.map((p) => p.start)).toEqual([5000, 5000 + PIECE]);
     expect(counted).toBe(size);
+  });
+
+  it('a body limit below the piece size (413) gets smaller pieces, from where the server part ends', async () => {
+    const limit = PIECE / 4 + 10; // e.g. ATELIER_MAX_BODY_MB or a proxy's client_max_body_size
+    const size = PIECE + 5000;
+    const server = memoryServer();
+    const put = server.put;
+    server.put = async (sha, piece, ...rest) => {
+      if (piece.size > limit) {
+        server.puts.push({ start: rest[0], size: piece.size });
+        throw new ApiError('request body is too large', { status: 413 });
+      }
+      return put(sha, piece, ...rest);
+    };
+    let counted = 0;
+    await uploadBlob('s', blobOf(size), (d) => (counted += d), { transport: server });
+    expect(server.stored.has('s')).toBe(true);
+    const accepted = server.puts.filter((p) => p.size <= limit);
+    expect(accepted.every((p) => p.size <= PIECE / 4)).toBe(true);
+    expect(accepted.reduce((n, p) => n + p.size, 0)).toBe(size);
+    expect(counted).toBe(size);
+  });
+
+  it('a 413 for pieces already at the smallest size is an error, not a loop', async () => {
+    const server = memoryServer();
+    server.put = async () => {
+      throw new ApiError('request body is too large', { status: 413 });
+    };
+    await expect(uploadBlob('s', blobOf(2 * MIN_PIECE), undefined, { transport: server })).rejects.toMatchObject({ status: 413 });
   });
 
   it('a 409 (the part is elsewhere than thought) asks HEAD again and goes on from there', async () => {

@@ -8,7 +8,11 @@ import { headBlob } from '../api/head-blob';
 import { putBlobPiece } from '../api/put-blob';
 import { uploadBlobBatch } from '../api/upload-blob-batch';
 
-export const PIECE = 8 * 1024 * 1024;
+/** An upload request carries at most this much (under the 60 MB body limit DEPLOYMENT.md gives
+ * reverse proxies; a cut upload resumes from the bytes the server received, whatever the piece). */
+export const PIECE = 32 * 1024 * 1024;
+/** A server (or a proxy before it) that refuses a piece as too large (413) gets pieces half as large, down to this. */
+export const MIN_PIECE = 1024 * 1024;
 /** An upload that moves no byte for this long is cut (a half-open connection never fails by itself). */
 export const STALL_MS = 60_000;
 /**
@@ -80,7 +84,7 @@ async function putWatched(t: Transport, sha: string, piece: Blob, start: number,
 }
 
 /**
- * Uploads a blob the server does not have, in PIECE-sized pieces, from where the server's part
+ * Uploads a blob the server does not have, in PIECE-sized pieces (smaller after a 413), from where the server's part
  * of it ends (HEAD; a small blob is sent whole at once): an upload cut by a crash on either side goes on where it stopped. A 409 (the
  * part is not where this upload thought: the server lost its last unflushed bytes, or another
  * upload of the same blob ran) asks HEAD again and goes on from there. `onBytes` gets the bytes
@@ -94,6 +98,7 @@ export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: numb
     reported = upTo;
   };
   let retries = 0;
+  let pieceSize = PIECE;
   let ask = blob.size > SMALL_BLOB;
   for (;;) {
     let start = 0;
@@ -106,7 +111,7 @@ export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: numb
     report(start);
     try {
       while (start < blob.size) {
-        const end = Math.min(start + PIECE, blob.size);
+        const end = Math.min(start + pieceSize, blob.size);
         const from = start;
         // (a blob read from IndexedDB costs the main thread a round trip to the browser process
         // per slice: a piece that is the whole blob is the blob itself)
@@ -117,6 +122,11 @@ export async function uploadBlob(sha: string, blob: Blob, onBytes?: (delta: numb
       }
       return;
     } catch (err) {
+      // a body limit below our piece (ATELIER_MAX_BODY_MB, a proxy's): smaller pieces, from HEAD
+      if (err instanceof ApiError && err.status === 413 && pieceSize > MIN_PIECE && blob.size > MIN_PIECE) {
+        pieceSize = Math.max(MIN_PIECE, Math.floor(pieceSize / 2));
+        continue;
+      }
       if (!(err instanceof ApiError && err.status === 409) || ++retries > OFFSET_RETRIES) throw err;
     }
   }
