@@ -146,6 +146,15 @@ def targets_sync(d: dict) -> list[dict]:
             _t("fresh browser: all metadata and thumbnails (ms)", d.get("allMetadataAndThumbsMs"), "(reported)", None)]
 
 
+def targets_sync_upload(d: dict) -> list[dict]:
+    return [_t(f"browser sync engine upload / raw PUT of the same bytes from the page, loopback "
+               f"({d.get('originals')} originals of {d.get('mbEach')} MB, median of rounds)",
+               d.get("engine_over_raw"), ">= 0.8", d.get("pass")),
+            _t("the same against raw PUTs two at a time, as the engine sends originals", d.get("engine_over_raw_2_in_flight"),
+               "(reported)", None),
+            _t("browser sync engine upload rate (MB/s)", d.get("engineMBps"), "(reported)", None)]
+
+
 def targets_embed(d: dict) -> list[dict]:
     ratio = d.get("overhead_ratio")
     return [_t("embedding throughput, indexing lane / direct /v1/embeddings batches (median of paired rounds)",
@@ -182,6 +191,7 @@ BENCHES = [
     ("search by meaning and stacks (issue 19)", ["node", "scripts/bench_search.mjs"], 1500, targets_search),
     ("library on the server (issue 18)", [PY, "scripts/bench_library.py"], 900, targets_library),
     ("fresh browser sync (issue 18)", ["node", "scripts/bench_sync.mjs"], 1200, targets_sync),
+    ("browser sync upload (issue 18)", ["node", "scripts/bench_sync_upload.mjs"], 600, targets_sync_upload),
     ("upscale in tiles (issue 21)", [PY, "scripts/bench_upscale.py"], 900, targets_upscale),
     ("embedding throughput (issue 19)", ["node", "scripts/bench_embed.mjs"], 900, targets_embed),
     ("LoRA adapters (issue 20)", [PY, "scripts/bench_lora.py"], 900, targets_lora),

@@ -79,7 +79,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { seedLibrary } from './lib/seed.mjs';
+import { seedLibrary, seedOriginals } from './lib/seed.mjs';
 import { ROOT, waitUp } from './lib/tiny-backend.mjs';
 import { MAIN_THREAD_PROBE, mainThreadFigures, sourceMapper, startCpuProfile } from './lib/main-thread.mjs';
 
@@ -445,56 +445,6 @@ const SET_FEATURE = ([feature, on]) => {
   if (feature === 'sync') localStorage.setItem('atelier.sync', JSON.stringify({ enabled: on, originals: 'recent' }));
   else localStorage.setItem('atelier.stacks', on ? '1' : '0');
 };
-
-/**
- * In the page: the newest `count` seeded records get an original of their own (`bytes` of
- * distinct pseudo-random bytes; the record's hash becomes its SHA-256, as an import's is), so
- * that sync has originals to upload. Returns the ms it took.
- */
-async function seedOriginals({ count, bytes }) {
-  const open = (name, store) => new Promise((resolve, reject) => {
-    const r = indexedDB.open(name);
-    r.onupgradeneeded = () => r.result.createObjectStore(store);
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-  const done = (tx) => new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = tx.onabort = () => reject(tx.error);
-  });
-  const t0 = performance.now();
-  const meta = await open('atelier-meta', 'meta');
-  const originalsDb = await open('atelier-originals', 'originals');
-  const ids = Array.from({ length: count }, (_, k) => `seed-${String(k).padStart(7, '0')}`);
-  const recs = await new Promise((resolve, reject) => {
-    const os = meta.transaction('meta').objectStore('meta');
-    const outRecs = [];
-    ids.forEach((id, i) => {
-      const r = os.get(id);
-      r.onsuccess = () => (outRecs[i] = r.result);
-      r.onerror = () => reject(r.error);
-    });
-    os.transaction.oncomplete = () => resolve(outRecs);
-  });
-  const blobs = [];
-  for (let i = 0; i < count; i++) {
-    if (!recs[i]) continue;
-    const buf = new Uint8Array(bytes);
-    for (let o = 0; o < bytes; o += 65536) crypto.getRandomValues(buf.subarray(o, Math.min(bytes, o + 65536)));
-    const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((b) => b.toString(16).padStart(2, '0')).join('');
-    recs[i] = { ...recs[i], hash: sha, bytes };
-    blobs.push([ids[i], new Blob([buf], { type: 'image/jpeg' })]);
-  }
-  const txO = originalsDb.transaction('originals', 'readwrite');
-  for (const [id, blob] of blobs) txO.objectStore('originals').put(blob, id);
-  await done(txO);
-  const txM = meta.transaction('meta', 'readwrite');
-  for (const r of recs) if (r) txM.objectStore('meta').put(r, r.id);
-  await done(txM);
-  meta.close();
-  originalsDb.close();
-  return performance.now() - t0;
-}
 
 const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
 
