@@ -21,6 +21,10 @@ export function decodeFloat32(b64: string): Float32Array {
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   if (bytes.length % 4) throw new Error(`a base64 embedding of ${bytes.length} bytes is not float32`);
+  // every browser we run in is little-endian: the bytes are the vector as they are
+  if (LITTLE_ENDIAN) return new Float32Array(bytes.buffer);
   const view = new DataView(bytes.buffer);
   return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
