@@ -52,28 +52,9 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("the server did not start")
 
 
-# The baseline server: the same HTTP server configuration as `python -m atelier` (uvicorn with its
-# h11 protocol and limits), with nothing but "write the body to a file and fsync": the ratio is
-# then the cost of the library itself (middleware, pieces, hashing, atomic rename).
-RAW_SINK = """
-import os, sys, uvicorn
-from atelier.api.http_server import uvicorn_config
-from atelier.core.config import Settings
-out = sys.argv[2]
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    with open(os.path.join(out, str(id(scope))), "wb") as fh:
-        while True:
-            m = await receive()
-            fh.write(m.get("body", b""))
-            if not m.get("more_body"):
-                break
-        fh.flush(); os.fsync(fh.fileno())
-    await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
-uvicorn.Server(uvicorn_config(app, Settings(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")).run()
-"""
+# The baseline server: scripts/lib/raw_sink.py (uvicorn as `python -m atelier` configures it, writing
+# the body to a file and fsyncing, nothing else).
+RAW_SINK = Path(__file__).resolve().parent / "lib" / "raw_sink.py"
 
 
 def upload_sync(client: httpx.Client, blobs: list[tuple[str, bytes]]) -> None:
@@ -111,7 +92,7 @@ def bench_upload(tmp: Path) -> dict:
         sink = tmp / f"raw{rnd}"
         sink.mkdir()
         server = start_server(env, port)
-        raw = subprocess.Popen([sys.executable, "-c", RAW_SINK, str(raw_port), str(sink)], env=env)
+        raw = subprocess.Popen([sys.executable, str(RAW_SINK), str(raw_port), str(sink)], env=env)
         try:
             for _ in range(100):
                 try:

@@ -14,8 +14,8 @@
 //   of the last one (the records and thumbnails pushed before are not counted: they are not the
 //   bytes compared), read from Chromium's own request timings.
 // - raw: the page reads the same blobs back from IndexedDB and PUTs each in one request, one after
-//   the other, to a sink with the same HTTP server configuration as `python -m atelier` (uvicorn,
-//   see backend/atelier/api/http_server.py) that writes the body to a file and fsyncs: nothing of
+//   the other, to scripts/lib/raw_sink.py (the same HTTP server configuration as `python -m
+//   atelier`, writing the body to a file and fsyncing): nothing of
 //   the library (no hashing, no pieces, no rename). Its time: the first request's start to the
 //   last one's end, the page's clock. Then the same two at a time, as the engine sends originals
 //   (reported beside the target: what the engine's own concurrency gains).
@@ -38,32 +38,6 @@ const log = (...a) => console.error('[bench-upload]', ...a);
 const python = [join(ROOT, '.venv/bin/python'), join(ROOT, 'backend/.venv/bin/python')].find(existsSync) ?? 'python3';
 const pythonPath = [join(ROOT, 'backend'), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
 
-// The raw sink: write the body, fsync, 201; CORS so that the page (another origin) may PUT to it.
-const RAW_SINK = `
-import os, sys, uvicorn
-from atelier.api.http_server import uvicorn_config
-from atelier.core.config import Settings
-out = sys.argv[2]
-CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods", b"PUT"),
-        (b"access-control-allow-headers", b"*"), (b"access-control-max-age", b"600")]
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    if scope["method"] == "OPTIONS":
-        await send({"type": "http.response.start", "status": 204, "headers": CORS})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    with open(os.path.join(out, str(id(scope))), "wb") as fh:
-        while True:
-            m = await receive()
-            fh.write(m.get("body", b""))
-            if not m.get("more_body"):
-                break
-        fh.flush(); os.fsync(fh.fileno())
-    await send({"type": "http.response.start", "status": 201, "headers": CORS + [(b"content-length", b"0")]})
-    await send({"type": "http.response.body", "body": b""})
-uvicorn.Server(uvicorn_config(app, Settings(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")).run()
-`;
 
 async function up(url) {
   for (let i = 0; i < 600; i++) {
@@ -82,7 +56,7 @@ async function round(browser, order) {
   const sinkDir = mkdtempSync(join(tmpdir(), 'atelier-bench-upload-raw-'));
   const env = { ...process.env, PYTHONPATH: pythonPath, ATELIER_PORT: String(PORT), ATELIER_HOST: '127.0.0.1', ATELIER_DATA_DIR: data, ATELIER_MODELS: 'tiny', ATELIER_MODELS_DIR: join(data, 'models'), ATELIER_UI_DIR: join(ROOT, 'dist'), ATELIER_LOG_LEVEL: 'warning' };
   const server = spawn(python, ['-m', 'atelier'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const sink = spawn(python, ['-c', RAW_SINK, String(RAW_PORT), sinkDir], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const sink = spawn(python, [join(ROOT, 'scripts/lib/raw_sink.py'), String(RAW_PORT), sinkDir], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${PORT}`;
   const raw = `http://127.0.0.1:${RAW_PORT}/raw`;
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
