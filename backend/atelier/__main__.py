@@ -1,6 +1,7 @@
 """`python -m atelier`: serve the API and the built UI with uvicorn."""
 
 import logging
+import threading
 
 import uvicorn
 
@@ -12,7 +13,13 @@ from atelier.main import create_app
 def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    app = create_app(settings)
+    # The OpenAPI schema is built on first use (~0.3 s): the request guard asks it which operations
+    # take raw bytes or multipart, so the first upload after a start waited for it. Built here, beside
+    # the start-up, it is ready before anyone uploads (FastAPI caches it; a request that came first
+    # builds an identical one).
+    threading.Thread(target=app.openapi, name="openapi-warm", daemon=True).start()
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 if __name__ == "__main__":
