@@ -33,6 +33,22 @@ describe('library store', () => {
 });
 
 describe('library store: writes the user cannot see', () => {
+  it('two versions of one record in one coalesced batch: the latest wins (a rating, then a flag, written quickly)', async () => {
+    await clear(defaultStores().meta);
+    await putRecords([rec('a', 1)]);
+    const lib = createLibraryStore();
+    await lib.load();
+    await new Promise((r) => setTimeout(r, 400));
+    // what the store shows optimistically after both keys: rating 4 and pick
+    emit('updated', [{ ...rec('a', 1), rating: 4, flag: 'pick' }]);
+    await new Promise((r) => setTimeout(r, 80));
+    // the two writes land and are announced within the store's coalescing window
+    emit('updated', [{ ...rec('a', 1), rating: 4, flag: 'none' }]);
+    emit('updated', [{ ...rec('a', 1), rating: 4, flag: 'pick' }]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(lib.getState().byId.get('a')).toMatchObject({ rating: 4, flag: 'pick' });
+  });
+
   it("sync's bookkeeping (the thumbnail's hash, stamps) neither re-renders nor re-sorts; a shown change does", async () => {
     await clear(defaultStores().meta);
     await putRecords([rec('a', 1), rec('b', 2)]);

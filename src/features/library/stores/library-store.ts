@@ -154,7 +154,12 @@ export function createLibraryStore() {
     // write that changes nothing on screen would otherwise re-sort, re-render the grid, save the
     // head cache and recount the tags, batch after batch, while the user scrolls. `byId` holds
     // what the UI shows; whoever needs the bookkeeping reads the record from IndexedDB.
-    const records = all.filter((r) => {
+    // A coalesced batch can hold one record twice (two quick edits: rating, then flag): its
+    // latest version is the one to compare and keep (compared alone, the latest could equal the
+    // optimistic state and be dropped while the earlier one overwrote it).
+    const latest = new Map<string, ImageRecord>();
+    for (const r of all) latest.set(r.id, r);
+    const records = [...latest.values()].filter((r) => {
       const shown = state.byId.get(r.id);
       return !shown || !sameToTheEye(shown, r);
     });
