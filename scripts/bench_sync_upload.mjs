@@ -21,7 +21,7 @@
 //   (reported beside the target: what the engine's own concurrency gains).
 // The figure is the median over rounds of (raw time / engine time): the engine's share of the raw
 // rate. Needs the built UI in dist/ and Chromium (/usr/bin/chromium or $CHROMIUM).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -138,11 +138,7 @@ async function round(browser, order) {
   }
 }
 
-try {
-  execFileSync('test', ['-d', join(ROOT, 'dist')]);
-} catch {
-  throw new Error('build the UI first (npm run build)');
-}
+if (!existsSync(join(ROOT, 'dist', 'index.html'))) throw new Error('build the UI first (npm run build)');
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
