@@ -61,8 +61,12 @@ const INIT_SCRIPT = `
           news.close();
           clearInterval(slow);
           // the lane may send its first call before the import's panel says finished: start there then
-          const first = Math.min(...performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings')).map((e) => e.startTime));
-          resolve({ ms: end - Math.min(t0, first), fromFirstCall: end - first });
+          const entries = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings'));
+          const first = Math.min(...entries.map((e) => e.startTime));
+          const zero = Math.min(t0, first);
+          // where the span went: each call's start and end, and the last store, from the span's start
+          const timeline = { calls: entries.map((e) => [Math.round(e.startTime - zero), Math.round(e.responseEnd - zero)]), end: Math.round(end - zero) };
+          resolve({ ms: end - zero, fromFirstCall: end - first, timeline });
         }
       };
       // the search worker's news of a stored batch (sent after its IndexedDB write)
@@ -95,6 +99,7 @@ try {
   const ui = [];
   const uiFromFirst = [];
   const calls = [];
+  const timelines = [];
   const runUi = async () => {
     // a fresh origin storage each round: a new page on a cleared profile would share IndexedDB, so
     // the library is emptied first (the lane then has every image to embed again)
@@ -106,8 +111,9 @@ try {
     await fresh.goto(BASE);
     await fresh.until(`document.querySelector('header [data-testid="file-input"]')`);
     await fresh.setFiles('header [data-testid="file-input"]', files);
-    const { ms, fromFirstCall } = await fresh.evaluate(`Promise.race([window.__done, new Promise((_, no) => setTimeout(() => no(new Error('the lane never finished')), 600000))])`);
+    const { ms, fromFirstCall, timeline } = await fresh.evaluate(`Promise.race([window.__done, new Promise((_, no) => setTimeout(() => no(new Error('the lane never finished')), 600000))])`);
     uiFromFirst.push(fromFirstCall);
+    timelines.push(timeline);
     calls.push(await fresh.evaluate(`performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/v1/embeddings')).length`));
     if (thumbs === null) thumbs = await fresh.evaluate(READ_THUMBS);
     await fresh.close();
@@ -141,6 +147,7 @@ try {
   ui.length = 0;
   uiFromFirst.length = 0;
   calls.length = 0;
+  timelines.length = 0;
   for (let round = 0; round < ROUNDS; round++) {
     if (round % 2 === 0) {
       await runDirect();
@@ -151,7 +158,7 @@ try {
       await runUi();
       await runDirect();
     }
-    log(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms, direct 2 in flight ${Math.round(direct2.at(-1))} ms`);
+    log(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms, direct 2 in flight ${Math.round(direct2.at(-1))} ms; ui calls ${JSON.stringify(timelines.at(-1))}`);
   }
   await browser.close();
   cleanup();
@@ -168,6 +175,8 @@ try {
     ratio_from_first_call: +median(uiFromFirst.map((u, i) => u / direct[i])).toFixed(3),
     ui_calls_per_run: calls,
     ui_calls_in_flight: 2,
+    // the median UI round's calls ([start, end] ms) and last store, from the import's end
+    ui_timeline_median_round: timelines[ui.indexOf([...ui].sort((a, b) => a - b)[Math.floor(ui.length / 2)])],
     direct_2_in_flight_runs_ms: direct2.map(Math.round),
     direct_images_per_s: +(N / (median(direct) / 1000)).toFixed(1),
     ui_images_per_s: +(N / (median(ui) / 1000)).toFixed(1),

@@ -11,6 +11,9 @@ export interface LibraryEvents {
   imported: string[];
   /** ids of images the generation jobs saved (analysed like imports when the setting says so) */
   generated: string[];
+  /** thumbnails this tab just committed with their records (imports, generated and pulled
+   * images): the indexing lane takes them from memory instead of reading them back */
+  thumbs: { id: string; thumb: Blob }[];
   /** an import started (true) or ended (false) in this tab */
   importing: boolean;
 }

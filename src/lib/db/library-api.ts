@@ -73,6 +73,7 @@ export async function addGenerated(blob: Blob, params: Omit<GenerationParams, 's
     ...(lineage ? { lineage } : {}),
   });
   await putImage({ record, original: blob, thumb: img.thumb });
+  emit('thumbs', [{ id: record.id, thumb: img.thumb }]);
   emit('added', [record]);
   emit('generated', [record.id]);
   return record;

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pickElection } from '@/lib/leader/election';
 import { fakeStorage, sleep, until } from '@/test/tab-fakes';
-import { EMBED_ELECTION, leadEmbedLane } from './embed-lane-service';
+import { EMBED_ELECTION, FreshThumbs, leadEmbedLane } from './embed-lane-service';
 
 const lease = { ttlMs: 150, heartbeatMs: 20, settleMs: 10 };
 const stops: (() => void)[] = [];
@@ -14,7 +14,7 @@ function tab(id: string, storage: ReturnType<typeof fakeStorage>) {
   const led = leadEmbedLane(election, () => {
     lanes.made++;
     lanes.live++;
-    return { wake: () => void lanes.wakes++, stop: () => void lanes.live-- };
+    return { wake: () => void lanes.wakes++, stop: () => void lanes.live--, hint: () => undefined };
   });
   stops.push(led.stop);
   return { id, lanes, led, election };
@@ -52,5 +52,31 @@ describe('embed lane leadership without navigator.locks', () => {
     storage.setItem(EMBED_ELECTION.leaseKey, JSON.stringify({ id: 'a', until: Date.now() + 10_000 }));
     await until(() => !a.led.running, 'the lane to stop');
     expect(a.lanes.live).toBe(0);
+  });
+});
+
+describe('thumbnails just added, kept for the lane', () => {
+  const blob = (s: string) => new Blob([s], { type: 'image/webp' });
+  it('gives each from memory once, reads the rest in one call, in order', async () => {
+    const fresh = new FreshThumbs();
+    fresh.add([{ id: 'a', thumb: blob('A') }, { id: 'c', thumb: blob('C') }]);
+    const asked: string[][] = [];
+    const read = async (ids: string[]) => (asked.push(ids), ids.map((id) => (id === 'gone' ? undefined : blob(`stored ${id}`))));
+    const got = await fresh.take(['a', 'b', 'c', 'gone'], read);
+    expect(await Promise.all(got.map((b) => b?.text()))).toEqual(['A', 'stored b', 'C', undefined]);
+    expect(asked).toEqual([['b', 'gone']]);
+    // taken once: the next read of 'a' goes to the store
+    expect(await (await fresh.take(['a'], read))[0]!.text()).toBe('stored a');
+    expect(fresh.size).toBe(0);
+  });
+
+  it('keeps at most its limit (the first ones) and forgets removed images', async () => {
+    const fresh = new FreshThumbs(2);
+    fresh.add(['x', 'y', 'z'].map((id) => ({ id, thumb: blob(id) })));
+    expect(fresh.size).toBe(2);
+    fresh.drop(['x']);
+    const asked: string[][] = [];
+    await fresh.take(['x', 'y', 'z'], async (ids) => (asked.push(ids), ids.map(() => blob('stored'))));
+    expect(asked).toEqual([['x', 'z']]);
   });
 });

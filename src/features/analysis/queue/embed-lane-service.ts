@@ -16,8 +16,10 @@ import { EmbedLane, type EmbedLaneOptions } from './embed-lane';
 export const EMBED_ELECTION: ElectionNames = { lock: 'atelier-embed-lane', leaseKey: 'atelier-embed-lane.leader' };
 
 /** The lane while this tab leads `election`; returns its wake and stop functions. */
-export function leadEmbedLane(election: Election, makeLane: () => Pick<EmbedLane, 'wake' | 'stop'>): { stop: () => void; wake: () => void; readonly running: boolean } {
-  let lane: Pick<EmbedLane, 'wake' | 'stop'> | undefined;
+type Lane = Pick<EmbedLane, 'wake' | 'stop' | 'hint'>;
+
+export function leadEmbedLane(election: Election, makeLane: () => Lane): { stop: () => void; wake: () => void; hint: (ids: string[]) => void; readonly running: boolean } {
+  let lane: Lane | undefined;
   let stopped = false;
   const follow = (leads: boolean) => {
     if (stopped || leads === !!lane) return;
@@ -36,6 +38,7 @@ export function leadEmbedLane(election: Election, makeLane: () => Pick<EmbedLane
       return !!lane;
     },
     wake: () => lane?.wake(),
+    hint: (ids) => lane?.hint(ids),
     stop: () => {
       stopped = true;
       off();
@@ -46,23 +49,63 @@ export function leadEmbedLane(election: Election, makeLane: () => Pick<EmbedLane
   };
 }
 
+/**
+ * Thumbnails this tab just committed, kept until the lane has read them (at most `limit`: an
+ * import of thousands keeps its first ones, the rest are read back from IndexedDB while the first
+ * calls run). A lane that starts after an import reads its first batch from memory.
+ */
+export class FreshThumbs {
+  private readonly map = new Map<string, Blob>();
+  constructor(private readonly limit = 512) {}
+  add(list: readonly { id: string; thumb: Blob }[]): void {
+    for (const { id, thumb } of list) if (this.map.size < this.limit || this.map.has(id)) this.map.set(id, thumb);
+  }
+  drop(ids: readonly string[]): void {
+    for (const id of ids) this.map.delete(id);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  /** The thumbnails of `ids`, each taken from memory (and forgotten there) or from `read`. */
+  async take(ids: string[], read: (ids: string[]) => Promise<(Blob | undefined)[]>): Promise<(Blob | undefined)[]> {
+    const got = ids.map((id) => this.map.get(id));
+    this.drop(ids);
+    const rest = ids.filter((_, i) => !got[i]);
+    if (rest.length) {
+      const fromStore = await read(rest);
+      let j = 0;
+      for (let i = 0; i < got.length; i++) if (!got[i]) got[i] = fromStore[j++];
+    }
+    return got;
+  }
+}
+
 /** Starts the lane (while this tab leads); returns its wake and stop functions. */
 export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; wake: () => void } {
+  const fresh = new FreshThumbs();
   const options: EmbedLaneOptions = {
     model: (fresh) => embeddingModel({ fresh: !!fresh }),
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index: vectorIndex(),
     recordIds: async () => (await keys<string>(defaultStores().meta)).map(String),
-    // one read (one transaction) for the batch's thumbnails
-    images: async (ids) => Promise.all((await getThumbs(ids)).map((thumb) => (thumb ? blobToDataUrl(thumb) : undefined))),
+    // the batch's thumbnails from memory (just added here), the rest in one read (one transaction)
+    images: async (ids) => Promise.all((await fresh.take(ids, getThumbs)).map((thumb) => (thumb ? blobToDataUrl(thumb) : undefined))),
     hold,
   };
   const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => new EmbedLane(options));
-  const off = on('added', led.wake);
+  const offs = [
+    // kept only while this tab runs the lane (another tab's lane reads them from IndexedDB)
+    on('thumbs', (list) => led.running && fresh.add(list)),
+    on('removed', (ids) => fresh.drop(ids)),
+    on('added', (records) => {
+      led.hint(records.map((r) => r.id));
+      led.wake();
+    }),
+  ];
   return {
     wake: led.wake,
     stop: () => {
-      off();
+      offs.forEach((off) => off());
       led.stop();
     },
   };

@@ -177,13 +177,16 @@ describe('the indexing lane', () => {
     l.stop();
   });
 
-  it('with one call in flight, runs read, call and store one batch after the other', async () => {
+  it('with one call in flight, reads the next batch while the call runs and sends it before storing the last', async () => {
     const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
     const { l, index, log, most } = traced(ids, { inFlight: 1 });
     l.wake();
     await l.idle();
     expect(most()).toBe(1);
-    expect(log).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'answer r0,r1,r2,r3', 'stored r0,r1,r2,r3', 'read r4,r5', 'call r4,r5', 'answer r4,r5', 'stored r4,r5']);
+    // never more than one call out, and none waits on the store or the read of the batch before
+    expect(log.slice(0, 5)).toEqual(['read r0,r1,r2,r3', 'call r0,r1,r2,r3', 'read r4,r5', 'answer r0,r1,r2,r3', 'call r4,r5']);
+    expect(log.indexOf('stored r0,r1,r2,r3')).toBeGreaterThan(log.indexOf('call r4,r5'));
+    expect(log.filter((x) => x.startsWith('stored'))).toEqual(['stored r0,r1,r2,r3', 'stored r4,r5']);
     expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
     l.stop();
   });
@@ -200,7 +203,8 @@ describe('the indexing lane', () => {
       });
       l.wake();
       // a wake during the wait neither loses the pass nor starts a second one beside it
-      await vi.waitFor(() => expect(l.getSnapshot().state).toBe('waiting'), { interval: 1 });
+      // (both calls sent: the refused one waits its 50 ms before it is sent again)
+      await vi.waitFor(() => expect(backend.embeddingCalls).toHaveLength(2), { interval: 1 });
       l.wake();
       await l.idle();
       expect(reads.map((b) => b.join(',')).sort()).toEqual(['r0,r1,r2,r3', 'r4,r5']);
@@ -212,5 +216,53 @@ describe('the indexing lane', () => {
     } finally {
       delete backend.onEmbeddings;
     }
+  });
+
+  it('waits and tries again when the vectors cannot be stored, and loses none', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    const core = createCore({ store: createStore(`lane-${++n}`, 'segments') });
+    let failing = 1;
+    const index: VectorCall = async (req) => {
+      if (req.op === 'put' && failing-- > 0) throw new Error('QuotaExceededError');
+      return core.handle(req);
+    };
+    const { l } = lane(ids, { index, inFlight: 1, backoffMs: 20 });
+    const states: string[] = [];
+    l.subscribe(() => states.push(`${l.getSnapshot().state}: ${l.getSnapshot().reason ?? ''}`));
+    l.wake();
+    await vi.waitFor(async () => expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]));
+    expect(states).toContain('waiting: could not store the vectors: QuotaExceededError');
+    await l.idle();
+    expect(l.getSnapshot()).toMatchObject({ state: 'idle', left: 0 });
+    l.stop();
+  });
+
+  it('embeds images it is told of first, without listing the library, then looks at the rest', async () => {
+    const ids = ['r0', 'r1', 'r2', 'r3', 'r4'];
+    const order: string[] = [];
+    const { l, index } = lane(ids, {
+      batch: 8,
+      recordIds: async () => (order.push('listed'), ids),
+      embed: async (model, images, signal) => (order.push(`call ${images.length}`), (await createEmbeddings({ model, input: images }, signal)).vectors),
+    });
+    // r0 is there already; r3 and r4 were just added
+    l.hint(['r3', 'r4']);
+    l.wake();
+    await l.idle();
+    expect(order).toEqual(['call 2', 'listed', 'call 3']);
+    expect(backend.embeddingCalls[0]!.input).toEqual(['img:3', 'img:4']);
+    expect(await index({ op: 'missing', model: 'emb-a', ids })).toEqual([]);
+    expect(l.getSnapshot()).toMatchObject({ state: 'idle', left: 0, done: 5 });
+    l.stop();
+  });
+
+  it('sends no image it is told of that already has a vector', async () => {
+    const { l, index } = lane(['r0', 'r1'], { batch: 8 });
+    await index({ op: 'put', model: 'emb-a', dim: 32, ids: ['r0'], vectors: new Float32Array(32).fill(0.1) });
+    l.hint(['r0', 'r1']);
+    l.wake();
+    await l.idle();
+    expect(backend.embeddingCalls.map((c) => c.input)).toEqual([['img:1']]);
+    l.stop();
   });
 });

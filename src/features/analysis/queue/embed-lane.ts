@@ -51,6 +51,9 @@ export class EmbedLane {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private ctrl = new AbortController();
+  /** images known to be new (this tab imported, generated or pulled them): the next pass looks at
+   * these first, without listing the whole library */
+  private readonly hinted = new Set<string>();
   /** images the model refused (cannot decode): not sent again in this session */
   private readonly refused = new Set<string>();
   private snap: LaneSnapshot = { state: 'idle', left: 0, done: 0, failed: 0 };
@@ -68,6 +71,11 @@ export class EmbedLane {
   private update(patch: Partial<LaneSnapshot>) {
     this.snap = { ...this.snap, ...patch };
     this.listeners.forEach((l) => l());
+  }
+
+  /** Images were added: the next pass embeds these first (call wake() to start it). */
+  hint(ids: Iterable<string>): void {
+    for (const id of ids) this.hinted.add(id);
   }
 
   /** Look for work now (images were added, an import ended, a model was downloaded). */
@@ -114,36 +122,52 @@ export class EmbedLane {
       this.update({ state: 'no-model', left: 0, reason: m.state === 'missing' ? 'no embeddings model downloaded' : m.reason });
       return this.later(this.o.noModelMs);
     }
-    const all = await this.o.recordIds();
+    // the images this tab just added first; the whole library is looked at in a pass after them
+    // (images added elsewhere, ones a failed pass left)
+    const hinted = [...this.hinted];
+    this.hinted.clear();
+    const all = hinted.length ? hinted : await this.o.recordIds();
+    // new images have no vector: their first batch is read while the store is asked which lack one
+    const early = hinted.length ? this.taken(hinted.slice(0, this.o.batch)) : undefined;
     const todo = (await this.o.index({ op: 'missing', model: m.id, ids: all })).filter((id) => !this.refused.has(id));
     this.update({ state: todo.length ? 'running' : 'idle', model: m.id, left: todo.length, reason: undefined });
     const wrote = { any: false };
-    const end = await this.embedAll(m.id, todo, wrote);
+    const end = await this.embedAll(m.id, todo, wrote, early);
     if (end === 'model-gone') {
       await this.o.model(true);
       return this.later(this.o.backoffMs);
     }
+    if (end === 'store-failed') return this.later(this.o.backoffMs);
     if (end !== 'done' || this.stopped) return;
-    this.update({ state: 'idle', left: 0 });
+    if (hinted.length) this.again = true;
+    else this.update({ state: 'idle', left: 0 });
     // a pass that wrote leaves small segments behind: pack them
     if (wrote.any) await this.o.index({ op: 'compact', model: m.id }).catch(() => undefined);
   }
 
   /**
-   * Embeds `todo` a batch at a time on `inFlight` runners: each reads its batch's thumbnails (one
-   * read), sends them, stores the vectors, and takes the next batch; with two, one runner's read
-   * and store happen while the other's call runs, and the backend always has the next call
-   * queued. Every batch is taken by one runner only, and sent again only when its call failed.
-   * Resolves when every runner has stopped: all taken batches stored (or set aside).
+   * Embeds `todo` a batch at a time on `inFlight` runners. Each runner keeps its pipeline full:
+   * while its call runs it stores the batch before (the search worker quantizes and writes it) and
+   * reads its next batch's thumbnails (one read), so that the next call goes out the moment the
+   * answer is in; with two runners the backend always has the next call queued. Every batch is
+   * taken by one runner only, and sent again only when its call failed. Resolves when every runner
+   * has stopped: all answered batches stored (or set aside).
    */
-  private async embedAll(model: string, todo: string[], wrote: { any: boolean }): Promise<'done' | 'held' | 'model-gone' | 'stopped'> {
+  private async embedAll(model: string, todo: string[], wrote: { any: boolean }, early?: Taken): Promise<PassEnd> {
     const size = this.o.batch;
     let next = 0;
     let settled = 0;
-    let end: 'done' | 'held' | 'model-gone' | 'stopped' = 'done';
+    let end: PassEnd = 'done';
     const progress = (n: number) => {
       settled += n;
       this.update({ left: Math.max(0, todo.length - settled) });
+    };
+    const take = (): Taken | undefined => {
+      if (next >= todo.length) return undefined;
+      const ids = todo.slice(next, (next += size));
+      // the batch read early, if it is this one
+      if (early && next === ids.length && early.ids.length === ids.length && early.ids.every((id, i) => id === ids[i])) return early;
+      return this.taken(ids);
     };
     // the first call goes out alone: the other runners read their batches once it is sent (reading
     // them at the same time slowed the first read, on which the whole pass waits)
@@ -152,58 +176,97 @@ export class EmbedLane {
     const runner = async (i: number) => {
       if (i > 0) await first;
       let delay = this.o.backoffMs;
-      while (next < todo.length && end === 'done') {
-        if (this.stopped) return void (end = 'stopped');
-        if (this.o.hold?.()) {
-          end = 'held';
-          return this.holding(); // wake() when the hold lifts
-        }
-        const batch = todo.slice(next, (next += size));
-        let read: Prepared | undefined;
-        for (;;) {
-          try {
-            read ??= await this.read(batch);
-            if (read.ids.length) {
-              const call = this.o.embed(model, read.images, this.ctrl.signal);
-              firstSent();
-              await this.store(model, read.ids, await call);
-            }
-            wrote.any ||= read.ids.length > 0;
-            delay = this.o.backoffMs;
-            if (this.snap.state !== 'running' || this.snap.reason) this.update({ state: 'running', reason: undefined });
-            break;
-          } catch (err) {
-            const e = toApiError(err);
-            if (this.stopped) return void (end = 'stopped');
-            if (e.retryable || e.offline) {
-              // the same batch again after a while (the other runner's call may still succeed)
-              this.update({ state: 'waiting', reason: e.message });
-              await this.sleep(e.retryAfterMs ?? delay);
-              delay = Math.min(this.o.maxBackoffMs, delay * 2);
-              if (end !== 'done') return;
-              continue;
-            }
-            if (e.code === 'model_not_found' || e.code === 'model_not_downloaded') return void (end = 'model-gone');
-            // refused for the images themselves: find the one at fault, image by image
-            if (batch.length > 1) {
-              for (const id of batch) {
-                await this.read([id])
-                  .then(async (one) => {
-                    if (one.ids.length) await this.store(model, one.ids, await this.o.embed(model, one.images, this.ctrl.signal));
-                    return one.ids.length;
-                  })
-                  .then((n) => (wrote.any ||= n > 0), () => this.refused.add(id));
-              }
-            } else this.refused.add(batch[0]!);
-            this.update({ failed: this.refused.size });
-            break;
+      // the batch before, still being stored; a store that failed ends the pass
+      let storing: Promise<void> | undefined;
+      const stored = async () => {
+        const s = storing;
+        storing = undefined;
+        if (s) await s;
+      };
+      let batch = take();
+      let after: Taken | undefined;
+      try {
+        while (batch && end === 'done') {
+          if (this.stopped) return void (end = 'stopped');
+          if (this.o.hold?.()) {
+            end = 'held';
+            return this.holding(); // wake() when the hold lifts
           }
+          let read: Prepared | undefined;
+          let vectors: Float32Array[] | undefined;
+          for (;;) {
+            try {
+              read ??= await batch.reading.catch(() => (batch!.reading = this.read(batch!.ids)));
+              if (read.ids.length) {
+                const call = this.o.embed(model, read.images, this.ctrl.signal);
+                call.catch(() => undefined); // its failure is handled below, once the store is awaited
+                firstSent();
+                // while the call runs: the batch before stored, the next one read
+                await stored();
+                if (end !== 'done') return;
+                after ??= take();
+                vectors = await call;
+              }
+              delay = this.o.backoffMs;
+              if (this.snap.state !== 'running' || this.snap.reason) this.update({ state: 'running', reason: undefined });
+              break;
+            } catch (err) {
+              const e = toApiError(err);
+              if (this.stopped) return void (end = 'stopped');
+              if (e.retryable || e.offline) {
+                // the same batch again after a while (the other runner's call may still succeed)
+                this.update({ state: 'waiting', reason: e.message });
+                await this.sleep(e.retryAfterMs ?? delay);
+                delay = Math.min(this.o.maxBackoffMs, delay * 2);
+                if (end !== 'done') return;
+                continue;
+              }
+              if (e.code === 'model_not_found' || e.code === 'model_not_downloaded') return void (end = 'model-gone');
+              // refused for the images themselves: find the one at fault, image by image
+              await this.oneByOne(model, batch.ids, wrote);
+              break;
+            }
+          }
+          if (vectors && read?.ids.length) {
+            wrote.any = true;
+            const ids = read.ids;
+            storing = this.store(model, ids, vectors).catch((err: unknown) => {
+              if (end === 'done') end = 'store-failed';
+              this.update({ state: 'waiting', reason: `could not store the vectors: ${err instanceof Error ? err.message : String(err)}` });
+            });
+          }
+          progress(batch.ids.length);
+          batch = after ?? take();
+          after = undefined;
         }
-        progress(batch.length);
+      } finally {
+        await stored();
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.o.inFlight) }, (_, i) => runner(i).finally(firstSent)));
     return this.stopped ? 'stopped' : end;
+  }
+
+  /** A batch, its read started. */
+  private taken(ids: string[]): Taken {
+    const reading = this.read(ids);
+    reading.catch(() => undefined); // read again when it is needed, if this one failed
+    return { ids, reading };
+  }
+
+  /** A batch the model refused, sent image by image: the ones it still refuses are set aside. */
+  private async oneByOne(model: string, ids: string[], wrote: { any: boolean }): Promise<void> {
+    if (ids.length === 1) this.refused.add(ids[0]!);
+    else
+      for (const id of ids) {
+        await this.read([id])
+          .then(async (one) => {
+            if (one.ids.length) await this.store(model, one.ids, await this.o.embed(model, one.images, this.ctrl.signal));
+            return one.ids.length;
+          })
+          .then((n) => (wrote.any ||= n > 0), () => this.refused.add(id));
+      }
+    this.update({ failed: this.refused.size });
   }
 
   /** Waits `ms`, or less if the lane stops (never on this.timer: wake() clears that one). */
@@ -238,6 +301,14 @@ export class EmbedLane {
     await this.o.index({ op: 'put', model, dim, ids, vectors: flat }, [flat.buffer]);
     this.update({ done: this.snap.done + ids.length });
   }
+}
+
+type PassEnd = 'done' | 'held' | 'model-gone' | 'stopped' | 'store-failed';
+
+/** A batch a runner took, its thumbnails being read. */
+interface Taken {
+  ids: string[];
+  reading: Promise<Prepared>;
 }
 
 interface Prepared {

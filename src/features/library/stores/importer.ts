@@ -39,7 +39,10 @@ export function createImporter(deps: ImporterDeps) {
         items,
         {
           process: (file, name) => pool.process(file, name),
-          commit: (imgs) => putImages(imgs),
+          commit: async (imgs) => {
+            await putImages(imgs);
+            emit('thumbs', imgs.map((i) => ({ id: i.record.id, thumb: i.thumb })));
+          },
           knownHashes,
           onCommitted: (records) => {
             emit('added', records);

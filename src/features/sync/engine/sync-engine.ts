@@ -175,10 +175,12 @@ export function createSyncEngine(state: StateStore, clientId: string, { pollMs =
       await pool(batches, 3, async (b) => {
         for (const [sha, blob] of await getBlobBatch(b, 'image/webp')) thumbs.set(sha, blob);
       });
-      await putReplicas(fresh.map((record) => {
+      const entries = fresh.map((record) => {
         const thumb = record.thumbHash ? thumbs.get(record.thumbHash) : undefined;
         return { record, ...(thumb ? { thumb } : {}) };
-      }), stores);
+      });
+      await putReplicas(entries, stores);
+      await quietly(() => emit('thumbs', entries.flatMap((e) => (e.thumb ? [{ id: e.record.id, thumb: e.thumb }] : []))));
       await quietly(() => emit('added', fresh));
     }
   }
