@@ -626,7 +626,7 @@ async function compareSize(feature, n) {
       [feature === 'sync' ? 'syncBusyDuringScroll' : 'stacksCollapsedOnlyWhenOn']: valid,
     },
     // every run's figures (frame histograms and drop times left out: see the plain section)
-    runs: pairs.flatMap((p) => [p.off, p.on]).map(({ frameHistogram, searchMs, ...rest }) => ({ ...rest, searchMs: { max: searchMs.max, maxToPaint: searchMs.maxToPaint } })),
+    runs: pairs.flatMap((p) => [p.off, p.on]).map(({ frameHistogram, searchMs, ...rest }) => ({ ...rest, searchMs: { max: searchMs.max, maxToPaint: searchMs.maxToPaint, byTerm: Object.fromEntries(searchMs.detail.map((d) => [d.text || '(cleared)', d.queryMs])) } })),
   };
 }
 

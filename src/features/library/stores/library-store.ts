@@ -29,6 +29,8 @@ export type View = 'grid' | 'loupe' | 'status' | 'settings';
  * with every filter but the search words (a ranking may bring images the words do not match).
  * `positionOf`: where an id stands in `order`, given only when nothing is filtered (the order is
  * then the sort order of every image, whose index the store keeps: no pass over 100k ids needed).
+ * It is the same function for as long as the positions it gives hold (one per sorted view), so
+ * an arranger may keep what it found with it.
  * `ranked`: the order is not the sort order (the cached first screen is then left alone).
  */
 export type Arranger = (input: { order: string[]; query: Query; withoutText: () => string[]; positionOf?: (id: string) => number | undefined }) => { order: string[]; ranked?: boolean };
@@ -114,6 +116,13 @@ export function createLibraryStore() {
   // The order catches up when the loupe closes.
   let orderStale = false;
   let arranger: Arranger | null = null;
+  // one `positionOf` per sorted view: the arranger may keep what it found with it (stacks do)
+  const positions = new WeakMap<SortedView, (id: string) => number | undefined>();
+  const positionIn = (v: SortedView) => {
+    let fn = positions.get(v);
+    if (!fn) positions.set(v, (fn = (id: string) => v.index.get(id)));
+    return fn;
+  };
   const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
     orderStale = false;
     const t = performance.now();
@@ -121,7 +130,7 @@ export function createLibraryStore() {
     let order = filterView(v, query, state.nsfwThreshold);
     let ranked = false;
     if (arranger) {
-      const positionOf = isFiltered(query) ? undefined : (id: string) => v.index.get(id);
+      const positionOf = isFiltered(query) ? undefined : positionIn(v);
       ({ order, ranked = false } = arranger({ order, query, withoutText: () => filterView(v, { ...query, text: '' }, state.nsfwThreshold), ...(positionOf ? { positionOf } : {}) }));
     }
     const queryMs = performance.now() - t;

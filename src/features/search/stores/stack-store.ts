@@ -6,15 +6,13 @@ import { phashWords } from '@/lib/workers/phash';
 import type { VectorCall } from '@/lib/vectors/client';
 import type { EmbeddingModel } from '@/lib/vectors/embedding-model';
 import { browserStorage } from '@/lib/browser-storage';
-import { EMPTY_INDEX, burstCandidates, collapse, exactEdges, groupStacks, seriesEdges, type Edge, type Stack, type StackIndex } from '../stacks/compute';
+import { EMPTY_INDEX, NOTHING_SHOWN, burstCandidates, collapse, exactEdges, groupStacks, seriesEdges, type Edge, type Shown, type Stack, type StackIndex } from '../stacks/compute';
 import { BURST_MIN_COSINE, REENCODED_MAX_DISTANCE } from '../stacks/tiers';
 
 export interface StackState {
   index: StackIndex;
-  /** members shown per stack in the current order (the cell's count) */
-  counts: ReadonlyMap<string, number>;
-  /** the image standing for each stack in the current order */
-  heads: ReadonlyMap<string, string>;
+  /** what the current order shows of each stack: the cell's count, the image standing for it */
+  shown: Shown;
   expanded: ReadonlySet<string>;
   enabled: boolean;
   computing: boolean;
@@ -53,7 +51,7 @@ const signature = (r: ImageRecord) => `${r.hash}|${r.phash ?? ''}|${r.takenAt ??
 
 export function createStackStore(deps: StackDeps) {
   const storage = browserStorage();
-  let state: StackState = { index: EMPTY_INDEX, counts: new Map(), heads: new Map(), expanded: new Set(), enabled: storage?.getItem(PREF) !== '0', computing: false, lastMs: 0 };
+  let state: StackState = { index: EMPTY_INDEX, shown: NOTHING_SHOWN, expanded: new Set(), enabled: storage?.getItem(PREF) !== '0', computing: false, lastMs: 0 };
   const listeners = new Set<() => void>();
   const emit = () => listeners.forEach((l) => l());
   const set = (patch: Partial<StackState>, reorder = false) => {
@@ -178,7 +176,7 @@ export function createStackStore(deps: StackDeps) {
     arrange(order: string[], opts: { ranked?: boolean; complete?: boolean; positionOf?: (id: string) => number | undefined } = {}): string[] {
       if (!state.enabled || state.index.of.size === 0) return order;
       const out = collapse(order, state.index, state.expanded, opts);
-      state = { ...state, counts: out.counts, heads: out.heads };
+      state = { ...state, shown: out.shown };
       emit();
       return out.order;
     },
@@ -191,9 +189,9 @@ export function createStackStore(deps: StackDeps) {
     cell(id: string): CellStack | undefined {
       const key = state.index.of.get(id);
       if (key === undefined || !state.enabled) return undefined;
-      const count = state.counts.get(key) ?? 0;
+      const count = state.shown.count(key);
       if (count < 2) return undefined;
-      return { key, count, expanded: state.expanded.has(key), head: state.heads.get(key) === id };
+      return { key, count, expanded: state.expanded.has(key), head: state.shown.head(key) === id };
     },
     toggle(key: string): void {
       const expanded = new Set(state.expanded);
