@@ -4,10 +4,11 @@ import { search, stacks, startSearch } from '@/features/search';
 
 /** Installs the arranger and starts the search feature; returns the stop function. */
 export function connectSearch(): () => void {
-  library.setArranger(({ order, query, withoutText, positionOf }) => {
+  library.setArranger(({ order, query, withoutText, at, view }) => {
     const ranked = search.arrange({ order, text: query.text, filtered: isFiltered({ ...query, text: '' }), withoutText });
-    const complete = !ranked.ranked && !isFiltered(query);
-    return { order: stacks.arrange(ranked.order, { ranked: ranked.ranked, complete, ...(complete && positionOf ? { positionOf } : {}) }), ranked: ranked.ranked };
+    // an order the search left as it was still says where each image stands in the sorted view
+    const inView = ranked.order === order ? { inView: { at, view } } : {};
+    return { order: stacks.arrange(ranked.order, { ranked: ranked.ranked, ...inView }), ranked: ranked.ranked };
   });
   const stop = startSearch({
     records: () => library.getState().byId.values(),

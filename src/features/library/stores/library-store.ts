@@ -15,7 +15,7 @@ import { settings } from '@/lib/api/config';
 import { applyCull, type CullAction } from '../utils/culling';
 import { buildExportZip } from '../utils/export-zip';
 import type { ImportItem, ImportProgress } from '../utils/import-pipeline';
-import { DEFAULT_QUERY, buildView, filterView, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
+import { DEFAULT_QUERY, buildView, filterView, filterViewAt, isFiltered, patchView, tagCountsIdle, warmView, type Query, type SortedView } from '../utils/search';
 import { clickSelect, EMPTY_SELECTION, moveFocus, pruneSelection, selectAll, type Selection } from '../utils/selection';
 import { createImporter } from './importer';
 import { loadUiPreferences, saveUiPreference } from './ui-preferences';
@@ -27,13 +27,19 @@ export type View = 'grid' | 'loupe' | 'status' | 'settings';
  * Rearranges the filtered order before the grid shows it (set by the app: near-duplicate stacks
  * collapse into their cover, a search by meaning ranks by similarity). `withoutText` is the order
  * with every filter but the search words (a ranking may bring images the words do not match).
- * `positionOf`: where an id stands in `order`, given only when nothing is filtered (the order is
- * then the sort order of every image, whose index the store keeps: no pass over 100k ids needed).
- * It is the same function for as long as the positions it gives hold (one per sorted view), so
- * an arranger may keep what it found with it.
+ * `order` keeps the sort order of the library's sorted view, and `at` says where each of its
+ * images stands there; `view` describes that view: the same object for as long as the positions
+ * it gives hold (one per sorted view), so an arranger may keep what it works out from it (stacks
+ * keep where their members stand) and then look images up by position, not by id.
  * `ranked`: the order is not the sort order (the cached first screen is then left alone).
  */
-export type Arranger = (input: { order: string[]; query: Query; withoutText: () => string[]; positionOf?: (id: string) => number | undefined }) => { order: string[]; ranked?: boolean };
+export type Arranger = (input: { order: string[]; query: Query; withoutText: () => string[]; at: Int32Array; view: ViewPlaces }) => { order: string[]; ranked?: boolean };
+
+/** The library's sorted view as an arranger sees it: how many images, and where one stands. */
+export interface ViewPlaces {
+  size: number;
+  positionOf: (id: string) => number | undefined;
+}
 
 export interface Notice {
   kind: 'error' | 'info';
@@ -116,27 +122,27 @@ export function createLibraryStore() {
   // The order catches up when the loupe closes.
   let orderStale = false;
   let arranger: Arranger | null = null;
-  // one `positionOf` per sorted view: the arranger may keep what it found with it (stacks do)
-  const positions = new WeakMap<SortedView, (id: string) => number | undefined>();
-  const positionIn = (v: SortedView) => {
-    let fn = positions.get(v);
-    if (!fn) positions.set(v, (fn = (id: string) => v.index.get(id)));
-    return fn;
+  // one ViewPlaces per sorted view: the arranger may keep what it works out from it (stacks do)
+  const places = new WeakMap<SortedView, ViewPlaces>();
+  const placesOf = (v: SortedView) => {
+    let p = places.get(v);
+    if (!p) places.set(v, (p = { size: v.ids.length, positionOf: (id: string) => v.index.get(id) }));
+    return p;
   };
   const requery = (byId = state.byId, query = state.query): Partial<LibraryState> => {
     orderStale = false;
     const t = performance.now();
     const v = viewFor(byId, query);
-    let order = filterView(v, query, state.nsfwThreshold);
+    const filtered = filterViewAt(v, query, state.nsfwThreshold);
+    let order = filtered.ids;
     let ranked = false;
-    if (arranger) {
-      const positionOf = isFiltered(query) ? undefined : positionIn(v);
-      ({ order, ranked = false } = arranger({ order, query, withoutText: () => filterView(v, { ...query, text: '' }, state.nsfwThreshold), ...(positionOf ? { positionOf } : {}) }));
-    }
+    if (arranger) ({ order, ranked = false } = arranger({ order, at: filtered.at, view: placesOf(v), query, withoutText: () => filterView(v, { ...query, text: '' }, state.nsfwThreshold) }));
     const queryMs = performance.now() - t;
-    const present = new Set(order);
     if (state.status === 'ready' && !ranked && !isFiltered(query)) saveHead(order.slice(0, 400).map((id) => byId.get(id)!), byId.size, undefined, { sort: query.sort, desc: query.desc });
-    return { order, queryMs, selection: pruneSelection(state.selection, present) };
+    // (a set of 100k ids costs several ms: made only when something is selected)
+    const sel = state.selection;
+    const selection = sel.ids.size || sel.anchor || sel.focus ? pruneSelection(sel, new Set(order)) : sel;
+    return { order, queryMs, selection };
   };
   settings.subscribe(() => {
     const t = settings.get().nsfwThreshold;

@@ -129,12 +129,29 @@ export function patchView(v: SortedView, changed: ImageRecord[]): boolean {
 }
 
 export function filterView(v: SortedView, q: Query, nsfwThreshold = DEFAULT_NSFW_THRESHOLD): string[] {
-  if (!isFiltered(q)) return v.ids.slice();
+  return filterViewAt(v, q, nsfwThreshold).ids;
+}
+
+/** every position of a view, once per view (the unfiltered order's `at`) */
+const everyPosition = new WeakMap<SortedView, Int32Array>();
+
+/**
+ * filterView, with where each image it keeps stands in the view (`at`, aligned with `ids`): an
+ * arranger can then look things up by position instead of by id (no Map lookup per image). `at`
+ * is shared: read it, never write it.
+ */
+export function filterViewAt(v: SortedView, q: Query, nsfwThreshold = DEFAULT_NSFW_THRESHOLD): { ids: string[]; at: Int32Array } {
+  if (!isFiltered(q)) {
+    let at = everyPosition.get(v);
+    if (!at || at.length !== v.ids.length) everyPosition.set(v, (at = Int32Array.from(v.ids, (_, i) => i)));
+    return { ids: v.ids.slice(), at };
+  }
   const tokens = tokenize(q.text);
   const tags = q.tags.map((t) => t.toLowerCase());
   const other = q.minRating > 0 || q.flag !== 'any' || tags.length > 0 || q.origin !== 'any' || q.analysed !== 'any' || q.nsfw !== 'any';
   const { recs, hays, ids } = v;
   const out: string[] = [];
+  const at = new Int32Array(recs.length);
   for (let i = 0; i < recs.length; i++) {
     if (tokens.length) {
       const h = hays[i] ?? (hays[i] = haystack(recs[i]!));
@@ -143,9 +160,10 @@ export function filterView(v: SortedView, q: Query, nsfwThreshold = DEFAULT_NSFW
       if (!ok) continue;
     }
     if (other && !matches(recs[i]!, q, [], tags, nsfwThreshold)) continue;
+    at[out.length] = i;
     out.push(ids[i]!);
   }
-  return out;
+  return { ids: out, at: at.subarray(0, out.length) };
 }
 
 /** Builds haystacks in idle slices, so the first search after a load is as fast as the rest

@@ -72,41 +72,50 @@ describe('stacks', () => {
   /** what a collapse shows: its order, and each stack's count and head */
   const seen = (c: ReturnType<typeof collapse>, index: StackIndex) => ({ order: c.order, stacks: [...index.stacks.keys()].map((k) => [k, c.shown.count(k), c.shown.head(k)]) });
 
-  it('collapses a complete order in one pass, or by position, to the same result', () => {
+  /** a sorted view of `ids` as the library gives it, and a filtered order of it with its places */
+  const viewOf = (ids: string[]) => {
+    const where = new Map(ids.map((id, i) => [id, i]));
+    const view = { size: ids.length, positionOf: (id: string) => where.get(id) };
+    const filter = (keep: (id: string, i: number) => boolean) => {
+      const at = Int32Array.from(ids.keys()).filter((i) => keep(ids[i]!, i));
+      return { order: [...at].map((i) => ids[i]!), inView: { view, at } };
+    };
+    return { view, filter };
+  };
+
+  it('collapses an order by its places in the sorted view to the same result as by ids', () => {
     const recs = ['a', 'b', 'c', 'd', 'e'].map((id) => rec(id));
     const index = groupStacks(recs, [{ a: 1, b: 3, tier: 'exact' }, { a: 3, b: 4, tier: 'exact' }]);
-    const order = ['a', 'b', 'c', 'd', 'e'];
     const key = index.of.get('b')!;
-    const positionOf = (id: string) => order.indexOf(id);
-    for (const expanded of [new Set<string>(), new Set([key])]) {
-      expect(seen(collapse(order, index, expanded, { complete: true }), index)).toEqual(seen(collapse(order, index, expanded), index));
-      expect(seen(collapse(order, index, expanded, { complete: true, positionOf }), index)).toEqual(seen(collapse(order, index, expanded), index));
-    }
+    const v = viewOf(['a', 'b', 'c', 'd', 'e']);
+    for (const expanded of [new Set<string>(), new Set([key])])
+      for (const keep of [() => true, (id: string) => id !== 'b', (id: string) => id === 'd' || id === 'a', (id: string) => id !== 'e' && id !== 'd']) {
+        const { order, inView } = v.filter(keep);
+        expect(seen(collapse(order, index, expanded, { inView }), index)).toEqual(seen(collapse(order, index, expanded), index));
+      }
   });
 
-  it('by position, stays right when images move under the same positionOf (positions kept between calls)', () => {
+  it('by places, agrees with by ids over many views, filters, expansions and stack indexes', () => {
     const ids = Array.from({ length: 60 }, (_, i) => `i${String(i).padStart(2, '0')}`);
     const recs = ids.map((id) => rec(id));
-    const edges: Edge[] = [];
-    for (let i = 0; i + 2 < ids.length; i += 6) edges.push({ a: i, b: i + 1, tier: 'exact' }, { a: i + 1, b: i + 2, tier: 'exact' });
-    const index = groupStacks(recs, edges);
-    let order = ids.slice();
-    // one function for every call, as the library gives one per sorted view; what it answers changes
-    let where = new Map(order.map((id, i) => [id, i]));
-    const positionOf = (id: string) => where.get(id);
     let seed = 7;
     const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    for (let round = 0; round < 25; round++) {
-      const expanded = new Set([...index.stacks.keys()].filter(() => rand() < 0.3));
-      expect(seen(collapse(order, index, expanded, { complete: true, positionOf }), index)).toEqual(seen(collapse(order, index, expanded), index));
-      // some images move (an edit of the sort field) and some leave the view
-      order = order.filter(() => rand() > 0.05);
-      for (let m = 0; m < 5; m++) {
-        const from = Math.floor(rand() * order.length);
-        const [x] = order.splice(from, 1);
-        order.splice(Math.floor(rand() * order.length), 0, x!);
+    const shuffled = () => ids.map((id) => [rand(), id] as const).sort((x, y) => x[0] - y[0]).map(([, id]) => id);
+    const indexes = [0, 1].map(() => {
+      const edges: Edge[] = [];
+      for (let e = 0; e < 25; e++) edges.push({ a: Math.floor(rand() * 60), b: Math.floor(rand() * 60), tier: 'exact' });
+      return groupStacks(recs, edges.filter((e) => e.a !== e.b));
+    });
+    for (let round = 0; round < 8; round++) {
+      // a new sorted view (another sort, or images edited), kept for several queries
+      const v = viewOf(shuffled());
+      for (let q = 0; q < 6; q++) {
+        const index = indexes[q % 2]!;
+        const expanded = new Set([...index.stacks.keys()].filter(() => rand() < 0.3));
+        const share = [1, 0.7, 0.3][q % 3]!;
+        const { order, inView } = v.filter(() => rand() < share);
+        expect(seen(collapse(order, index, expanded, { inView }), index)).toEqual(seen(collapse(order, index, expanded), index));
       }
-      where = new Map(order.map((id, i) => [id, i]));
     }
   });
 

@@ -6,7 +6,7 @@ import { phashWords } from '@/lib/workers/phash';
 import type { VectorCall } from '@/lib/vectors/client';
 import type { EmbeddingModel } from '@/lib/vectors/embedding-model';
 import { browserStorage } from '@/lib/browser-storage';
-import { EMPTY_INDEX, NOTHING_SHOWN, burstCandidates, collapse, exactEdges, groupStacks, seriesEdges, type Edge, type Shown, type Stack, type StackIndex } from '../stacks/compute';
+import { EMPTY_INDEX, NOTHING_SHOWN, burstCandidates, collapse, exactEdges, groupStacks, seriesEdges, type Edge, type InView, type Shown, type Stack, type StackIndex } from '../stacks/compute';
 import { BURST_MIN_COSINE, REENCODED_MAX_DISTANCE } from '../stacks/tiers';
 
 export interface StackState {
@@ -171,9 +171,9 @@ export function createStackStore(deps: StackDeps) {
 
     /**
      * The library's arranger step: collapse the stacks in the filtered (or ranked) order.
-     * `complete`: the order holds every image of the library (nothing filtered).
+     * `inView`: where the order's images stand in the library's sorted view (when the order keeps it).
      */
-    arrange(order: string[], opts: { ranked?: boolean; complete?: boolean; positionOf?: (id: string) => number | undefined } = {}): string[] {
+    arrange(order: string[], opts: { ranked?: boolean; inView?: InView } = {}): string[] {
       if (!state.enabled || state.index.of.size === 0) return order;
       const out = collapse(order, state.index, state.expanded, opts);
       state = { ...state, shown: out.shown };
