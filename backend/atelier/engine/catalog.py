@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from atelier.core.config import Settings
 from atelier.core.errors import InvalidParameter, ModelNotFound, UnsafeModel
+from atelier.core.folders import walk_inside
 from atelier.engine.base import ModelSpec
 
 log = logging.getLogger("atelier.catalog")
@@ -143,62 +144,47 @@ def discover_user_models(models_dir: Path) -> tuple[list[ModelSpec], dict[str, s
     ever listed: links that resolve elsewhere are skipped. `tiny/` (built test models) and
     `<name>.config/` sidecars (configs for a single file) and `loras/` (LoRA adapters) are not models.
     """
-    root = models_dir.resolve()
     specs: list[ModelSpec] = []
     refused: dict[str, str] = {}
-    if not root.is_dir():
-        return specs, refused
-
-    def walk(d: Path, depth: int) -> None:
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
-            return
-        for p in entries:
-            rel = p.relative_to(models_dir) if p.is_relative_to(models_dir) else p.relative_to(root)
-            # loras/: the default ATELIER_LORAS_DIR, indexed by engine/families/lora.py
-            if p.name.startswith(".") or (depth == 0 and p.name in ("tiny", "loras")) or p.name.endswith(".config"):
-                continue
-            real = p.resolve()
-            if not real.is_relative_to(root):
-                log.warning("ignoring %s: it links outside the models folder (%s)", p, root)
-                continue
-            model_id = rel.with_suffix("").as_posix() if p.is_file() else rel.as_posix()
-            created = int(p.stat().st_mtime)
-            if p.is_dir():
-                index = p / "model_index.json"
-                if index.is_file():
-                    try:
-                        cls = json.loads(index.read_text()).get("_class_name", "")
-                    except (OSError, ValueError):
-                        cls = ""
-                    pickled = _pickle_only_weights(real)
-                    if pickled:
-                        # The loader asks for safetensors only, so this would fail at load time with a
-                        # 500; refuse it up front with the same 400 as a .ckpt file, naming the file.
-                        refused[model_id.lower()] = (rel / pickled).as_posix()
-                        refused[rel.as_posix().lower()] = (rel / pickled).as_posix()
-                    elif "StableDiffusionXL" in cls:
-                        specs.append(_user_spec(model_id, str(real), (rel.as_posix() + "/",), created))
-                    else:
-                        log.info("ignoring %s: %s is not an SDXL pipeline", p, cls or "unknown pipeline")
-                elif depth + 1 < _SCAN_DEPTH:
-                    walk(p, depth + 1)
-            elif p.suffix.lower() == ".safetensors":
-                if _is_sdxl_single_file(real):
-                    specs.append(_user_spec(model_id, str(real), (rel.as_posix(), p.name), created))
-                elif (arch := _upscaler_arch(real)) is not None:
-                    specs.append(ModelSpec(
-                        id=model_id, kind="upscaler", family="upscaler", source=str(real), local=True,
-                        aliases=(rel.as_posix(), p.name), created=created,
-                        description=f"{arch} upscaler from the models folder ({p.name})."))
+    # tiny/ and loras/ (the default ATELIER_LORAS_DIR, indexed by engine/families/lora.py) at the
+    # top, and single files' config sidecars, are not models; a diffusers folder is one model
+    found = walk_inside(models_dir, max_depth=_SCAN_DEPTH, what="models folder",
+                        skip=lambda p, depth: (depth == 0 and p.name in ("tiny", "loras")) or p.name.endswith(".config"),
+                        descend=lambda p: not (p / "model_index.json").is_file())
+    for f in found:
+        p, real, rel = f.path, f.real, f.rel
+        model_id = rel.with_suffix("").as_posix() if p.is_file() else rel.as_posix()
+        created = int(p.stat().st_mtime)
+        if p.is_dir():
+            index = p / "model_index.json"
+            if index.is_file():
+                try:
+                    cls = json.loads(index.read_text()).get("_class_name", "")
+                except (OSError, ValueError):
+                    cls = ""
+                pickled = _pickle_only_weights(real)
+                if pickled:
+                    # The loader asks for safetensors only, so this would fail at load time with a
+                    # 500; refuse it up front with the same 400 as a .ckpt file, naming the file.
+                    refused[model_id.lower()] = (rel / pickled).as_posix()
+                    refused[rel.as_posix().lower()] = (rel / pickled).as_posix()
+                elif "StableDiffusionXL" in cls:
+                    specs.append(_user_spec(model_id, str(real), (rel.as_posix() + "/",), created))
                 else:
-                    log.info("ignoring %s: neither an SDXL single-file checkpoint nor an upscaler", p)
-            elif p.suffix.lower() in PICKLE_SUFFIXES:
-                refused[model_id.lower()] = rel.as_posix()
-                refused[rel.as_posix().lower()] = rel.as_posix()
-
-    walk(root, 0)
+                    log.info("ignoring %s: %s is not an SDXL pipeline", p, cls or "unknown pipeline")
+        elif p.suffix.lower() == ".safetensors":
+            if _is_sdxl_single_file(real):
+                specs.append(_user_spec(model_id, str(real), (rel.as_posix(), p.name), created))
+            elif (arch := _upscaler_arch(real)) is not None:
+                specs.append(ModelSpec(
+                    id=model_id, kind="upscaler", family="upscaler", source=str(real), local=True,
+                    aliases=(rel.as_posix(), p.name), created=created,
+                    description=f"{arch} upscaler from the models folder ({p.name})."))
+            else:
+                log.info("ignoring %s: neither an SDXL single-file checkpoint nor an upscaler", p)
+        elif p.suffix.lower() in PICKLE_SUFFIXES:
+            refused[model_id.lower()] = rel.as_posix()
+            refused[rel.as_posix().lower()] = rel.as_posix()
     return specs, refused
 
 

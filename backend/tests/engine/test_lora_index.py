@@ -135,6 +135,22 @@ def test_hashes_are_cached_by_path_size_and_mtime(lora_dir, tmp_path, monkeypatc
     assert LoraIndex(lora_dir, cache).find("ink").sha256 == first.sha256
 
 
+def test_the_folder_lists_nothing_outside_it_hidden_or_too_deep(lora_dir, tmp_path):
+    root = tmp_path / "loras"
+    (root / "a" / "b" / "c" / "d").mkdir(parents=True)
+    src = lora_dir / "ink.safetensors"
+    for rel in ("top.safetensors", "a/b/c/deep.safetensors", "a/b/c/d/too-deep.safetensors", ".hidden.safetensors"):
+        (root / rel).write_bytes(src.read_bytes())
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.safetensors").write_bytes(src.read_bytes())
+    (root / "link.safetensors").symlink_to(outside / "secret.safetensors")
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    (root / "alias.safetensors").symlink_to(root / "top.safetensors")
+    names = sorted(i.name for i in LoraIndex(root).all())
+    assert names == ["a/b/c/deep", "alias", "top"]
+
+
 @pytest.mark.parametrize("prompt, text, tags", [
     ("a cat <lora:ink:0.8>, sunset", "a cat, sunset", [("ink", "0.8")]),
     ("<lora:ink> <LORA:styles/peft:-1.5:te=1> portrait", "portrait", [("ink", "1"), ("styles/peft", "-1.5")]),

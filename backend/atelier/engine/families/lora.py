@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from atelier.core.errors import InvalidParameter
+from atelier.core.folders import walk_inside
 from atelier.engine.catalog import PICKLE_SUFFIXES, pickle_refusal
 
 log = logging.getLogger("atelier.lora")
@@ -279,31 +280,9 @@ class LoraIndex:
             log.warning("could not save LoRA hashes to %s: %s", self.cache_file, exc)
 
     def _files(self) -> list[tuple[str, Path]]:
-        root = self.root.resolve()
-        out: list[tuple[str, Path]] = []
-        if not root.is_dir():
-            return out
-
-        def walk(d: Path, depth: int) -> None:
-            try:
-                entries = sorted(d.iterdir())
-            except OSError:
-                return
-            for p in entries:
-                if p.name.startswith("."):
-                    continue
-                real = p.resolve()
-                if not real.is_relative_to(root):
-                    log.warning("ignoring %s: it links outside the LoRA folder (%s)", p, root)
-                    continue
-                if p.is_dir():
-                    if depth + 1 < _SCAN_DEPTH:
-                        walk(p, depth + 1)
-                elif p.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES):
-                    out.append((p.relative_to(root).with_suffix("").as_posix(), real))
-
-        walk(root, 0)
-        return out
+        return [(f.rel.with_suffix("").as_posix(), f.real)
+                for f in walk_inside(self.root, max_depth=_SCAN_DEPTH, what="LoRA folder")
+                if not f.path.is_dir() and f.path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES)]
 
     def refresh(self) -> None:
         with self._lock:
