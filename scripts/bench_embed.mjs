@@ -2,7 +2,7 @@
 // Embedding throughput through the UI's indexing lane against direct /v1/embeddings calls, on the
 // same backend, model and images: the lane's overhead ratio (target <= 1.1, issue 19).
 //
-//   node scripts/bench_embed.mjs [--images 96] [--rounds 9] [--out file.json]
+//   node scripts/bench_embed.mjs [--images 96] [--rounds 15] [--out file.json]
 //
 // The lane embeds each image's thumbnail (384 px WebP, as a data URL), 16 per call, two calls in
 // flight (embed-lane.ts). The direct runs send the very same thumbnails (read back from the page's
@@ -13,8 +13,11 @@
 // BroadcastChannel, after the write) the page asks it whether any image still lacks a vector of
 // the model. So the UI's time holds everything a user waits on after the import (which images
 // lack a vector, reading and encoding their thumbnails, the calls, quantizing and storing), the
-// direct time only the calls. Rounds in ABBA order; the figure is the median of the rounds'
-// UI/direct ratios. Also reported: the UI's time from its first call (without finding and reading
+// direct time only the calls. Rounds in ABBA order, each run after a pause of --settle-ms (500):
+// without it the UI run's page teardown (its browser context and storage) slowed whichever direct
+// run came next, by up to a third, which flattered the UI in half the rounds. The figure is the
+// median of the rounds' UI/direct ratios, over 15 rounds: single rounds range from 0.85 to 1.4 on
+// the 2 shared cores, and the median of 9 moved between 1.07 and 1.15 from one run to the next. Also reported: the UI's time from its first call (without finding and reading
 // the first batch), and direct calls with two in flight as the lane sends them
 // (`direct_2_in_flight_*`), to tell the lane's own overhead from what overlapping calls gain.
 //
@@ -27,8 +30,9 @@ import { launchChromium } from './lib/cdp-pipe.mjs';
 import { ROOT, arg, benchBrowser, median, startTinyBackend, waitUp } from './lib/tiny-backend.mjs';
 
 const N = Number(arg('images', '96'));
-const ROUNDS = Number(arg('rounds', '9'));
+const ROUNDS = Number(arg('rounds', '15'));
 const BATCH = 16;
+const SETTLE_MS = Number(arg('settle-ms', '500'));
 const MODEL = 'tiny-embed';
 const PORT = Number(process.env.BENCH_PORT ?? 8094);
 const log = (...a) => console.error('[bench-embed]', ...a);
@@ -149,15 +153,14 @@ try {
   calls.length = 0;
   timelines.length = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      await runDirect();
-      await runUi();
-      await runDirect2();
-    } else {
-      await runDirect2();
-      await runUi();
-      await runDirect();
-    }
+    // each run starts on a settled machine: the UI round's page teardown (its browser context and
+    // storage) kept Chromium busy for a while, and slowed whichever direct run came next
+    const settled = (run) => async () => {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      await run();
+    };
+    const order = round % 2 === 0 ? [runDirect, runUi, runDirect2] : [runDirect2, runUi, runDirect];
+    for (const run of order) await settled(run)();
     log(`round ${round + 1}: direct ${Math.round(direct.at(-1))} ms, ui ${Math.round(ui.at(-1))} ms, direct 2 in flight ${Math.round(direct2.at(-1))} ms; ui calls ${JSON.stringify(timelines.at(-1))}`);
   }
   await browser.close();

@@ -57,26 +57,35 @@ describe('embed lane leadership without navigator.locks', () => {
 
 describe('thumbnails just added, kept for the lane', () => {
   const blob = (s: string) => new Blob([s], { type: 'image/webp' });
-  it('gives each from memory once, reads the rest in one call, in order', async () => {
-    const fresh = new FreshThumbs();
+  const encode = async (b: Blob) => `data:${await b.text()}`;
+
+  it('gives each from memory once, encoded, reads the rest in one call, in order', async () => {
+    const fresh = new FreshThumbs(encode);
     fresh.add([{ id: 'a', thumb: blob('A') }, { id: 'c', thumb: blob('C') }]);
     const asked: string[][] = [];
     const read = async (ids: string[]) => (asked.push(ids), ids.map((id) => (id === 'gone' ? undefined : blob(`stored ${id}`))));
-    const got = await fresh.take(['a', 'b', 'c', 'gone'], read);
-    expect(await Promise.all(got.map((b) => b?.text()))).toEqual(['A', 'stored b', 'C', undefined]);
+    expect(await fresh.take(['a', 'b', 'c', 'gone'], read)).toEqual(['data:A', 'data:stored b', 'data:C', undefined]);
     expect(asked).toEqual([['b', 'gone']]);
     // taken once: the next read of 'a' goes to the store
-    expect(await (await fresh.take(['a'], read))[0]!.text()).toBe('stored a');
+    expect(await fresh.take(['a'], read)).toEqual(['data:stored a']);
     expect(fresh.size).toBe(0);
   });
 
-  it('keeps at most its limit (the first ones) and forgets removed images', async () => {
-    const fresh = new FreshThumbs(2);
+  it('keeps at most its limit (the first ones), forgets removed images, and reads one it could not encode', async () => {
+    let failOnce = true;
+    const fresh = new FreshThumbs(async (b) => {
+      if ((await b.text()) === 'y' && failOnce) {
+        failOnce = false;
+        throw new Error('cannot read the blob');
+      }
+      return encode(b);
+    }, 2);
     fresh.add(['x', 'y', 'z'].map((id) => ({ id, thumb: blob(id) })));
     expect(fresh.size).toBe(2);
     fresh.drop(['x']);
     const asked: string[][] = [];
-    await fresh.take(['x', 'y', 'z'], async (ids) => (asked.push(ids), ids.map(() => blob('stored'))));
-    expect(asked).toEqual([['x', 'z']]);
+    const got = await fresh.take(['x', 'y', 'z'], async (ids) => (asked.push(ids), ids.map(() => blob('stored'))));
+    expect(asked).toEqual([['x', 'y', 'z']]);
+    expect(got).toEqual(['data:stored', 'data:stored', 'data:stored']);
   });
 });

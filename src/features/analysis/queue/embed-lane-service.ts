@@ -50,15 +50,21 @@ export function leadEmbedLane(election: Election, makeLane: () => Lane): { stop:
 }
 
 /**
- * Thumbnails this tab just committed, kept until the lane has read them (at most `limit`: an
- * import of thousands keeps its first ones, the rest are read back from IndexedDB while the first
- * calls run). A lane that starts after an import reads its first batch from memory.
+ * Thumbnails this tab just committed, as the model gets them (data URLs, encoded as they come:
+ * while an import runs the lane waits, and a few KB each cost little), kept until the lane has
+ * read them (at most `limit`: an import of thousands keeps its first ones, the rest are read back
+ * from IndexedDB while the first calls run). A lane that starts after an import sends its first
+ * batch without reading or encoding anything.
  */
 export class FreshThumbs {
-  private readonly map = new Map<string, Blob>();
-  constructor(private readonly limit = 512) {}
+  private readonly map = new Map<string, Promise<string | undefined>>();
+  constructor(
+    private readonly encode: (thumb: Blob) => Promise<string>,
+    private readonly limit = 512,
+  ) {}
   add(list: readonly { id: string; thumb: Blob }[]): void {
-    for (const { id, thumb } of list) if (this.map.size < this.limit || this.map.has(id)) this.map.set(id, thumb);
+    for (const { id, thumb } of list)
+      if (this.map.size < this.limit || this.map.has(id)) this.map.set(id, this.encode(thumb).catch(() => undefined));
   }
   drop(ids: readonly string[]): void {
     for (const id of ids) this.map.delete(id);
@@ -66,15 +72,16 @@ export class FreshThumbs {
   get size(): number {
     return this.map.size;
   }
-  /** The thumbnails of `ids`, each taken from memory (and forgotten there) or from `read`. */
-  async take(ids: string[], read: (ids: string[]) => Promise<(Blob | undefined)[]>): Promise<(Blob | undefined)[]> {
-    const got = ids.map((id) => this.map.get(id));
+  /** The images of `ids` as data URLs, each from memory (and forgotten there) or read by `read`
+   * and encoded; undefined for an image `read` does not find. */
+  async take(ids: string[], read: (ids: string[]) => Promise<(Blob | undefined)[]>): Promise<(string | undefined)[]> {
+    const got = await Promise.all(ids.map((id) => this.map.get(id)));
     this.drop(ids);
-    const rest = ids.filter((_, i) => !got[i]);
+    const rest = ids.filter((_, i) => got[i] === undefined);
     if (rest.length) {
-      const fromStore = await read(rest);
+      const fromStore = await Promise.all((await read(rest)).map((thumb) => (thumb ? this.encode(thumb) : undefined)));
       let j = 0;
-      for (let i = 0; i < got.length; i++) if (!got[i]) got[i] = fromStore[j++];
+      for (let i = 0; i < got.length; i++) if (got[i] === undefined) got[i] = fromStore[j++];
     }
     return got;
   }
@@ -82,14 +89,14 @@ export class FreshThumbs {
 
 /** Starts the lane (while this tab leads); returns its wake and stop functions. */
 export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () => void; wake: () => void } {
-  const fresh = new FreshThumbs();
+  const fresh = new FreshThumbs(blobToDataUrl);
   const options: EmbedLaneOptions = {
     model: (fresh) => embeddingModel({ fresh: !!fresh }),
     embed: async (model, images, signal) => (await createEmbeddings({ model, input: images }, signal)).vectors,
     index: vectorIndex(),
     recordIds: async () => (await keys<string>(defaultStores().meta)).map(String),
     // the batch's thumbnails from memory (just added here), the rest in one read (one transaction)
-    images: async (ids) => Promise.all((await fresh.take(ids, getThumbs)).map((thumb) => (thumb ? blobToDataUrl(thumb) : undefined))),
+    images: (ids) => fresh.take(ids, getThumbs),
     hold,
   };
   const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => new EmbedLane(options));
