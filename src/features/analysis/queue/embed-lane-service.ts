@@ -69,6 +69,9 @@ export class FreshThumbs {
   drop(ids: readonly string[]): void {
     for (const id of ids) this.map.delete(id);
   }
+  clear(): void {
+    this.map.clear();
+  }
   get size(): number {
     return this.map.size;
   }
@@ -99,10 +102,24 @@ export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () =>
     images: (ids) => fresh.take(ids, getThumbs),
     hold,
   };
-  const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => new EmbedLane(options));
+  // the lane this tab runs, if it leads: its state says whether thumbnails are worth keeping
+  let lane: EmbedLane | undefined;
+  let offLane = () => {};
+  const led = leadEmbedLane(browserElection(EMBED_ELECTION), () => {
+    offLane();
+    const made = (lane = new EmbedLane(options));
+    offLane = made.subscribe(() => {
+      // a pass that ended took every image it was told of, and without a model none will be
+      // taken: what is left is not kept
+      const state = made.getSnapshot().state;
+      if (state === 'idle' || state === 'no-model') fresh.clear();
+    });
+    return made;
+  });
   const offs = [
-    // kept only while this tab runs the lane (another tab's lane reads them from IndexedDB)
-    on('thumbs', (list) => led.running && fresh.add(list)),
+    // kept only while this tab runs a lane that has a model (another tab's lane reads them from
+    // IndexedDB)
+    on('thumbs', (list) => led.running && lane?.getSnapshot().state !== 'no-model' && fresh.add(list)),
     on('removed', (ids) => fresh.drop(ids)),
     on('added', (records) => {
       led.hint(records.map((r) => r.id));
@@ -113,7 +130,9 @@ export function startEmbedLane({ hold }: { hold: () => boolean }): { stop: () =>
     wake: led.wake,
     stop: () => {
       offs.forEach((off) => off());
+      offLane();
       led.stop();
+      fresh.clear();
     },
   };
 }
