@@ -127,12 +127,10 @@ export class EmbedLane {
     const hinted = [...this.hinted];
     this.hinted.clear();
     const all = hinted.length ? hinted : await this.o.recordIds();
-    // new images have no vector: their first batch is read while the store is asked which lack one
-    const early = hinted.length ? this.taken(hinted.slice(0, this.o.batch)) : undefined;
     const todo = (await this.o.index({ op: 'missing', model: m.id, ids: all })).filter((id) => !this.refused.has(id));
     this.update({ state: todo.length ? 'running' : 'idle', model: m.id, left: todo.length, reason: undefined });
     const wrote = { any: false };
-    const end = await this.embedAll(m.id, todo, wrote, early);
+    const end = await this.embedAll(m.id, todo, wrote);
     if (end === 'model-gone') {
       await this.o.model(true);
       return this.later(this.o.backoffMs);
@@ -153,7 +151,7 @@ export class EmbedLane {
    * taken by one runner only, and sent again only when its call failed. Resolves when every runner
    * has stopped: all answered batches stored (or set aside).
    */
-  private async embedAll(model: string, todo: string[], wrote: { any: boolean }, early?: Taken): Promise<PassEnd> {
+  private async embedAll(model: string, todo: string[], wrote: { any: boolean }): Promise<PassEnd> {
     const size = this.o.batch;
     let next = 0;
     let settled = 0;
@@ -164,10 +162,7 @@ export class EmbedLane {
     };
     const take = (): Taken | undefined => {
       if (next >= todo.length) return undefined;
-      const ids = todo.slice(next, (next += size));
-      // the batch read early, if it is this one
-      if (early && next === ids.length && early.ids.length === ids.length && early.ids.every((id, i) => id === ids[i])) return early;
-      return this.taken(ids);
+      return this.taken(todo.slice(next, (next += size)));
     };
     // the first call goes out alone: the other runners read their batches once it is sent (reading
     // them at the same time slowed the first read, on which the whole pass waits)
