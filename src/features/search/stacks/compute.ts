@@ -239,7 +239,7 @@ export function collapse(
 interface Placed {
   view: InView['view'];
   keys: string[];
-  /** the members of stack n are ids n's, their places at[first[n]..first[n + 1]) */
+  /** stack n's members are ids[n]; their places are at[first[n]] to at[first[n + 1] - 1] */
   ids: (readonly string[])[];
   first: Int32Array;
   at: Int32Array;
@@ -311,10 +311,14 @@ function collapseInView(order: readonly string[], index: StackIndex, expanded: R
     const ids = p.ids[s]!;
     const from = p.first[s]!;
     let head: string | undefined;
-    for (let j = 0; j < ids.length && head === undefined; j++) if (held[p.at[from + j]!] && p.at[from + j]! >= 0) head = ids[j];
+    const isHeld = (j: number) => {
+      const place = p.at[from + j]!;
+      return place >= 0 && held[place] === 1;
+    };
+    for (let j = 0; j < ids.length && head === undefined; j++) if (isHeld(j)) head = ids[j];
     heads[s] = head;
     out[standsAt[s]! - 1] = head!;
-    if (expanded.size > 0 && expanded.has(p.keys[s]!)) (opened ??= new Map()).set(standsAt[s]! - 1, ids.filter((_, j) => p.at[from + j]! >= 0 && held[p.at[from + j]!] === 1));
+    if (expanded.size > 0 && expanded.has(p.keys[s]!)) (opened ??= new Map()).set(standsAt[s]! - 1, ids.filter((_, j) => isHeld(j)));
   }
   const shown: Shown = {
     count: (key) => {
