@@ -4,7 +4,10 @@ import axios, { type AxiosRequestConfig } from 'axios';
 import { normalizeBaseUrl, settings, type Provider } from './config';
 import { toApiError } from './errors';
 
-export const api = axios.create({ headers: { Accept: 'application/json' } });
+// withXSRFToken false: our backend takes a Bearer key, never a cookie, and axios otherwise reads
+// document.cookie (a synchronous round trip to the browser's cookie store) before every call to
+// the same origin.
+export const api = axios.create({ headers: { Accept: 'application/json' }, withXSRFToken: false });
 
 api.interceptors.request.use((config) => {
   // A call with its own baseURL goes to a provider: our key must not leak to it.
