@@ -20,9 +20,10 @@
 //
 // Two import sizes, each its own rounds; the figure is the median of the rounds' UI/direct ratios
 // at the first (480 images, 30 calls): a rate over a pass long enough to have one. The second (96
-// images, 6 calls, ~150 ms) is reported: there the ~15 ms from the import's end to the first call
-// and the last store weigh ~10% on their own, and single rounds range from 0.85 to 1.4 on the 2
-// shared cores (the median of 15 moved between 1.15 and 1.22 from one run to the next). Also
+// images, 6 calls, ~170 ms) is reported: there the ~10 ms from the import's end to the first call
+// and the last store, and Chromium's own work after the import, weigh most, and single rounds range
+// from 0.85 to 1.4 on the 2 shared cores (medians moved between 1.11 and 1.24 from one run to the
+// next; 480's between 0.91 and 1.09). Also
 // reported: the UI's time from its first call, and direct calls with two in flight as the lane
 // sends them (`direct_2_in_flight_*`), to tell the lane's own overhead from what overlapping calls
 // gain.
